@@ -1,0 +1,13 @@
+"""POST /jira/onboarding: record the project selection and start the sync."""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from jira_onboarding.api import app
+from jira_onboarding.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

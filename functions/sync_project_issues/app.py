@@ -1,0 +1,16 @@
+"""State machine step: sync one project's issues from its saved cursor until the time budget."""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from jira_onboarding.contracts import ProjectStepInput
+from jira_onboarding.logic.sync_project import lambda_time_left, sync_project_page
+from jira_onboarding.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    step = ProjectStepInput.model_validate(event)
+    logger.append_keys(team_id=step.team_id, run_id=step.run_id, project_key=step.project_key)
+    return sync_project_page(step, time_left_s=lambda_time_left(context)).model_dump()

@@ -1,0 +1,16 @@
+"""State machine step: fetch the Jira users and match them to the team's members."""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from jira_onboarding.contracts import StepInput
+from jira_onboarding.logic.sync_users import sync_users
+from jira_onboarding.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    step = StepInput.model_validate(event)
+    logger.append_keys(team_id=step.team_id, run_id=step.run_id)
+    return sync_users(step).model_dump()

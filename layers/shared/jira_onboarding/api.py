@@ -1,0 +1,72 @@
+"""The HTTP API: routes, validation and error answers, shared by the API functions.
+
+Each API function resolves its own route through this one resolver, so the OpenAPI document
+generated from it (`build_openapi`) describes the whole API.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+
+from jira_onboarding.contracts import RunStatusResponse, StartOnboardingRequest, StartOnboardingResponse
+from jira_onboarding.errors import OnboardingRequestError
+from jira_onboarding.logic.start_onboarding import start_onboarding
+from jira_onboarding.logic.status import get_run_status
+from jira_onboarding.observability import logger
+from jira_onboarding.settings import get_settings
+
+MAX_BODY_BYTES = 16 * 1024
+
+app = APIGatewayHttpResolver(enable_validation=True)
+
+
+def _json(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+
+
+def current_team_id() -> str:
+    """The caller's team, from the claims the JWT authorizer verified: never from the request body."""
+    claims = app.current_event.request_context.authorizer.jwt_claim or {}
+    team_id = claims.get(get_settings().team_claim)
+    if not team_id:
+        raise OnboardingRequestError("The token names no team; sign in again.", status=403)
+    logger.append_keys(team_id=team_id)
+    return str(team_id)
+
+
+@app.exception_handler(OnboardingRequestError)
+def _request_error(exc: OnboardingRequestError) -> Response[dict[str, Any]]:
+    return _json(exc.status, {"message": exc.message})
+
+
+@app.exception_handler(RequestValidationError)
+def _validation_error(exc: RequestValidationError) -> Response[dict[str, Any]]:
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body",))
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        problems.append(f"{where}: {message}" if where else message)
+    return _json(400, {"message": "The request is not valid: " + "; ".join(problems), "problems": problems})
+
+
+@app.post("/jira/onboarding", summary="Select Jira projects and start syncing them", responses={202: {}})
+def post_onboarding(request: Annotated[StartOnboardingRequest, Body()]) -> Response[StartOnboardingResponse]:
+    raw = app.current_event.body or ""
+    if len(raw.encode()) > MAX_BODY_BYTES:
+        raise OnboardingRequestError(f"The request body is over {MAX_BODY_BYTES} bytes.", status=413)
+    result: StartOnboardingResponse = start_onboarding(current_team_id(), request)
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=result)
+
+
+@app.get("/jira/onboarding/<run_id>", summary="Per-project sync progress of an onboarding run")
+def get_onboarding(run_id: Annotated[str, Path(max_length=80)]) -> RunStatusResponse:
+    return get_run_status(current_team_id(), run_id)
+
+
+def build_openapi() -> str:
+    return app.get_openapi_json_schema(title="Jira onboarding API", version="1.0.0")

@@ -1,0 +1,1 @@
+"""Data access: PynamoDB models stay here; logic sees plain records."""

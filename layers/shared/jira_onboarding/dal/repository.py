@@ -1,0 +1,355 @@
+"""Every read and write of the tables, each scoped to one team."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from pynamodb.attributes import Attribute
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.models import Model
+
+from jira_onboarding.dal.tables import (
+    JiraBoardItem,
+    JiraConnectionItem,
+    JiraIssueItem,
+    JiraSprintItem,
+    JiraUserItem,
+    OnboardingRunItem,
+    TeamMemberItem,
+    TrackedProjectItem,
+    bind_tables,
+    utcnow,
+)
+from jira_onboarding.jira.models import JiraBoard, JiraIssue, JiraSprint, JiraUser
+from jira_onboarding.records import (
+    JiraConnection,
+    OnboardingRun,
+    RunStatus,
+    SyncStatus,
+    TeamMember,
+    TrackedProject,
+)
+
+
+def _as_dict(item: Model) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for name in item.get_attributes():
+        value = getattr(item, name)
+        if isinstance(value, set):
+            value = sorted(value)
+        elif hasattr(value, "as_dict"):
+            value = value.as_dict()
+        data[name] = value
+    return data
+
+
+def _is_conditional_failure(exc: Exception) -> bool:
+    cause = getattr(exc, "cause_response_code", None)
+    return cause == "ConditionalCheckFailedException"
+
+
+class Repository:
+    """Data access for one team. Constructed per invocation; binds the tables lazily."""
+
+    def __init__(self, team_id: str) -> None:
+        if not team_id:
+            raise ValueError("a team id is required for every data access")
+        bind_tables()
+        self.team_id = team_id
+
+    # ---- connection ------------------------------------------------------------------------
+    def get_connection(self) -> JiraConnection | None:
+        try:
+            return JiraConnection.model_validate(_as_dict(JiraConnectionItem.get(self.team_id)))
+        except DoesNotExist:
+            return None
+
+    def save_connection(self, site_url: str, auth_kind: str, secret_name: str) -> JiraConnection:
+        item = JiraConnectionItem(self.team_id, site_url=site_url, auth_kind=auth_kind, secret_name=secret_name)
+        item.save()
+        return JiraConnection.model_validate(_as_dict(item))
+
+    def save_field_map(self, field_map: dict[str, Any]) -> None:
+        JiraConnectionItem(self.team_id).update(actions=[JiraConnectionItem.field_map.set(field_map)])
+
+    # ---- runs ------------------------------------------------------------------------------
+    def create_run(self, run_id: str, project_keys: list[str]) -> OnboardingRun:
+        item = OnboardingRunItem(self.team_id, run_id, project_keys=project_keys, status=RunStatus.RUNNING.value)
+        item.save()
+        return OnboardingRun.model_validate(_as_dict(item))
+
+    def get_run(self, run_id: str) -> OnboardingRun | None:
+        try:
+            return OnboardingRun.model_validate(_as_dict(OnboardingRunItem.get(self.team_id, run_id)))
+        except DoesNotExist:
+            return None
+
+    def latest_run(self) -> OnboardingRun | None:
+        # run ids are time-ordered, so the last one in key order is the newest
+        for item in OnboardingRunItem.query(self.team_id, scan_index_forward=False, limit=1):
+            return OnboardingRun.model_validate(_as_dict(item))
+        return None
+
+    def update_run(self, run_id: str, **values: Any) -> None:
+        actions = []
+        for name, value in values.items():
+            attr: Attribute = getattr(OnboardingRunItem, name)
+            actions.append(attr.remove() if value is None else attr.set(value))
+        OnboardingRunItem(self.team_id, run_id).update(actions=actions)
+
+    # ---- tracked projects ------------------------------------------------------------------
+    def track_projects(self, run_id: str, project_keys: Iterable[str]) -> None:
+        """Record each selected project PENDING for this run, resetting its cursor; data already
+        stored for it stays (a new run refreshes it in place)."""
+        with TrackedProjectItem.batch_write() as batch:
+            for key in project_keys:
+                existing = self.get_project(key)
+                item = TrackedProjectItem(
+                    self.team_id,
+                    key,
+                    sync_status=SyncStatus.PENDING.value,
+                    run_id=run_id,
+                    updated_at=utcnow(),
+                )
+                if existing is not None:
+                    item.last_synced_at = existing.last_synced_at
+                    item.estimation_field = existing.estimation_field
+                batch.save(item)
+
+    def get_project(self, project_key: str) -> TrackedProject | None:
+        try:
+            return TrackedProject.model_validate(_as_dict(TrackedProjectItem.get(self.team_id, project_key)))
+        except DoesNotExist:
+            return None
+
+    def list_projects(self) -> list[TrackedProject]:
+        return [TrackedProject.model_validate(_as_dict(i)) for i in TrackedProjectItem.query(self.team_id)]
+
+    def update_project(self, project_key: str, *, expected_run_id: str | None = None, **values: Any) -> bool:
+        """Set fields on a tracked project; with `expected_run_id`, only while that run owns it."""
+        actions = [TrackedProjectItem.updated_at.set(utcnow())]
+        for name, value in values.items():
+            attr: Attribute = getattr(TrackedProjectItem, name)
+            actions.append(attr.remove() if value is None else attr.set(value))
+        condition = TrackedProjectItem.project_key.exists()
+        if expected_run_id is not None:
+            condition &= TrackedProjectItem.run_id == expected_run_id
+        try:
+            TrackedProjectItem(self.team_id, project_key).update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def commit_page(
+        self,
+        project_key: str,
+        *,
+        run_id: str,
+        previous_cursor: str | None,
+        next_cursor: str | None,
+        issues_on_page: int,
+        complete: bool = False,
+    ) -> bool:
+        """Advance the cursor after a page's issues are written, counting them once: the update
+        only applies while the cursor is still the one the page was fetched from, so a replayed
+        page (a lost response, a retried invocation) neither double counts nor moves backwards."""
+        condition = TrackedProjectItem.run_id == run_id
+        if previous_cursor is None:
+            condition &= TrackedProjectItem.cursor.does_not_exist()
+        else:
+            condition &= TrackedProjectItem.cursor == previous_cursor
+        actions = [
+            TrackedProjectItem.pages_synced.add(1),
+            TrackedProjectItem.issues_stored.add(issues_on_page),
+            TrackedProjectItem.updated_at.set(utcnow()),
+            TrackedProjectItem.cursor.set(next_cursor) if next_cursor else TrackedProjectItem.cursor.remove(),
+        ]
+        if complete:
+            now = utcnow()
+            actions += [
+                TrackedProjectItem.sync_status.set(SyncStatus.COMPLETE.value),
+                TrackedProjectItem.finished_at.set(now),
+                TrackedProjectItem.last_synced_at.set(now),
+                TrackedProjectItem.reason.remove(),
+                TrackedProjectItem.error_name.remove(),
+                TrackedProjectItem.next_retry_at.remove(),
+            ]
+        try:
+            TrackedProjectItem(self.team_id, project_key).update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    # ---- members and users -----------------------------------------------------------------
+    def list_members(self) -> list[TeamMember]:
+        return [TeamMember.model_validate(_as_dict(i)) for i in TeamMemberItem.query(self.team_id)]
+
+    def save_member(self, member: TeamMember) -> None:
+        TeamMemberItem(
+            self.team_id,
+            member.member_id,
+            github_login=member.github_login,
+            display_name=member.display_name,
+            emails=set(member.emails) or None,
+            jira_account_id=member.jira_account_id,
+            match_method=member.match_method,
+            match_confidence=member.match_confidence,
+        ).save()
+
+    def set_member_match(
+        self, member_id: str, account_id: str | None, method: str | None, confidence: float | None
+    ) -> bool:
+        """Apply an automatic match; never overwrites a match a person set by hand."""
+        actions = [
+            TeamMemberItem.jira_account_id.set(account_id) if account_id else TeamMemberItem.jira_account_id.remove(),
+            TeamMemberItem.match_method.set(method) if method else TeamMemberItem.match_method.remove(),
+            TeamMemberItem.match_confidence.set(confidence)
+            if confidence is not None
+            else TeamMemberItem.match_confidence.remove(),
+            TeamMemberItem.matched_at.set(utcnow()),
+        ]
+        condition = TeamMemberItem.member_id.exists() & (
+            TeamMemberItem.match_method.does_not_exist() | (TeamMemberItem.match_method != "manual")
+        )
+        try:
+            TeamMemberItem(self.team_id, member_id).update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def save_jira_users(self, users: Iterable[JiraUser]) -> int:
+        count = 0
+        with JiraUserItem.batch_write() as batch:
+            for user in users:
+                batch.save(
+                    JiraUserItem(
+                        self.team_id,
+                        user.account_id,
+                        account_type=user.account_type,
+                        display_name=user.display_name,
+                        email_address=user.email_address,
+                        active=user.active,
+                        synced_at=utcnow(),
+                    )
+                )
+                count += 1
+        return count
+
+    def list_jira_users(self) -> list[JiraUser]:
+        return [
+            JiraUser(
+                accountId=i.account_id,
+                accountType=i.account_type,
+                displayName=i.display_name,
+                emailAddress=i.email_address,
+                active=i.active,
+            )
+            for i in JiraUserItem.query(self.team_id)
+        ]
+
+    # ---- issues, boards, sprints -----------------------------------------------------------
+    def save_issues(self, issues: Iterable[JiraIssue], *, run_id: str | None) -> int:
+        """Upsert issues by key: a replayed page rewrites the same items, never duplicates them."""
+        count = 0
+        now = utcnow()
+        with JiraIssueItem.batch_write() as batch:
+            for issue in issues:
+                batch.save(
+                    JiraIssueItem(
+                        self.team_id,
+                        issue.key,
+                        issue_id=issue.id,
+                        project_key=issue.project_key,
+                        summary=issue.summary,
+                        status_name=issue.status_name,
+                        status_category=issue.status_category,
+                        issue_type=issue.issue_type,
+                        is_subtask=issue.is_subtask,
+                        priority=issue.priority,
+                        assignee_account_id=issue.assignee_account_id,
+                        reporter_account_id=issue.reporter_account_id,
+                        created=issue.created,
+                        updated=issue.updated,
+                        resolved=issue.resolved,
+                        labels=list(issue.labels),
+                        parent_key=issue.parent_key,
+                        sprint_ids=list(issue.sprint_ids),
+                        story_points=issue.story_points,
+                        deleted=False,
+                        run_id=run_id,
+                        synced_at=now,
+                    )
+                )
+                count += 1
+        return count
+
+    def iter_issues(self, project_key: str | None = None) -> Iterator[dict[str, Any]]:
+        condition = JiraIssueItem.issue_key.startswith(f"{project_key}-") if project_key else None
+        for item in JiraIssueItem.query(self.team_id, range_key_condition=condition):
+            yield _as_dict(item)
+
+    def count_issues(self, project_key: str) -> int:
+        return JiraIssueItem.count(self.team_id, range_key_condition=JiraIssueItem.issue_key.startswith(f"{project_key}-"))
+
+    def save_boards(self, boards: Iterable[tuple[JiraBoard, str | None]]) -> None:
+        with JiraBoardItem.batch_write() as batch:
+            for board, estimation_field in boards:
+                batch.save(
+                    JiraBoardItem(
+                        self.team_id,
+                        board.id,
+                        name=board.name,
+                        board_type=board.type,
+                        project_key=board.project_key,
+                        estimation_field=estimation_field,
+                    )
+                )
+
+    def save_sprints(self, project_key: str, sprints: Iterable[JiraSprint]) -> None:
+        with JiraSprintItem.batch_write() as batch:
+            for sprint in sprints:
+                batch.save(
+                    JiraSprintItem(
+                        self.team_id,
+                        sprint.id,
+                        board_id=sprint.board_id,
+                        project_key=project_key,
+                        name=sprint.name,
+                        state=sprint.state,
+                        goal=sprint.goal,
+                        start_date=sprint.start_date,
+                        end_date=sprint.end_date,
+                        complete_date=sprint.complete_date,
+                    )
+                )
+
+    # ---- dumps -----------------------------------------------------------------------------
+    def dump(self) -> Iterator[dict[str, Any]]:
+        """Every stored item of this team, tagged with its table, for `--dump`."""
+        for name, model in (
+            ("connection", JiraConnectionItem),
+            ("run", OnboardingRunItem),
+            ("tracked_project", TrackedProjectItem),
+            ("team_member", TeamMemberItem),
+            ("jira_user", JiraUserItem),
+            ("jira_board", JiraBoardItem),
+            ("jira_sprint", JiraSprintItem),
+            ("jira_issue", JiraIssueItem),
+        ):
+            for item in model.query(self.team_id):
+                yield {"table": name, **_as_dict(item)}
+
+
+def to_iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+__all__ = ["PutError", "Repository", "to_iso"]

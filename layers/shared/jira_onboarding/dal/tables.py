@@ -1,0 +1,192 @@
+"""PynamoDB models, one per table in `template.yaml`. Every hash key is the team id, so an item of
+one team can only be reached through that team's key.
+
+Table names come from the settings and are bound on first use (`bind_tables`), never at import.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.models import Model
+
+from jira_onboarding.settings import Settings, get_settings
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class _TeamModel(Model):
+    class Meta:
+        abstract = True
+        table_name = "unbound"
+        region = "us-east-1"
+
+    team_id = UnicodeAttribute(hash_key=True)
+
+
+class TrackedProjectItem(_TeamModel):
+    class Meta(_TeamModel.Meta):
+        abstract = False
+
+    project_key = UnicodeAttribute(range_key=True)
+    sync_status = UnicodeAttribute(default="PENDING")
+    run_id = UnicodeAttribute(null=True)
+    cursor = UnicodeAttribute(null=True)
+    pages_synced = NumberAttribute(default=0)
+    issues_stored = NumberAttribute(default=0)
+    issues_total_estimate = NumberAttribute(null=True)
+    estimation_field = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    error_name = UnicodeAttribute(null=True)
+    next_retry_at = UTCDateTimeAttribute(null=True)
+    started_at = UTCDateTimeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
+    last_synced_at = UTCDateTimeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(default=utcnow)
+
+
+class TeamMemberItem(_TeamModel):
+    class Meta(_TeamModel.Meta):
+        abstract = False
+
+    member_id = UnicodeAttribute(range_key=True)
+    github_login = UnicodeAttribute(null=True)
+    display_name = UnicodeAttribute(null=True)
+    emails = UnicodeSetAttribute(null=True)
+    jira_account_id = UnicodeAttribute(null=True)
+    match_method = UnicodeAttribute(null=True)
+    match_confidence = NumberAttribute(null=True)
+    matched_at = UTCDateTimeAttribute(null=True)
+
+
+class JiraUserItem(_TeamModel):
+    class Meta(_TeamModel.Meta):
+        abstract = False
+
+    account_id = UnicodeAttribute(range_key=True)
+    account_type = UnicodeAttribute(default="atlassian")
+    display_name = UnicodeAttribute(default="")
+    email_address = UnicodeAttribute(null=True)
+    active = BooleanAttribute(default=True)
+    synced_at = UTCDateTimeAttribute(default=utcnow)
+
+
+class JiraIssueItem(_TeamModel):
+    class Meta(_TeamModel.Meta):
+        abstract = False
+
+    issue_key = UnicodeAttribute(range_key=True)
+    issue_id = UnicodeAttribute()
+    project_key = UnicodeAttribute()
+    summary = UnicodeAttribute(default="")
+    status_name = UnicodeAttribute(null=True)
+    status_category = UnicodeAttribute(null=True)
+    issue_type = UnicodeAttribute(null=True)
+    is_subtask = BooleanAttribute(default=False)
+    priority = UnicodeAttribute(null=True)
+    assignee_account_id = UnicodeAttribute(null=True)
+    reporter_account_id = UnicodeAttribute(null=True)
+    created = UTCDateTimeAttribute(null=True)
+    updated = UTCDateTimeAttribute(null=True)
+    resolved = UTCDateTimeAttribute(null=True)
+    labels = ListAttribute(of=UnicodeAttribute, default=list)
+    parent_key = UnicodeAttribute(null=True)
+    sprint_ids = ListAttribute(of=NumberAttribute, default=list)
+    story_points = NumberAttribute(null=True)
+    deleted = BooleanAttribute(default=False)
+    run_id = UnicodeAttribute(null=True)
+    synced_at = UTCDateTimeAttribute(default=utcnow)
+
+
+class JiraBoardItem(_TeamModel):
+    class Meta(_TeamModel.Meta):
+        abstract = False
+
+    board_id = NumberAttribute(range_key=True)
+    name = UnicodeAttribute(default="")
+    board_type = UnicodeAttribute(default="scrum")
+    project_key = UnicodeAttribute(null=True)
+    estimation_field = UnicodeAttribute(null=True)
+
+
+class JiraSprintItem(_TeamModel):
+    class Meta(_TeamModel.Meta):
+        abstract = False
+
+    sprint_id = NumberAttribute(range_key=True)
+    board_id = NumberAttribute(null=True)
+    project_key = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(default="")
+    state = UnicodeAttribute(default="")
+    goal = UnicodeAttribute(null=True)
+    start_date = UTCDateTimeAttribute(null=True)
+    end_date = UTCDateTimeAttribute(null=True)
+    complete_date = UTCDateTimeAttribute(null=True)
+
+
+class OnboardingRunItem(_TeamModel):
+    class Meta(_TeamModel.Meta):
+        abstract = False
+
+    run_id = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute(default="RUNNING")
+    project_keys = ListAttribute(of=UnicodeAttribute, default=list)
+    execution_arn = UnicodeAttribute(null=True)
+    users_fetched = NumberAttribute(null=True)
+    users_matched = NumberAttribute(null=True)
+    users_summary = JSONAttribute(null=True)
+    users_error = UnicodeAttribute(null=True)
+    started_at = UTCDateTimeAttribute(default=utcnow)
+    finished_at = UTCDateTimeAttribute(null=True)
+
+
+class JiraConnectionItem(_TeamModel):
+    class Meta(_TeamModel.Meta):
+        abstract = False
+
+    site_url = UnicodeAttribute()
+    auth_kind = UnicodeAttribute()
+    secret_name = UnicodeAttribute()
+    field_map = JSONAttribute(null=True)
+    created_at = UTCDateTimeAttribute(default=utcnow)
+
+
+_BINDINGS: dict[type[Model], str] = {
+    TrackedProjectItem: "tracked_projects",
+    TeamMemberItem: "team_members",
+    JiraUserItem: "jira_users",
+    JiraIssueItem: "jira_issues",
+    JiraBoardItem: "jira_boards",
+    JiraSprintItem: "jira_sprints",
+    OnboardingRunItem: "onboarding_runs",
+    JiraConnectionItem: "jira_connections",
+}
+_bound_to: tuple[str, ...] | None = None
+_lock = threading.Lock()
+
+
+def bind_tables(settings: Settings | None = None) -> None:
+    """Point every model at its physical table (idempotent; re-binds when the names change)."""
+    global _bound_to  # noqa: PLW0603 - one binding per process, re-bound when settings change
+    settings = settings or get_settings()
+    key = (settings.region, *(getattr(settings.tables, attr) for attr in _BINDINGS.values()))
+    if key == _bound_to:
+        return
+    with _lock:
+        for model, attr in _BINDINGS.items():
+            model.Meta.table_name = getattr(settings.tables, attr)
+            model.Meta.region = settings.region
+            model._connection = None  # PynamoDB caches the connection with the old table name
+        _bound_to = key

@@ -1,0 +1,95 @@
+"""Exceptions that form the contract with the state machine.
+
+Step Functions sees a Lambda's unhandled exception class name as the error name, so the ASL
+`Retry`/`Catch` blocks name these classes. `tests/infrastructure/test_statemachine_contract.py`
+proves every `ErrorEquals` name is defined here (or is a States.*/Lambda.* name).
+"""
+
+from __future__ import annotations
+
+
+class JiraError(Exception):
+    """Base of every Jira problem; `reason` is a sentence a person can act on."""
+
+    transient = False
+
+    def __init__(self, reason: str, *, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class JiraAuthError(JiraError):
+    """401: the credentials were refused (wrong email/token, expired OAuth token)."""
+
+
+class JiraPermissionError(JiraError):
+    """403: the credentials are valid but cannot see this resource."""
+
+
+class JiraNotFoundError(JiraError):
+    """404 (or Jira's 400 for an unknown project in JQL): the project or site does not exist."""
+
+
+class JiraBadRequestError(JiraError):
+    """400 that is not about a missing project: the request itself is wrong."""
+
+
+class JiraGoneError(JiraError):
+    """410: Jira removed the endpoint (e.g. the old /rest/api/3/search)."""
+
+
+class JiraThrottledError(JiraError):
+    """429 with a short wait: retried by the state machine's Retry block."""
+
+    transient = True
+
+    def __init__(self, reason: str, *, retry_after: float | None = None, status: int | None = 429) -> None:
+        super().__init__(reason, status=status)
+        self.retry_after = retry_after
+
+
+class JiraServerError(JiraError):
+    """5xx from Jira: transient, retried."""
+
+    transient = True
+
+
+class JiraTimeoutError(JiraError):
+    """Connect/read timeout or a dropped connection: transient, retried."""
+
+    transient = True
+
+
+class JiraMalformedResponseError(JiraError):
+    """A 2xx whose body is not the JSON Jira documents (truncated, wrong shape): retried, then FAILED."""
+
+    transient = True
+
+
+class JiraConnectionError(JiraError):
+    """The site cannot be reached at all (DNS, refused): a wrong URL, not a transient blip."""
+
+
+class OnboardingRequestError(Exception):
+    """A request the API rejects with a 4xx; `message` tells the caller what to fix."""
+
+    def __init__(self, message: str, *, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class NotConnectedError(OnboardingRequestError):
+    """The team has not registered a Jira connection yet."""
+
+    def __init__(self, team_id: str) -> None:
+        super().__init__(
+            "This team has no Jira connection yet: register one (site URL and credentials) first.",
+            status=409,
+        )
+        self.team_id = team_id
+
+
+#: Errors the state machine retries in place (named in the ASL Retry blocks).
+TRANSIENT_ERRORS = (JiraThrottledError, JiraServerError, JiraTimeoutError, JiraMalformedResponseError)

@@ -1,0 +1,1 @@
+"""Use cases, one per module; handlers call exactly one function from here."""

@@ -1,0 +1,94 @@
+"""Record outcomes: a failed project (from the Map's Catch) and the run as a whole."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from jira_onboarding.contracts import ProjectFailure, StepInput
+from jira_onboarding.dal.repository import Repository
+from jira_onboarding.observability import MetricUnit, logger, metrics
+from jira_onboarding.records import RunStatus, SyncStatus
+
+NIGHTLY_RETRY_HOUR_UTC = 2
+
+
+def next_nightly_run(now: datetime) -> datetime:
+    """When the nightly retry (EventBridge, 02:00 UTC) will next pick a failed project up."""
+    candidate = now.replace(hour=NIGHTLY_RETRY_HOUR_UTC, minute=0, second=0, microsecond=0)
+    return candidate if candidate > now else candidate + timedelta(days=1)
+
+
+def describe_failure(error: dict[str, Any]) -> tuple[str, str]:
+    """Turn Step Functions' {Error, Cause} into (error name, a sentence a person understands)."""
+    name = str(error.get("Error") or "UnknownError")
+    cause = error.get("Cause")
+    message = None
+    if isinstance(cause, str):
+        try:
+            parsed = json.loads(cause)
+            message = parsed.get("errorMessage") if isinstance(parsed, dict) else None
+        except ValueError:
+            message = cause
+    readable = {
+        "JiraPermissionError": "No access to this project with the connected Jira account.",
+        "JiraNotFoundError": "This project does not exist in Jira (or was deleted).",
+        "JiraAuthError": "Jira refused the connection's credentials.",
+        "JiraThrottledError": "Jira kept rate limiting the sync.",
+        "JiraServerError": "Jira kept failing with server errors.",
+        "JiraTimeoutError": "Jira did not answer in time.",
+        "JiraMalformedResponseError": "Jira kept sending unreadable answers.",
+        "JiraGoneError": "Jira no longer offers an endpoint the sync uses.",
+    }.get(name)
+    reason = message or readable or f"The sync failed ({name})."
+    return name, reason[:300]
+
+
+def mark_project_failed(failure: ProjectFailure) -> dict[str, Any]:
+    repo = Repository(failure.team_id)
+    name, reason = describe_failure(failure.error)
+    now = datetime.now(UTC)
+    applied = repo.update_project(
+        failure.project_key,
+        expected_run_id=failure.run_id,
+        sync_status=SyncStatus.FAILED.value,
+        error_name=name,
+        reason=reason,
+        next_retry_at=next_nightly_run(now),
+        finished_at=now,
+    )
+    metrics.add_metric(name="ProjectsFailed", unit=MetricUnit.Count, value=1)
+    logger.warning(
+        "Jira project sync failed; it will be retried tonight",
+        extra={"run_id": failure.run_id, "project_key": failure.project_key, "error_name": name, "reason": reason},
+    )
+    return {"project_key": failure.project_key, "status": SyncStatus.FAILED.value, "reason": reason, "applied": applied}
+
+
+def finish_run(step: StepInput) -> dict[str, Any]:
+    repo = Repository(step.team_id)
+    run = repo.get_run(step.run_id)
+    keys = run.project_keys if run else []
+    statuses: dict[str, str] = {}
+    for key in keys:
+        project = repo.get_project(key)
+        if project is None or project.run_id != step.run_id:
+            continue
+        if project.sync_status not in {SyncStatus.COMPLETE, SyncStatus.FAILED}:
+            # Left behind without an outcome (should not happen): say so instead of claiming success.
+            repo.update_project(
+                key,
+                expected_run_id=step.run_id,
+                sync_status=SyncStatus.FAILED.value,
+                reason="The sync stopped before this project finished.",
+                next_retry_at=next_nightly_run(datetime.now(UTC)),
+            )
+            statuses[key] = SyncStatus.FAILED.value
+        else:
+            statuses[key] = project.sync_status.value
+    failed = sum(1 for s in statuses.values() if s == SyncStatus.FAILED.value)
+    status = RunStatus.COMPLETE_WITH_FAILURES if failed else RunStatus.COMPLETE
+    repo.update_run(step.run_id, status=status.value, finished_at=datetime.now(UTC))
+    logger.info("Jira onboarding run finished", extra={"run_id": step.run_id, "status": status.value, "failed": failed})
+    return {"run_id": step.run_id, "status": status.value, "projects": statuses}

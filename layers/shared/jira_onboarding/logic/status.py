@@ -1,0 +1,60 @@
+"""The progress of a run, as the onboarding page polls it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from jira_onboarding.contracts import ProjectProgress, RunStatusResponse
+from jira_onboarding.dal.repository import Repository, to_iso
+from jira_onboarding.errors import OnboardingRequestError
+from jira_onboarding.records import RunStatus, SyncStatus, TrackedProject
+
+
+def _progress(project: TrackedProject, run_id: str) -> ProjectProgress:
+    if project.run_id != run_id:
+        # A later run took the project over; this run's view of it is whatever it last reached.
+        status = project.sync_status.value
+    else:
+        status = project.sync_status.value
+    total = project.issues_total_estimate
+    percent = None
+    if project.sync_status == SyncStatus.COMPLETE:
+        percent = 100
+    elif total:
+        percent = min(99, int(100 * project.issues_stored / total))
+    elif total == 0:
+        percent = 0
+    return ProjectProgress(
+        project_key=project.project_key,
+        status=status,
+        issues_stored=project.issues_stored,
+        issues_total_estimate=total,
+        percent=percent,
+        reason=project.reason if project.sync_status == SyncStatus.FAILED else None,
+        next_retry_at=to_iso(project.next_retry_at) if project.sync_status == SyncStatus.FAILED else None,
+        updated_at=to_iso(project.updated_at),
+    )
+
+
+def get_run_status(team_id: str, run_id: str) -> RunStatusResponse:
+    repo = Repository(team_id)
+    run = repo.get_run(run_id)
+    if run is None:
+        # Another team's run id reads exactly like one that does not exist.
+        raise OnboardingRequestError(f"No onboarding run {run_id!r} for this team.", status=404)
+    projects = []
+    for key in run.project_keys:
+        project = repo.get_project(key)
+        if project is not None:
+            projects.append(_progress(project, run_id))
+    end = run.finished_at or datetime.now(UTC)
+    return RunStatusResponse(
+        run_id=run.run_id,
+        status=run.status.value,
+        started_at=to_iso(run.started_at),
+        finished_at=to_iso(run.finished_at),
+        elapsed_seconds=round((end - run.started_at).total_seconds(), 3) if run.started_at else None,
+        done=run.status != RunStatus.RUNNING,
+        users=run.users_summary,
+        projects=projects,
+    )

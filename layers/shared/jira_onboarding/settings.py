@@ -1,0 +1,52 @@
+"""Settings read from the environment, lazily: never at import time, and resettable in tests."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+
+
+class TableNames(BaseModel):
+    """Physical DynamoDB table names, one per logical table in `template.yaml`."""
+
+    tracked_projects: str = Field(alias="TRACKED_PROJECTS_TABLE")
+    team_members: str = Field(alias="TEAM_MEMBERS_TABLE")
+    jira_users: str = Field(alias="JIRA_USERS_TABLE")
+    jira_issues: str = Field(alias="JIRA_ISSUES_TABLE")
+    jira_boards: str = Field(alias="JIRA_BOARDS_TABLE")
+    jira_sprints: str = Field(alias="JIRA_SPRINTS_TABLE")
+    onboarding_runs: str = Field(alias="ONBOARDING_RUNS_TABLE")
+    jira_connections: str = Field(alias="JIRA_CONNECTIONS_TABLE")
+
+
+class Settings(BaseModel):
+    """Everything the functions read from their environment."""
+
+    stage: str = Field(default="dev", alias="STAGE")
+    region: str = Field(default="us-east-1", alias="AWS_REGION")
+    team_claim: str = Field(default="team_id", alias="TEAM_CLAIM")
+    secrets_prefix: str = Field(default="jira-onboarding/dev/", alias="SECRETS_PREFIX")
+    state_machine_arn: str | None = Field(default=None, alias="STATE_MACHINE_ARN")
+    # Seconds a sync invocation keeps in reserve before its timeout: it stops fetching and
+    # returns its cursor once less than this is left.
+    sync_time_reserve_s: float = Field(default=20.0, alias="SYNC_TIME_RESERVE_SECONDS")
+    jira_page_size: int = Field(default=100, alias="JIRA_PAGE_SIZE", ge=1, le=5000)
+    jira_timeout_s: float = Field(default=20.0, alias="JIRA_TIMEOUT_SECONDS")
+    # A Retry-After up to this many seconds is waited out inside the Lambda; longer waits are
+    # handed to the state machine's Wait state.
+    jira_max_inline_wait_s: float = Field(default=5.0, alias="JIRA_MAX_INLINE_WAIT_SECONDS")
+    tables: TableNames
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        env.setdefault("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1"))
+        return cls.model_validate({**env, "tables": TableNames.model_validate(env)})
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; `get_settings.cache_clear()` re-reads the environment."""
+    return Settings.from_env()

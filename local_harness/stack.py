@@ -1,0 +1,417 @@
+"""Local AWS: moto in-process, built from `template.yaml`, running the real state machine definition.
+
+moto's Step Functions interpreter executes `statemachine/*.asl.json` (Map, Retry, Catch, Wait and
+all) and calls Lambda through moto's docker-free Lambda backend; its `invoke` is the seam where each
+task is dispatched in-process to the real handler the template names. Nothing here interprets ASL.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import io
+import json
+import os
+import re
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from local_harness.template import REPO_ROOT, FunctionSpec, TemplateModel, template_model
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+
+
+@dataclass
+class LambdaContext:
+    """The parts of the Lambda context the handlers and Powertools read."""
+
+    function_name: str
+    timeout_s: int
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _deadline: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_s
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
+        self.function_version = "$LATEST"
+        self.log_group_name = f"/aws/lambda/{self.function_name}"
+        self.log_stream_name = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class Invocation:
+    function: str
+    event: dict[str, Any]
+    error: str | None
+    seconds: float
+
+
+class _Resolver:
+    """Resolves the intrinsic functions the template uses into local physical names and ARNs."""
+
+    def __init__(self, model: TemplateModel, parameters: dict[str, Any]) -> None:
+        self.model = model
+        self.parameters = parameters
+        self.stage = str(parameters.get("Stage", "dev"))
+        self.physical: dict[str, str] = {}
+        self.arns: dict[str, str] = {}
+
+    def physical_name(self, logical_id: str) -> str:
+        return self.physical[logical_id]
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            (kind, arg), = value.items()
+            if kind == "Ref":
+                if arg in self.parameters:
+                    return str(self.parameters[arg])
+                if arg in self.arns and self.model.resources[arg]["Type"] == "AWS::Serverless::StateMachine":
+                    return self.arns[arg]
+                return self.physical[arg]
+            if kind == "Fn::GetAtt":
+                logical_id, attribute = arg
+                if attribute == "Arn":
+                    return self.arns[logical_id]
+                if attribute == "Name":
+                    return self.physical[logical_id]
+                raise ValueError(f"unsupported GetAtt {logical_id}.{attribute}")
+            if kind == "Fn::Sub":
+                template = arg if isinstance(arg, str) else arg[0]
+                return self.substitute(template)
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        return value
+
+    def substitute(self, template: str) -> str:
+        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID, "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+
+        def repl(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in pseudo:
+                return pseudo[name]
+            if name in self.parameters:
+                return str(self.parameters[name])
+            return str(self.resolve({"Ref": name}))
+
+        return re.sub(r"\$\{([^}!]+)\}", repl, template)
+
+
+def _patch_moto_state_machine_copy() -> None:
+    """moto 5.2 deep-copies the state machine, executions included, on every start_execution; a
+    running execution holds a lock, so the second execution fails to copy. Copy the definition only."""
+    from moto.stepfunctions.models import StateMachine
+
+    if getattr(StateMachine, "_local_harness_patched", False):
+        return
+
+    def _deepcopy(self: Any, memo: dict[int, Any]) -> Any:
+        clone = self.__class__.__new__(self.__class__)
+        memo[id(self)] = clone
+        for name, value in self.__dict__.items():
+            setattr(clone, name, [] if name == "executions" else copy.deepcopy(value, memo))
+        return clone
+
+    StateMachine.__deepcopy__ = _deepcopy  # type: ignore[attr-defined]
+    StateMachine._local_harness_patched = True  # type: ignore[attr-defined]
+
+
+class LocalStack:
+    """The whole application on moto: tables, functions and the state machine from the template."""
+
+    def __init__(self, *, parameters: dict[str, Any] | None = None, log_stream: io.TextIOBase | None = None) -> None:
+        self.model = template_model()
+        self.parameters = {**self.model.parameter_defaults(), "Stage": "local", **(parameters or {})}
+        self.resolver = _Resolver(self.model, self.parameters)
+        self.functions: dict[str, FunctionSpec] = {}
+        self.state_machine_arn = ""
+        self.invocations: list[Invocation] = []
+        self._modules: dict[str, ModuleType] = {}
+        self._lock = threading.Lock()
+        self._mock: Any = None
+        self._saved_env: dict[str, str | None] = {}
+        self._log_stream = log_stream
+        # Tests can wrap a function's dispatch (e.g. to kill it between pages): name -> wrapper.
+        self.dispatch_hooks: dict[str, Callable[[Callable[[dict, LambdaContext], Any], dict, LambdaContext], Any]] = {}
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        from moto import mock_aws
+
+        self._set_env(
+            {
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+                "AWS_SESSION_TOKEN": "testing",  # noqa: S105
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": "true" if self._log_stream is None else "false",
+                "POWERTOOLS_DEV": "false",
+            }
+        )
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
+        self._mock.start()
+        _patch_moto_state_machine_copy()
+        self._install_dispatch()
+        self._create_tables()
+        self._create_functions()
+        self._create_state_machine()
+        self._export_environment()
+        self._reset_library_caches()
+        if self._log_stream is not None:
+            self._redirect_logs(self._log_stream)
+
+    def stop(self) -> None:
+        self.wait_for_executions(timeout_s=30)
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+        self._reset_library_caches()
+
+    def _set_env(self, values: dict[str, str]) -> None:
+        for key, value in values.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    @staticmethod
+    def _reset_library_caches() -> None:
+        from jira_onboarding.settings import get_settings
+
+        get_settings.cache_clear()
+        try:
+            from aws_lambda_powertools.utilities import parameters
+
+            parameters.clear_caches()
+        except Exception:  # noqa: BLE001, S110 - best effort: caches may not exist yet
+            pass
+
+    def _redirect_logs(self, stream: io.TextIOBase) -> None:
+        from jira_onboarding.observability import logger
+
+        logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]
+
+    # ---- resources from the template -------------------------------------------------------
+    def _create_tables(self) -> None:
+        import boto3
+
+        client = boto3.client("dynamodb", region_name=REGION)
+        for logical_id, resource in self.model.of_type("AWS::DynamoDB::Table").items():
+            props = resource["Properties"]
+            name = f"jira-onboarding-{self.resolver.stage}-{logical_id}"
+            kwargs: dict[str, Any] = {
+                "TableName": name,
+                "AttributeDefinitions": props["AttributeDefinitions"],
+                "KeySchema": props["KeySchema"],
+                "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+            }
+            if props.get("GlobalSecondaryIndexes"):
+                kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+            client.create_table(**kwargs)
+            self.resolver.physical[logical_id] = name
+            self.resolver.arns[logical_id] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}"
+
+    def _create_functions(self) -> None:
+        import boto3
+
+        iam = boto3.client("iam", region_name=REGION)
+        role = iam.create_role(RoleName="jira-onboarding-local", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        client = boto3.client("lambda", region_name=REGION)
+        for spec in self.model.functions():
+            name = f"jira-onboarding-{self.resolver.stage}-{spec.logical_id}"
+            arn = client.create_function(
+                FunctionName=name,
+                Runtime="python3.11",
+                Role=role,
+                Handler=spec.handler,
+                Code={"ZipFile": b"dispatched in-process by local_harness"},
+                Timeout=spec.timeout_s,
+            )["FunctionArn"]
+            self.resolver.physical[spec.logical_id] = name
+            self.resolver.arns[spec.logical_id] = arn
+            self.functions[name] = spec
+
+    def _create_state_machine(self) -> None:
+        import boto3
+
+        logical_id, resource = self.model.state_machine()
+        props = resource["Properties"]
+        name = self.resolver.resolve(props.get("Name", {"Fn::Sub": "jira-onboarding-${Stage}"}))
+        self.resolver.physical[logical_id] = name
+        self.resolver.arns[logical_id] = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{name}"
+        definition = (REPO_ROOT / props["DefinitionUri"]).read_text(encoding="utf-8")
+        substitutions = self.resolver.resolve(props.get("DefinitionSubstitutions", {}))
+        for key, value in substitutions.items():
+            definition = definition.replace("${" + key + "}", str(value))
+        unresolved = re.findall(r"\$\{[^}]+\}", definition)
+        if unresolved:
+            raise ValueError(f"unresolved DefinitionSubstitutions in the ASL: {unresolved}")
+        client = boto3.client("stepfunctions", region_name=REGION)
+        self.state_machine_arn = client.create_state_machine(
+            name=name, definition=definition, roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/jira-onboarding-local"
+        )["stateMachineArn"]
+
+    def _export_environment(self) -> None:
+        """Lambda environment variables are per function; in one process they are the union
+        (they never disagree: per-function variables only add names)."""
+        merged: dict[str, str] = {}
+        for spec in self.functions.values():
+            for key, value in spec.environment.items():
+                merged[key] = str(self.resolver.resolve(value))
+        self._set_env(merged)
+
+    # ---- in-process dispatch ---------------------------------------------------------------
+    def _handler_for(self, spec: FunctionSpec) -> Callable[[dict, Any], Any]:
+        module_file, _, function = spec.handler.rpartition(".")
+        key = f"{spec.code_dir.name}.{module_file}"
+        with self._lock:
+            module = self._modules.get(key)
+            if module is None:
+                path = spec.code_dir / f"{module_file}.py"
+                module_spec = importlib.util.spec_from_file_location(f"lambda_functions.{key}", path)
+                assert module_spec and module_spec.loader
+                module = importlib.util.module_from_spec(module_spec)
+                sys.modules[module_spec.name] = module
+                module_spec.loader.exec_module(module)
+                self._modules[key] = module
+        return getattr(module, function)
+
+    def invoke(self, function_name: str, event: dict[str, Any]) -> tuple[dict[str, Any] | Any, str | None]:
+        """Run a function's real handler; returns (payload, error type or None) as Lambda would."""
+        name = function_name.rsplit(":", 1)[-1] if function_name.startswith("arn:") else function_name
+        spec = self.functions.get(name) or self.functions[self.resolver.physical[name]]
+        handler = self._handler_for(spec)
+        context = LambdaContext(function_name=name, timeout_s=spec.timeout_s)
+        started = time.monotonic()
+        hook = self.dispatch_hooks.get(spec.logical_id)
+        try:
+            result = hook(handler, event, context) if hook else handler(event, context)
+            error = None
+        except Exception as exc:  # noqa: BLE001 - an unhandled error is what Lambda reports
+            result = {
+                "errorType": exc.__class__.__name__,
+                "errorMessage": str(exc),
+                "stackTrace": traceback.format_exception(exc)[-5:],
+            }
+            error = exc.__class__.__name__
+        self.invocations.append(Invocation(spec.logical_id, event, error, time.monotonic() - started))
+        return result, error
+
+    def _install_dispatch(self) -> None:
+        from moto.awslambda_simple.models import LambdaSimpleBackend
+
+        stack = self
+
+        def invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
+            event = json.loads(body) if body else {}
+            result, error = stack.invoke(function_name, event)
+            if error:
+                response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(result, default=str).encode()
+
+        LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+
+    # ---- HTTP API --------------------------------------------------------------------------
+    def http(
+        self,
+        method: str,
+        path: str,
+        *,
+        team_id: str | None,
+        body: Any = None,
+        raw_body: str | None = None,
+        query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], Any]:
+        """Send an API Gateway HTTP API (payload 2.0) event to the function whose route matches,
+        with the team claim the JWT authorizer would have verified."""
+        from local_harness.api_events import http_api_event, match_route
+
+        spec, route, path_params = match_route(self.functions.values(), method, path)
+        if spec is None:
+            return 404, {}, {"message": "Not Found"}
+        text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
+        claims = {self.parameters.get("TeamClaim", "team_id"): team_id} if team_id else {}
+        event = http_api_event(method, path, route, path_params, body=text, query=query, headers=headers, claims=claims)
+        name = self.resolver.physical[spec.logical_id]
+        result, error = self.invoke(name, event)
+        if error:
+            # API Gateway turns an unhandled function error into a bare 500.
+            return 500, {}, {"message": "Internal Server Error"}
+        response_body = result.get("body")
+        if result.get("isBase64Encoded"):
+            import base64
+
+            response_body = base64.b64decode(response_body).decode()
+        try:
+            parsed = json.loads(response_body) if response_body else None
+        except ValueError:
+            parsed = response_body
+        return int(result.get("statusCode", 200)), dict(result.get("headers") or {}), parsed
+
+    # ---- executions ------------------------------------------------------------------------
+    def list_executions(self) -> list[dict[str, Any]]:
+        import boto3
+
+        client = boto3.client("stepfunctions", region_name=REGION)
+        return client.list_executions(stateMachineArn=self.state_machine_arn)["executions"] if self.state_machine_arn else []
+
+    def describe_execution(self, execution_arn: str) -> dict[str, Any]:
+        import boto3
+
+        return boto3.client("stepfunctions", region_name=REGION).describe_execution(executionArn=execution_arn)
+
+    def wait_for_executions(self, timeout_s: float = 120.0) -> list[dict[str, Any]]:
+        """Block until no execution is RUNNING; returns their descriptions."""
+        if self._mock is None:
+            return []
+        deadline = time.monotonic() + timeout_s
+        while True:
+            executions = self.list_executions()
+            if all(e["status"] != "RUNNING" for e in executions) or time.monotonic() > deadline:
+                return [self.describe_execution(e["executionArn"]) for e in executions]
+            time.sleep(0.05)
+
+    def execution_history(self, execution_arn: str) -> list[dict[str, Any]]:
+        import boto3
+
+        client = boto3.client("stepfunctions", region_name=REGION)
+        return client.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+
+
+@contextmanager
+def local_stack(**kwargs: Any) -> Iterator[LocalStack]:
+    stack = LocalStack(**kwargs)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()

@@ -1,0 +1,115 @@
+"""Read `template.yaml` as data: the single source of truth for tables, functions and the state machine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """A YAML loader that keeps CloudFormation's short tags as their long JSON forms."""
+
+
+def _tag(name: str):
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+            if name == "Fn::GetAtt" and isinstance(value, str):
+                value = value.split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        return {name: value}
+
+    return construct
+
+
+for _short, _long in {
+    "!Ref": "Ref",
+    "!GetAtt": "Fn::GetAtt",
+    "!Sub": "Fn::Sub",
+    "!Join": "Fn::Join",
+    "!If": "Fn::If",
+    "!Equals": "Fn::Equals",
+    "!Not": "Fn::Not",
+    "!Select": "Fn::Select",
+    "!Split": "Fn::Split",
+    "!FindInMap": "Fn::FindInMap",
+    "!ImportValue": "Fn::ImportValue",
+    "!GetAZs": "Fn::GetAZs",
+    "!Condition": "Condition",
+}.items():
+    _CfnLoader.add_constructor(_short, _tag(_long))
+
+
+def load_template(path: Path | str = TEMPLATE_PATH) -> dict[str, Any]:
+    with Path(path).open(encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    code_dir: Path
+    handler: str
+    timeout_s: int
+    environment: dict[str, Any]
+    http_routes: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (METHOD, /path/{param})
+
+
+@dataclass(frozen=True)
+class TemplateModel:
+    raw: dict[str, Any]
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        return self.raw["Resources"]
+
+    def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.resources.items() if v["Type"] == kind}
+
+    def parameter_defaults(self) -> dict[str, Any]:
+        return {k: v.get("Default") for k, v in self.raw.get("Parameters", {}).items()}
+
+    def functions(self) -> list[FunctionSpec]:
+        globals_fn = self.raw.get("Globals", {}).get("Function", {})
+        specs = []
+        for logical_id, resource in self.of_type("AWS::Serverless::Function").items():
+            props = resource["Properties"]
+            env = dict(globals_fn.get("Environment", {}).get("Variables", {}))
+            env.update(props.get("Environment", {}).get("Variables", {}))
+            routes = tuple(
+                (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
+                for event in props.get("Events", {}).values()
+                if event["Type"] == "HttpApi"
+            )
+            specs.append(
+                FunctionSpec(
+                    logical_id=logical_id,
+                    code_dir=REPO_ROOT / props["CodeUri"],
+                    handler=props.get("Handler", globals_fn.get("Handler", "app.lambda_handler")),
+                    timeout_s=int(props.get("Timeout", globals_fn.get("Timeout", 3))),
+                    environment=env,
+                    http_routes=routes,
+                )
+            )
+        return specs
+
+    def state_machine(self) -> tuple[str, dict[str, Any]]:
+        machines = self.of_type("AWS::Serverless::StateMachine")
+        if len(machines) != 1:
+            raise ValueError("the template must define exactly one state machine")
+        return next(iter(machines.items()))
+
+
+@lru_cache(maxsize=1)
+def template_model() -> TemplateModel:
+    return TemplateModel(load_template())
