@@ -168,7 +168,7 @@ class LocalStack:
                 "AWS_DEFAULT_REGION": REGION,
                 "AWS_REGION": REGION,
                 "POWERTOOLS_TRACE_DISABLED": "true",
-                "POWERTOOLS_METRICS_DISABLED": "true" if self._log_stream is None else "false",
+                "POWERTOOLS_METRICS_DISABLED": "true",  # EMF lines would drown the terminal
                 "POWERTOOLS_DEV": "false",
             }
         )

@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from jira_onboarding.contracts import ProjectFailure, StepInput
+from jira_onboarding.contracts import ProjectFailure, RunOutcome
 from jira_onboarding.logic.finish import finish_run, mark_project_failed
 from jira_onboarding.observability import logger, metrics, tracer
 
@@ -14,4 +14,4 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(team_id=event.get("team_id"), run_id=event.get("run_id"))
     if "project_key" in event:
         return mark_project_failed(ProjectFailure.model_validate(event))
-    return finish_run(StepInput.model_validate(event))
+    return finish_run(RunOutcome.model_validate(event))

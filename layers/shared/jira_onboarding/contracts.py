@@ -56,6 +56,12 @@ class ProjectStepInput(StepInput):
     project_key: str = Field(min_length=1)
 
 
+class RunOutcome(StepInput):
+    """Finish Run input: the whole execution state; `users_error` is there when Sync Users failed."""
+
+    users_error: dict[str, Any] | None = None
+
+
 class ProjectPageResult(BaseModel):
     """Output of one Sync Project Page invocation; the Choice state reads `done` and `wait_seconds`."""
 
@@ -104,4 +110,6 @@ class RunStatusResponse(BaseModel):
     elapsed_seconds: float | None
     done: bool
     users: dict[str, Any] | None
+    users_error: str | None = None
+    reason: str | None = None
     projects: list[ProjectProgress]

@@ -68,6 +68,7 @@ class OnboardingRun(Record):
     users_matched: int | None = None
     users_summary: dict | None = None
     users_error: str | None = None
+    reason: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
 

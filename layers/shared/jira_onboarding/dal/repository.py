@@ -39,6 +39,8 @@ def _as_dict(item: Model) -> dict[str, Any]:
         value = getattr(item, name)
         if isinstance(value, set):
             value = sorted(value)
+        elif value is None:
+            continue  # absent attributes take the record's default
         elif hasattr(value, "as_dict"):
             value = value.as_dict()
         data[name] = value

@@ -148,6 +148,7 @@ class OnboardingRunItem(_TeamModel):
     users_matched = NumberAttribute(null=True)
     users_summary = JSONAttribute(null=True)
     users_error = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
     started_at = UTCDateTimeAttribute(default=utcnow)
     finished_at = UTCDateTimeAttribute(null=True)
 

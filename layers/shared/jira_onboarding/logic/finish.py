@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from jira_onboarding.contracts import ProjectFailure, StepInput
+from jira_onboarding.contracts import ProjectFailure, RunOutcome
 from jira_onboarding.dal.repository import Repository
 from jira_onboarding.observability import MetricUnit, logger, metrics
 from jira_onboarding.records import RunStatus, SyncStatus
@@ -66,8 +66,13 @@ def mark_project_failed(failure: ProjectFailure) -> dict[str, Any]:
     return {"project_key": failure.project_key, "status": SyncStatus.FAILED.value, "reason": reason, "applied": applied}
 
 
-def finish_run(step: StepInput) -> dict[str, Any]:
+def finish_run(step: RunOutcome) -> dict[str, Any]:
     repo = Repository(step.team_id)
+    if step.users_error:
+        # Users are optional for the projects; the run still finishes, and says why users are missing.
+        name, reason = describe_failure(step.users_error)
+        repo.update_run(step.run_id, users_error=reason)
+        logger.warning("Jira users sync failed", extra={"error_name": name, "reason": reason})
     run = repo.get_run(step.run_id)
     keys = run.project_keys if run else []
     statuses: dict[str, str] = {}

@@ -48,7 +48,7 @@ def start_onboarding(team_id: str, request: StartOnboardingRequest) -> StartOnbo
         )
     except Exception:
         logger.exception("Could not start the sync execution; the nightly retry will run it")
-        repo.update_run(run_id, status=RunStatus.FAILED.value, users_error="the sync could not be started")
+        repo.update_run(run_id, status=RunStatus.FAILED.value, reason="The sync could not be started; it will run in the nightly batch.")
         status = "PENDING"
     else:
         repo.update_run(run_id, execution_arn=execution["executionArn"])

@@ -10,12 +10,7 @@ from jira_onboarding.errors import OnboardingRequestError
 from jira_onboarding.records import RunStatus, SyncStatus, TrackedProject
 
 
-def _progress(project: TrackedProject, run_id: str) -> ProjectProgress:
-    if project.run_id != run_id:
-        # A later run took the project over; this run's view of it is whatever it last reached.
-        status = project.sync_status.value
-    else:
-        status = project.sync_status.value
+def _progress(project: TrackedProject) -> ProjectProgress:
     total = project.issues_total_estimate
     percent = None
     if project.sync_status == SyncStatus.COMPLETE:
@@ -26,7 +21,7 @@ def _progress(project: TrackedProject, run_id: str) -> ProjectProgress:
         percent = 0
     return ProjectProgress(
         project_key=project.project_key,
-        status=status,
+        status=project.sync_status.value,
         issues_stored=project.issues_stored,
         issues_total_estimate=total,
         percent=percent,
@@ -46,7 +41,7 @@ def get_run_status(team_id: str, run_id: str) -> RunStatusResponse:
     for key in run.project_keys:
         project = repo.get_project(key)
         if project is not None:
-            projects.append(_progress(project, run_id))
+            projects.append(_progress(project))
     end = run.finished_at or datetime.now(UTC)
     return RunStatusResponse(
         run_id=run.run_id,
@@ -56,5 +51,7 @@ def get_run_status(team_id: str, run_id: str) -> RunStatusResponse:
         elapsed_seconds=round((end - run.started_at).total_seconds(), 3) if run.started_at else None,
         done=run.status != RunStatus.RUNNING,
         users=run.users_summary,
+        users_error=run.users_error,
+        reason=run.reason,
         projects=projects,
     )

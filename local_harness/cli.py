@@ -1,0 +1,164 @@
+"""`jira-onboarding`: run the pipeline locally against the simulator (`demo`) or a real Jira (`sync`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from jira_onboarding.jira.client import JiraCredentials
+from jira_onboarding.records import TeamMember
+from local_harness.runner import (
+    ProgressPrinter,
+    RunnerError,
+    check_credentials,
+    dump_items,
+    print_summary,
+    run_pipeline,
+)
+from local_harness.stack import LocalStack
+
+DEMO_TEAM = "demo-team"
+
+
+def _log_file(name: str) -> Path:
+    path = Path(tempfile.gettempdir()) / f"jira-onboarding-{name}.log.jsonl"
+    path.write_text("", encoding="utf-8")
+    return path
+
+
+def _finish(summary, args: argparse.Namespace, team_id: str, log_path: Path, extra: dict | None = None) -> int:
+    if args.dump:
+        count = dump_items(team_id, Path(args.dump))
+        if not args.json:
+            print(f"\n  {count} stored items written to {args.dump}")
+    if args.json:
+        print(json.dumps({**summary.as_json(), **(extra or {})}, indent=2))
+    else:
+        print_summary(summary)
+        print(f"\n  function logs: {log_path}")
+    return 0 if all(p.status in {"COMPLETE"} for p in summary.projects) or args.allow_failures else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from jira_simulator import JiraSimulator, build_workspace
+
+    workspace = build_workspace(seed=args.seed)
+    simulator = JiraSimulator(workspace, email="demo@example.com", api_token="demo-token")  # noqa: S106
+    keys = [p.key for p in workspace.projects]
+    log_path = _log_file("demo")
+    with simulator.serve() as base_url, log_path.open("a", encoding="utf-8") as logs, LocalStack(log_stream=logs) as stack:
+        if not args.json:
+            print(f"Jira simulator at {base_url} (seed {args.seed}); local AWS on moto from template.yaml")
+            print(f"Selecting projects {', '.join(keys)} through the start handler...\n")
+        credentials = JiraCredentials(base_url=base_url, auth_kind="api_token", email="demo@example.com", api_token="demo-token")  # noqa: S106
+        members = [TeamMember(team_id=DEMO_TEAM, **m) for m in workspace.team_members]
+        summary = run_pipeline(
+            stack,
+            team_id=DEMO_TEAM,
+            credentials=credentials,
+            project_keys=keys,
+            members=members,
+            progress=None if args.json else ProgressPrinter(sys.stdout),
+            ground_truth=workspace.issue_count,
+        )
+        return _finish(
+            summary,
+            args,
+            DEMO_TEAM,
+            log_path,
+            extra={"simulator": {"base_url": base_url, "seed": args.seed, "calls": len(simulator.request_log)}},
+        )
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    credentials = (
+        JiraCredentials(base_url=args.jira_url, auth_kind="oauth", access_token=args.bearer_token)
+        if args.bearer_token
+        else JiraCredentials(base_url=args.jira_url, auth_kind="api_token", email=args.email, api_token=args.api_token)
+    )
+    if not args.bearer_token and not (args.email and args.api_token):
+        raise RunnerError("give --email and --api-token (or --bearer-token) for the Jira site")
+    who = check_credentials(credentials)
+    members: list[TeamMember] = []
+    if args.members:
+        raw = json.loads(Path(args.members).read_text(encoding="utf-8"))
+        members = [TeamMember(team_id=args.team, **m) for m in raw]
+    log_path = _log_file("sync")
+    with log_path.open("a", encoding="utf-8") as logs, LocalStack(log_stream=logs) as stack:
+        if not args.json:
+            print(f"Connected to {args.jira_url} as {who}; syncing {', '.join(args.project)} into local AWS (moto)\n")
+        summary = run_pipeline(
+            stack,
+            team_id=args.team,
+            credentials=credentials,
+            project_keys=args.project,
+            members=members,
+            progress=None if args.json else ProgressPrinter(sys.stdout),
+            timeout_s=args.timeout,
+        )
+        return _finish(summary, args, args.team, log_path)
+
+
+def cmd_simulate_jira(args: argparse.Namespace) -> int:
+    from jira_simulator.__main__ import main as simulator_main
+
+    argv = ["--port", str(args.port), "--seed", str(args.seed), "--size", args.size]
+    if args.latency_ms:
+        argv += ["--latency-ms", str(args.latency_ms)]
+    return int(simulator_main(argv) or 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jira-onboarding", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def outputs(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--json", action="store_true", help="print a machine-readable summary instead")
+        p.add_argument("--dump", metavar="FILE", help="write every stored item as JSON lines")
+        p.add_argument("--allow-failures", action="store_true", help="exit 0 even if a project FAILED")
+
+    demo = sub.add_parser("demo", help="run the whole pipeline on local AWS against the Jira simulator")
+    demo.add_argument("--seed", type=int, default=1)
+    outputs(demo)
+    demo.set_defaults(func=cmd_demo)
+
+    sync = sub.add_parser("sync", help="run the pipeline against a Jira Cloud site (or the simulator)")
+    sync.add_argument("--jira-url", required=True, help="e.g. https://your-site.atlassian.net")
+    sync.add_argument("--email", help="Atlassian account email (API-token Basic auth)")
+    sync.add_argument("--api-token", help="Atlassian API token")
+    sync.add_argument("--bearer-token", help="an OAuth 2.0 access token instead of email + API token")
+    sync.add_argument("--project", action="append", required=True, metavar="KEY", help="a project key; repeat")
+    sync.add_argument("--team", default="local-team", help="team id to store the data under")
+    sync.add_argument("--members", metavar="FILE", help="JSON list of team members to match")
+    sync.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for the run")
+    outputs(sync)
+    sync.set_defaults(func=cmd_sync)
+
+    sim = sub.add_parser("simulate-jira", help="serve the Jira simulator until Ctrl-C")
+    sim.add_argument("--port", type=int, default=8080)
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--size", default="demo", choices=["demo", "large"])
+    sim.add_argument("--latency-ms", type=int, default=0)
+    sim.set_defaults(func=cmd_simulate_jira)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except RunnerError as exc:
+        print(f"jira-onboarding: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
