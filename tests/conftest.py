@@ -1,0 +1,75 @@
+"""Shared fixtures: sample events, the Jira simulator, and the local stack built from template.yaml."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jira_onboarding.jira.client import JiraCredentials
+from jira_onboarding.logic.connections import register_connection
+from jira_onboarding.records import TeamMember
+from jira_simulator import JiraSimulator, Workspace, build_workspace
+from local_harness.stack import LocalStack
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EVENTS_DIR = REPO_ROOT / "events"
+FIXTURES_DIR = Path(__import__("os").environ.get("JIRA_FIXTURES_DIR", REPO_ROOT.parent / "shared" / "jira-fixtures"))
+TEAM = "team-acme"
+SIM_EMAIL = "demo@example.com"
+SIM_TOKEN = "demo-token"  # noqa: S105 - the simulator's own dummy credential
+
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A sample event from events/: `start_onboarding` or `finish_onboarding/run`."""
+    return json.loads((EVENTS_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def workspace() -> Workspace:
+    return build_workspace(seed=1)
+
+
+@pytest.fixture
+def simulator(workspace: Workspace) -> JiraSimulator:
+    return JiraSimulator(workspace, email=SIM_EMAIL, api_token=SIM_TOKEN)
+
+
+@pytest.fixture
+def jira_url(simulator: JiraSimulator) -> Iterator[str]:
+    with simulator.serve() as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def credentials(jira_url: str) -> JiraCredentials:
+    return JiraCredentials(base_url=jira_url, auth_kind="api_token", email=SIM_EMAIL, api_token=SIM_TOKEN)
+
+
+@pytest.fixture
+def stack() -> Iterator[LocalStack]:
+    with LocalStack() as local:
+        yield local
+
+
+def connect_team(team_id: str, jira_url: str, workspace: Workspace | None = None) -> None:
+    """Register the simulator as the team's Jira and seed its GitHub-side members."""
+    from jira_onboarding.dal.repository import Repository
+
+    register_connection(team_id, jira_url, "api_token", {"email": SIM_EMAIL, "api_token": SIM_TOKEN})
+    if workspace is not None:
+        repo = Repository(team_id)
+        for member in workspace.team_members:
+            repo.save_member(TeamMember(team_id=team_id, **member))
+
+
+@pytest.fixture
+def connected_team(stack: LocalStack, jira_url: str, workspace: Workspace) -> str:
+    connect_team(TEAM, jira_url, workspace)
+    return TEAM

@@ -1,0 +1,113 @@
+"""The real state machine on moto, end to end, against the Jira simulator."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from jira_onboarding.dal.repository import Repository
+from jira_simulator import FaultPlan, JiraSimulator, Workspace
+from local_harness.stack import LocalStack
+from tests.conftest import TEAM
+
+
+def _run(stack: LocalStack, keys: list[str]) -> dict[str, Any]:
+    status, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": keys})
+    assert status == 202, body
+    executions = stack.wait_for_executions(timeout_s=120)
+    assert [e["status"] for e in executions] == ["SUCCEEDED"]
+    code, _, run = stack.http("GET", body["status_url"], team_id=TEAM)
+    assert code == 200
+    return run
+
+
+def _expected_issue(raw: dict[str, Any], workspace: Workspace, style: str) -> dict[str, Any]:
+    """What the store must hold for one simulator issue, read with the workspace's own ground truth
+    (the field ids it generated), not through the code under test."""
+    fields = raw["fields"]
+    points_field = workspace.story_point_field_ids["jsw-story-points" if style == "next-gen" else "float"]
+    points = fields.get(points_field)
+    return {
+        "issue_id": raw["id"],
+        "project_key": fields["project"]["key"],
+        "summary": fields["summary"],
+        "status_category": fields["status"]["statusCategory"]["key"],
+        "issue_type": fields["issuetype"]["name"],
+        "assignee_account_id": (fields.get("assignee") or {}).get("accountId"),
+        "reporter_account_id": (fields.get("reporter") or {}).get("accountId"),
+        "created": datetime.fromisoformat(fields["created"]),
+        "resolved": datetime.fromisoformat(fields["resolutiondate"]) if fields.get("resolutiondate") else None,
+        "labels": list(fields.get("labels") or []),
+        "parent_key": (fields.get("parent") or {}).get("key"),
+        "sprint_ids": sorted({s["id"] for s in fields.get(workspace.sprint_field_id) or []}),
+        "story_points": float(points) if points is not None else None,
+        "deleted": False,
+    }
+
+
+def test_pipeline_stores_exactly_the_simulator_workspace(stack, connected_team, workspace, simulator):
+    # Given a team connected to the simulator, with its GitHub-side members
+    keys = [p.key for p in workspace.projects]
+
+    # When the team selects every project
+    run = _run(stack, keys)
+
+    # Then every project is COMPLETE and the store equals the workspace, field by field
+    assert run["status"] == "COMPLETE"
+    assert {p["project_key"]: p["status"] for p in run["projects"]} == dict.fromkeys(keys, "COMPLETE")
+    repo = Repository(TEAM)
+    styles = {p.key: p.style for p in workspace.projects}
+    for key in keys:
+        stored = {item["issue_key"]: item for item in repo.iter_issues(key)}
+        truth = {raw["key"]: raw for raw in workspace.issues_by_project[key]}
+        assert set(stored) == set(truth), key
+        assert len(stored) == workspace.issue_count(key)
+        for issue_key, raw in truth.items():
+            expected = _expected_issue(raw, workspace, styles[key])
+            actual = {name: stored[issue_key].get(name) for name in expected}
+            actual["labels"] = actual["labels"] or []
+            actual["sprint_ids"] = sorted(int(s) for s in actual["sprint_ids"] or [])
+            actual["deleted"] = bool(actual["deleted"])
+            assert actual == expected, issue_key
+        progress = next(p for p in run["projects"] if p["project_key"] == key)
+        assert progress["issues_stored"] == workspace.issue_count(key)
+
+    # and every Jira user is stored, and the member matches are the workspace's expected ones
+    stored_users = {u.account_id for u in repo.list_jira_users()}
+    assert stored_users == {u["accountId"] for u in workspace.users}
+    matches = {m.member_id: m.jira_account_id for m in repo.list_members()}
+    assert matches == workspace.expected_matches
+    assert run["users"]["users_fetched"] == len(workspace.users)
+
+
+def test_failing_project_ends_failed_while_the_others_complete(stack, connected_team, workspace, simulator: JiraSimulator):
+    # Given Jira refuses every call about BETA
+    simulator.faults = FaultPlan.fail_project("BETA", status=403)
+
+    # When the team selects ALPHA, BETA and OPS
+    run = _run(stack, ["ALPHA", "BETA", "OPS"])
+
+    # Then BETA is FAILED with a reason a person understands and a retry time; the others COMPLETE
+    by_key = {p["project_key"]: p for p in run["projects"]}
+    assert by_key["BETA"]["status"] == "FAILED"
+    assert "no access" in by_key["BETA"]["reason"].lower()
+    assert by_key["BETA"]["next_retry_at"]
+    assert by_key["ALPHA"]["status"] == "COMPLETE"
+    assert by_key["OPS"]["status"] == "COMPLETE"
+    assert run["status"] == "COMPLETE_WITH_FAILURES"
+    repo = Repository(TEAM)
+    assert repo.count_issues("ALPHA") == workspace.issue_count("ALPHA")
+    assert repo.count_issues("BETA") == 0
+    # and the failure was not retried into a storm: a 403 is not transient
+    assert len([i for i in stack.invocations if i.function == "SyncProjectIssuesFunction" and i.error]) == 1
+
+
+def test_users_failure_does_not_block_projects(stack, connected_team, workspace, simulator: JiraSimulator):
+    # Given the user list answers 403 (the token lacks the user scope)
+    simulator.faults = FaultPlan.script([("/rest/api/3/users/search", __import__("jira_simulator").Fault.status(403))])
+
+    run = _run(stack, ["OPS"])
+
+    assert run["projects"][0]["status"] == "COMPLETE"
+    assert run["users_error"]
+    assert run["status"] == "COMPLETE"

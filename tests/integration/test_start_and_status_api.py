@@ -1,0 +1,130 @@
+"""The start and status handlers, through API Gateway HTTP API v2 events."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from jira_onboarding.dal.repository import Repository
+from local_harness.stack import LocalStack
+from tests.conftest import TEAM, load_event
+
+
+def _stored_items(team_id: str) -> list[dict]:
+    return [item for item in Repository(team_id).dump() if item["table"] not in {"connection", "team_member"}]
+
+
+def test_start_answers_202_with_a_running_execution_named_after_the_run(stack: LocalStack, connected_team):
+    # When the team posts its selection
+    status, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["ALPHA", "OPS"]})
+
+    # Then it gets 202, a run id and a status URL, and the execution already exists
+    assert status == 202
+    assert body["status_url"] == f"/jira/onboarding/{body['run_id']}"
+    assert body["project_keys"] == ["ALPHA", "OPS"]
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    executions = sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+    assert [e["name"] for e in executions] == [body["run_id"]]
+    execution_input = json.loads(sfn.describe_execution(executionArn=executions[0]["executionArn"])["input"])
+    assert execution_input == {"team_id": TEAM, "run_id": body["run_id"], "project_keys": ["ALPHA", "OPS"]}
+    # and the tracked projects were recorded PENDING for this run before the execution ran them
+    projects = {p.project_key: p for p in Repository(TEAM).list_projects()}
+    assert set(projects) == {"ALPHA", "OPS"}
+    assert all(p.run_id == body["run_id"] for p in projects.values())
+    stack.wait_for_executions()
+
+
+def test_start_normalises_case_and_duplicates(stack: LocalStack, connected_team):
+    status, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["ops", " OPS "]})
+    assert status == 202
+    assert body["project_keys"] == ["OPS"]
+    stack.wait_for_executions()
+
+
+@pytest.mark.parametrize(
+    ("raw_body", "expected_words"),
+    [
+        ("{not json", ["not valid", "json"]),
+        (json.dumps({}), ["project_keys", "required"]),
+        (json.dumps({"project_keys": []}), ["project_keys", "at least 1"]),
+        (json.dumps({"project_keys": "ALPHA"}), ["project_keys", "list"]),
+        (json.dumps({"project_keys": ["ALPHA", "no spaces allowed"]}), ["'no spaces allowed'", "not a jira project key"]),
+        (json.dumps({"project_keys": ["A" * 11]}), ["not a jira project key"]),
+        (json.dumps({"project_keys": [f"P{i}" for i in range(51)]}), ["project_keys", "at most 50"]),
+        (json.dumps({"project_keys": ["ALPHA"], "team_id": "someone-else"}), ["team_id", "extra"]),
+    ],
+)
+def test_start_rejects_a_malformed_body_with_400_naming_the_problem_and_writes_nothing(
+    stack: LocalStack, connected_team, raw_body, expected_words
+):
+    status, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, raw_body=raw_body)
+
+    assert status == 400
+    message = body["message"].lower()
+    for word in expected_words:
+        assert word.lower() in message, message
+    assert _stored_items(TEAM) == []
+    assert stack.list_executions() == []
+
+
+def test_start_without_a_jira_connection_is_409_and_writes_nothing(stack: LocalStack):
+    status, _, body = stack.http("POST", "/jira/onboarding", team_id="team-new", body={"project_keys": ["ALPHA"]})
+    assert status == 409
+    assert "connection" in body["message"]
+    assert _stored_items("team-new") == []
+
+
+def test_start_without_a_team_claim_is_403(stack: LocalStack, connected_team):
+    status, _, body = stack.http("POST", "/jira/onboarding", team_id=None, body={"project_keys": ["ALPHA"]})
+    assert status == 403
+    assert stack.list_executions() == []
+
+
+def test_status_of_another_teams_run_is_404(stack: LocalStack, connected_team):
+    _, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["OPS"]})
+    stack.wait_for_executions()
+
+    own, _, _ = stack.http("GET", body["status_url"], team_id=TEAM)
+    other, _, other_body = stack.http("GET", body["status_url"], team_id="team-other")
+
+    assert own == 200
+    assert other == 404
+    assert "OPS" not in json.dumps(other_body)
+
+
+def test_sample_events_drive_the_real_handlers(stack: LocalStack, connected_team):
+    # The events/ samples are API Gateway's own shapes; the handler answers them as the API would.
+    event = load_event("start_onboarding")
+    event["requestContext"]["authorizer"]["jwt"]["claims"]["team_id"] = TEAM
+    result, error = stack.invoke(stack.resolver.physical["StartOnboardingFunction"], event)
+    assert error is None
+    assert result["statusCode"] == 202
+    run_id = json.loads(result["body"])["run_id"]
+    stack.wait_for_executions()
+
+    status_event = load_event("get_sync_status")
+    status_event["requestContext"]["authorizer"]["jwt"]["claims"]["team_id"] = TEAM
+    status_event["pathParameters"]["run_id"] = run_id
+    status_event["rawPath"] = status_event["requestContext"]["http"]["path"] = f"/jira/onboarding/{run_id}"
+    result, error = stack.invoke(stack.resolver.physical["GetSyncStatusFunction"], status_event)
+    assert error is None
+    body = json.loads(result["body"])
+    assert body["status"] == "COMPLETE"
+    assert {p["project_key"] for p in body["projects"]} == {"ALPHA", "BETA"}
+
+
+def test_step_sample_events_are_accepted_by_their_handlers(stack: LocalStack, connected_team):
+    # Given a run that the start handler recorded
+    _, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["ALPHA", "BETA"]})
+    stack.wait_for_executions()
+    for name in ("sync_users", "sync_project_issues", "finish_onboarding/project_failed", "finish_onboarding/run"):
+        event = {**load_event(name), "team_id": TEAM, "run_id": body["run_id"]}
+        function = {
+            "sync_users": "SyncUsersFunction",
+            "sync_project_issues": "SyncProjectIssuesFunction",
+        }.get(name, "FinishOnboardingFunction")
+        result, error = stack.invoke(stack.resolver.physical[function], event)
+        assert error is None, (name, result)
+    assert Repository(TEAM).get_project("BETA").sync_status == "FAILED"
