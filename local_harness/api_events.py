@@ -40,7 +40,11 @@ def http_api_event(
     headers: dict[str, str] | None = None,
     claims: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    all_headers = {"content-type": "application/json", "host": "localhost", **{k.lower(): v for k, v in (headers or {}).items()}}
+    all_headers = {
+        "content-type": "application/json",
+        "host": "localhost",
+        **{k.lower(): v for k, v in (headers or {}).items()},
+    }
     now = time.time()
     event: dict[str, Any] = {
         "version": "2.0",
@@ -53,7 +57,13 @@ def http_api_event(
             "apiId": "local",
             "domainName": "localhost",
             "domainPrefix": "localhost",
-            "http": {"method": method.upper(), "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "local"},
+            "http": {
+                "method": method.upper(),
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "local",
+            },
             "requestId": str(uuid.uuid4()),
             "routeKey": f"{method.upper()} {route_path}",
             "stage": "$default",

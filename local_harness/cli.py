@@ -12,6 +12,7 @@ from pathlib import Path
 
 from jira_onboarding.jira.client import JiraCredentials
 from jira_onboarding.records import TeamMember
+
 from local_harness.runner import (
     ProgressPrinter,
     RunnerError,
@@ -23,6 +24,8 @@ from local_harness.runner import (
 from local_harness.stack import LocalStack
 
 DEMO_TEAM = "demo-team"
+SIM_EMAIL = "demo@example.com"
+SIM_TOKEN = "demo-token"  # noqa: S105 - the local simulator's dummy credential
 
 
 def _log_file(name: str) -> Path:
@@ -31,7 +34,9 @@ def _log_file(name: str) -> Path:
     return path
 
 
-def _finish(summary, args: argparse.Namespace, team_id: str, log_path: Path, extra: dict | None = None) -> int:
+def _finish(
+    summary, args: argparse.Namespace, team_id: str, log_path: Path, extra: dict | None = None
+) -> int:
     if args.dump:
         count = dump_items(team_id, Path(args.dump))
         if not args.json:
@@ -48,14 +53,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from jira_simulator import JiraSimulator, build_workspace
 
     workspace = build_workspace(seed=args.seed)
-    simulator = JiraSimulator(workspace, email="demo@example.com", api_token="demo-token")  # noqa: S106
+    simulator = JiraSimulator(workspace, email=SIM_EMAIL, api_token=SIM_TOKEN)
     keys = [p.key for p in workspace.projects]
     log_path = _log_file("demo")
-    with simulator.serve() as base_url, log_path.open("a", encoding="utf-8") as logs, LocalStack(log_stream=logs) as stack:
+    with (
+        simulator.serve() as base_url,
+        log_path.open("a", encoding="utf-8") as logs,
+        LocalStack(log_stream=logs) as stack,
+    ):
         if not args.json:
             print(f"Jira simulator at {base_url} (seed {args.seed}); local AWS on moto from template.yaml")
             print(f"Selecting projects {', '.join(keys)} through the start handler...\n")
-        credentials = JiraCredentials(base_url=base_url, auth_kind="api_token", email="demo@example.com", api_token="demo-token")  # noqa: S106
+        credentials = JiraCredentials(
+            base_url=base_url, auth_kind="api_token", email=SIM_EMAIL, api_token=SIM_TOKEN
+        )
         members = [TeamMember(team_id=DEMO_TEAM, **m) for m in workspace.team_members]
         summary = run_pipeline(
             stack,
@@ -71,7 +82,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             args,
             DEMO_TEAM,
             log_path,
-            extra={"simulator": {"base_url": base_url, "seed": args.seed, "calls": len(simulator.request_log)}},
+            extra={
+                "simulator": {"base_url": base_url, "seed": args.seed, "calls": len(simulator.request_log)}
+            },
         )
 
 
@@ -79,7 +92,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
     credentials = (
         JiraCredentials(base_url=args.jira_url, auth_kind="oauth", access_token=args.bearer_token)
         if args.bearer_token
-        else JiraCredentials(base_url=args.jira_url, auth_kind="api_token", email=args.email, api_token=args.api_token)
+        else JiraCredentials(
+            base_url=args.jira_url, auth_kind="api_token", email=args.email, api_token=args.api_token
+        )
     )
     if not args.bearer_token and not (args.email and args.api_token):
         raise RunnerError("give --email and --api-token (or --bearer-token) for the Jira site")
@@ -91,7 +106,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     log_path = _log_file("sync")
     with log_path.open("a", encoding="utf-8") as logs, LocalStack(log_stream=logs) as stack:
         if not args.json:
-            print(f"Connected to {args.jira_url} as {who}; syncing {', '.join(args.project)} into local AWS (moto)\n")
+            keys = ", ".join(args.project)
+            print(f"Connected to {args.jira_url} as {who}; syncing {keys} into local AWS (moto)\n")
         summary = run_pipeline(
             stack,
             team_id=args.team,
@@ -132,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--email", help="Atlassian account email (API-token Basic auth)")
     sync.add_argument("--api-token", help="Atlassian API token")
     sync.add_argument("--bearer-token", help="an OAuth 2.0 access token instead of email + API token")
-    sync.add_argument("--project", action="append", required=True, metavar="KEY", help="a project key; repeat")
+    sync.add_argument(
+        "--project", action="append", required=True, metavar="KEY", help="a project key; repeat"
+    )
     sync.add_argument("--team", default="local-team", help="team id to store the data under")
     sync.add_argument("--members", metavar="FILE", help="JSON list of team members to match")
     sync.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for the run")

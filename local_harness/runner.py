@@ -15,6 +15,7 @@ from jira_onboarding.dal.repository import Repository
 from jira_onboarding.jira.client import JiraClient, JiraCredentials
 from jira_onboarding.logic.connections import register_connection
 from jira_onboarding.records import TeamMember
+
 from local_harness.stack import LocalStack
 
 
@@ -39,6 +40,7 @@ class RunSummary:
     users_fetched: int | None
     users_matched: int | None
     users: dict[str, Any] | None
+    users_error: str | None = None
     projects: list[ProjectSummary] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -52,6 +54,7 @@ class RunSummary:
                 "ambiguous": len((self.users or {}).get("ambiguous", [])),
                 "unmatched_members": (self.users or {}).get("unmatched_members", []),
                 "unmatched_jira_users": (self.users or {}).get("unmatched_jira_users"),
+                **({"error": self.users_error} if self.users_error else {}),
             },
             "projects": [
                 {
@@ -97,7 +100,9 @@ class ProgressPrinter:
             filled = int(percent / 5)
             bar = "#" * filled + "-" * (20 - filled)
             count = f"{project['issues_stored']}/{total if total is not None else '?'}"
-            rows.append(f"  {project['project_key']:<10} [{bar}] {percent:>3}%  {count:<12} {project['status']}")
+            rows.append(
+                f"  {project['project_key']:<10} [{bar}] {percent:>3}%  {count:<12} {project['status']}"
+            )
         text = "\n".join(rows)
         if self.tty:
             if self._lines:
@@ -132,9 +137,12 @@ def run_pipeline(
     )
     register_connection(team_id, credentials.base_url, credentials.auth_kind, secret)
     started = time.monotonic()
-    status_code, _, body = stack.http("POST", "/jira/onboarding", team_id=team_id, body={"project_keys": project_keys})
+    status_code, _, body = stack.http(
+        "POST", "/jira/onboarding", team_id=team_id, body={"project_keys": project_keys}
+    )
     if status_code != 202:
-        raise RunnerError(f"the start request was refused ({status_code}): {body.get('message') if isinstance(body, dict) else body}")
+        message = body.get("message") if isinstance(body, dict) else body
+        raise RunnerError(f"the start request was refused ({status_code}): {message}")
     deadline = started + timeout_s
     while True:
         code, _, status = stack.http("GET", body["status_url"], team_id=team_id)
@@ -156,6 +164,7 @@ def run_pipeline(
         users_fetched=users.get("users_fetched"),
         users_matched=users.get("matched"),
         users=users or None,
+        users_error=status.get("users_error"),
         projects=[
             ProjectSummary(
                 key=p["project_key"],
@@ -175,9 +184,13 @@ def print_summary(summary: RunSummary, stream: TextIO = sys.stdout) -> None:
     out("\nJira onboarding summary\n")
     out(f"  run               {summary.run_id} ({summary.run_status})\n")
     out(f"  elapsed           {summary.elapsed_seconds:.2f} s\n")
-    out(f"  Jira users        {summary.users_fetched if summary.users_fetched is not None else 'n/a'} fetched\n")
+    fetched = summary.users_fetched if summary.users_fetched is not None else "n/a"
+    matched = summary.users_matched if summary.users_matched is not None else "n/a"
+    out(f"  Jira users        {fetched} fetched\n")
+    if summary.users_error:
+        out(f"  users not synced  {summary.users_error}\n")
     out(
-        f"  team members      {summary.users_matched if summary.users_matched is not None else 'n/a'} matched of "
+        f"  team members      {matched} matched of "
         f"{users.get('members', 'n/a')}, {len(users.get('ambiguous', []))} ambiguous, "
         f"{len(users.get('unmatched_members', []))} unmatched\n"
     )

@@ -21,7 +21,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -75,7 +74,7 @@ class _Resolver:
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
-            (kind, arg), = value.items()
+            ((kind, arg),) = value.items()
             if kind == "Ref":
                 if arg in self.parameters:
                     return str(self.parameters[arg])
@@ -99,7 +98,12 @@ class _Resolver:
         return value
 
     def substitute(self, template: str) -> str:
-        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID, "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+        pseudo = {
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
 
         def repl(match: re.Match[str]) -> str:
             name = match.group(1)
@@ -134,7 +138,9 @@ def _patch_moto_state_machine_copy() -> None:
 class LocalStack:
     """The whole application on moto: tables, functions and the state machine from the template."""
 
-    def __init__(self, *, parameters: dict[str, Any] | None = None, log_stream: io.TextIOBase | None = None) -> None:
+    def __init__(
+        self, *, parameters: dict[str, Any] | None = None, log_stream: io.TextIOBase | None = None
+    ) -> None:
         self.model = template_model()
         self.parameters = {**self.model.parameter_defaults(), "Stage": "local", **(parameters or {})}
         self.resolver = _Resolver(self.model, self.parameters)
@@ -147,7 +153,9 @@ class LocalStack:
         self._saved_env: dict[str, str | None] = {}
         self._log_stream = log_stream
         # Tests can wrap a function's dispatch (e.g. to kill it between pages): name -> wrapper.
-        self.dispatch_hooks: dict[str, Callable[[Callable[[dict, LambdaContext], Any], dict, LambdaContext], Any]] = {}
+        self.dispatch_hooks: dict[
+            str, Callable[[Callable[[dict, LambdaContext], Any], dict, LambdaContext], Any]
+        ] = {}
 
     # ---- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> LocalStack:
@@ -163,8 +171,8 @@ class LocalStack:
         self._set_env(
             {
                 "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
-                "AWS_SESSION_TOKEN": "testing",  # noqa: S105
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_SESSION_TOKEN": "testing",
                 "AWS_DEFAULT_REGION": REGION,
                 "AWS_REGION": REGION,
                 "POWERTOOLS_TRACE_DISABLED": "true",
@@ -172,7 +180,9 @@ class LocalStack:
                 "POWERTOOLS_DEV": "false",
             }
         )
-        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
+        self._mock = mock_aws(
+            config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+        )
         self._mock.start()
         _patch_moto_state_machine_copy()
         self._install_dispatch()
@@ -211,7 +221,7 @@ class LocalStack:
             from aws_lambda_powertools.utilities import parameters
 
             parameters.clear_caches()
-        except Exception:  # noqa: BLE001, S110 - best effort: caches may not exist yet
+        except Exception:  # noqa: S110 - best effort: caches may not exist yet
             pass
 
     def _redirect_logs(self, stream: io.TextIOBase) -> None:
@@ -315,7 +325,7 @@ class LocalStack:
         try:
             result = hook(handler, event, context) if hook else handler(event, context)
             error = None
-        except Exception as exc:  # noqa: BLE001 - an unhandled error is what Lambda reports
+        except Exception as exc:
             result = {
                 "errorType": exc.__class__.__name__,
                 "errorMessage": str(exc),
@@ -330,7 +340,9 @@ class LocalStack:
 
         stack = self
 
-        def invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
+        def invoke(
+            self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
+        ) -> bytes:
             event = json.loads(body) if body else {}
             result, error = stack.invoke(function_name, event)
             if error:
@@ -360,7 +372,9 @@ class LocalStack:
             return 404, {}, {"message": "Not Found"}
         text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
         claims = {self.parameters.get("TeamClaim", "team_id"): team_id} if team_id else {}
-        event = http_api_event(method, path, route, path_params, body=text, query=query, headers=headers, claims=claims)
+        event = http_api_event(
+            method, path, route, path_params, body=text, query=query, headers=headers, claims=claims
+        )
         name = self.resolver.physical[spec.logical_id]
         result, error = self.invoke(name, event)
         if error:
@@ -370,7 +384,7 @@ class LocalStack:
         if result.get("isBase64Encoded"):
             import base64
 
-            response_body = base64.b64decode(response_body).decode()
+            response_body = base64.b64decode(response_body or "").decode()
         try:
             parsed = json.loads(response_body) if response_body else None
         except ValueError:
@@ -382,12 +396,15 @@ class LocalStack:
         import boto3
 
         client = boto3.client("stepfunctions", region_name=REGION)
-        return client.list_executions(stateMachineArn=self.state_machine_arn)["executions"] if self.state_machine_arn else []
+        if not self.state_machine_arn:
+            return []
+        return [dict(e) for e in client.list_executions(stateMachineArn=self.state_machine_arn)["executions"]]
 
     def describe_execution(self, execution_arn: str) -> dict[str, Any]:
         import boto3
 
-        return boto3.client("stepfunctions", region_name=REGION).describe_execution(executionArn=execution_arn)
+        client = boto3.client("stepfunctions", region_name=REGION)
+        return dict(client.describe_execution(executionArn=execution_arn))
 
     def wait_for_executions(self, timeout_s: float = 120.0) -> list[dict[str, Any]]:
         """Block until no execution is RUNNING; returns their descriptions."""
@@ -404,7 +421,10 @@ class LocalStack:
         import boto3
 
         client = boto3.client("stepfunctions", region_name=REGION)
-        return client.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+        return [
+            dict(e)
+            for e in client.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+        ]
 
 
 @contextmanager

@@ -9,19 +9,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from jira_onboarding.jira.client import JiraCredentials
 from jira_onboarding.logic.connections import register_connection
 from jira_onboarding.records import TeamMember
+
 from jira_simulator import JiraSimulator, Workspace, build_workspace
 from local_harness.stack import LocalStack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = REPO_ROOT / "events"
-FIXTURES_DIR = Path(__import__("os").environ.get("JIRA_FIXTURES_DIR", REPO_ROOT.parent / "shared" / "jira-fixtures"))
+FIXTURES_DIR = Path(
+    __import__("os").environ.get("JIRA_FIXTURES_DIR", REPO_ROOT.parent / "shared" / "jira-fixtures")
+)
 TEAM = "team-acme"
 SIM_EMAIL = "demo@example.com"
-SIM_TOKEN = "demo-token"  # noqa: S105 - the simulator's own dummy credential
+SIM_TOKEN = "demo-token"
 
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 

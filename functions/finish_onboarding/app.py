@@ -1,7 +1,6 @@
 """State machine step: mark a failed project (from the Map's Catch), or finish the whole run."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from jira_onboarding.contracts import ProjectFailure, RunOutcome
 from jira_onboarding.logic.finish import finish_run, mark_project_failed
 from jira_onboarding.observability import logger, metrics, tracer

@@ -1,7 +1,6 @@
 """GET /jira/onboarding/{run_id}: per-project progress, polled by the onboarding page."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from jira_onboarding.api import app
 from jira_onboarding.observability import logger, metrics, tracer
 

@@ -1,7 +1,6 @@
 """POST /jira/onboarding: record the project selection and start the sync."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from jira_onboarding.api import app
 from jira_onboarding.observability import logger, metrics, tracer
 

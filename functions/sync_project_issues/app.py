@@ -1,7 +1,6 @@
 """State machine step: sync one project's issues from its saved cursor until the time budget."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from jira_onboarding.contracts import ProjectStepInput
 from jira_onboarding.logic.sync_project import lambda_time_left, sync_project_page
 from jira_onboarding.observability import logger, metrics, tracer

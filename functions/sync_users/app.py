@@ -1,7 +1,6 @@
 """State machine step: fetch the Jira users and match them to the team's members."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from jira_onboarding.contracts import StepInput
 from jira_onboarding.logic.sync_users import sync_users
 from jira_onboarding.observability import logger, metrics, tracer

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from jira_onboarding.dal.repository import Repository
+
 from jira_simulator import FaultPlan, JiraSimulator, Workspace
 from local_harness.stack import LocalStack
 from tests.conftest import TEAM
@@ -36,7 +37,9 @@ def _expected_issue(raw: dict[str, Any], workspace: Workspace, style: str) -> di
         "assignee_account_id": (fields.get("assignee") or {}).get("accountId"),
         "reporter_account_id": (fields.get("reporter") or {}).get("accountId"),
         "created": datetime.fromisoformat(fields["created"]),
-        "resolved": datetime.fromisoformat(fields["resolutiondate"]) if fields.get("resolutiondate") else None,
+        "resolved": datetime.fromisoformat(fields["resolutiondate"])
+        if fields.get("resolutiondate")
+        else None,
         "labels": list(fields.get("labels") or []),
         "parent_key": (fields.get("parent") or {}).get("key"),
         "sprint_ids": sorted({s["id"] for s in fields.get(workspace.sprint_field_id) or []}),
@@ -80,7 +83,9 @@ def test_pipeline_stores_exactly_the_simulator_workspace(stack, connected_team, 
     assert run["users"]["users_fetched"] == len(workspace.users)
 
 
-def test_failing_project_ends_failed_while_the_others_complete(stack, connected_team, workspace, simulator: JiraSimulator):
+def test_failing_project_ends_failed_while_the_others_complete(
+    stack, connected_team, workspace, simulator: JiraSimulator
+):
     # Given Jira refuses every call about BETA
     simulator.faults = FaultPlan.fail_project("BETA", status=403)
 
@@ -104,7 +109,9 @@ def test_failing_project_ends_failed_while_the_others_complete(stack, connected_
 
 def test_users_failure_does_not_block_projects(stack, connected_team, workspace, simulator: JiraSimulator):
     # Given the user list answers 403 (the token lacks the user scope)
-    simulator.faults = FaultPlan.script([("/rest/api/3/users/search", __import__("jira_simulator").Fault.status(403))])
+    simulator.faults = FaultPlan.script(
+        [("/rest/api/3/users/search", __import__("jira_simulator").Fault.status(403))]
+    )
 
     run = _run(stack, ["OPS"])
 

@@ -6,8 +6,8 @@ import json
 
 import boto3
 import pytest
-
 from jira_onboarding.dal.repository import Repository
+
 from local_harness.stack import LocalStack
 from tests.conftest import TEAM, load_event
 
@@ -18,7 +18,9 @@ def _stored_items(team_id: str) -> list[dict]:
 
 def test_start_answers_202_with_a_running_execution_named_after_the_run(stack: LocalStack, connected_team):
     # When the team posts its selection
-    status, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["ALPHA", "OPS"]})
+    status, _, body = stack.http(
+        "POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["ALPHA", "OPS"]}
+    )
 
     # Then it gets 202, a run id and a status URL, and the execution already exists
     assert status == 202
@@ -37,7 +39,9 @@ def test_start_answers_202_with_a_running_execution_named_after_the_run(stack: L
 
 
 def test_start_normalises_case_and_duplicates(stack: LocalStack, connected_team):
-    status, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["ops", " OPS "]})
+    status, _, body = stack.http(
+        "POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["ops", " OPS "]}
+    )
     assert status == 202
     assert body["project_keys"] == ["OPS"]
     stack.wait_for_executions()
@@ -50,7 +54,10 @@ def test_start_normalises_case_and_duplicates(stack: LocalStack, connected_team)
         (json.dumps({}), ["project_keys", "required"]),
         (json.dumps({"project_keys": []}), ["project_keys", "at least 1"]),
         (json.dumps({"project_keys": "ALPHA"}), ["project_keys", "list"]),
-        (json.dumps({"project_keys": ["ALPHA", "no spaces allowed"]}), ["'no spaces allowed'", "not a jira project key"]),
+        (
+            json.dumps({"project_keys": ["ALPHA", "no spaces allowed"]}),
+            ["'no spaces allowed'", "not a jira project key"],
+        ),
         (json.dumps({"project_keys": ["A" * 11]}), ["not a jira project key"]),
         (json.dumps({"project_keys": [f"P{i}" for i in range(51)]}), ["project_keys", "at most 50"]),
         (json.dumps({"project_keys": ["ALPHA"], "team_id": "someone-else"}), ["team_id", "extra"]),
@@ -70,14 +77,16 @@ def test_start_rejects_a_malformed_body_with_400_naming_the_problem_and_writes_n
 
 
 def test_start_without_a_jira_connection_is_409_and_writes_nothing(stack: LocalStack):
-    status, _, body = stack.http("POST", "/jira/onboarding", team_id="team-new", body={"project_keys": ["ALPHA"]})
+    status, _, body = stack.http(
+        "POST", "/jira/onboarding", team_id="team-new", body={"project_keys": ["ALPHA"]}
+    )
     assert status == 409
     assert "connection" in body["message"]
     assert _stored_items("team-new") == []
 
 
 def test_start_without_a_team_claim_is_403(stack: LocalStack, connected_team):
-    status, _, body = stack.http("POST", "/jira/onboarding", team_id=None, body={"project_keys": ["ALPHA"]})
+    status, _, _ = stack.http("POST", "/jira/onboarding", team_id=None, body={"project_keys": ["ALPHA"]})
     assert status == 403
     assert stack.list_executions() == []
 
@@ -117,9 +126,16 @@ def test_sample_events_drive_the_real_handlers(stack: LocalStack, connected_team
 
 def test_step_sample_events_are_accepted_by_their_handlers(stack: LocalStack, connected_team):
     # Given a run that the start handler recorded
-    _, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["ALPHA", "BETA"]})
+    _, _, body = stack.http(
+        "POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["ALPHA", "BETA"]}
+    )
     stack.wait_for_executions()
-    for name in ("sync_users", "sync_project_issues", "finish_onboarding/project_failed", "finish_onboarding/run"):
+    for name in (
+        "sync_users",
+        "sync_project_issues",
+        "finish_onboarding/project_failed",
+        "finish_onboarding/run",
+    ):
         event = {**load_event(name), "team_id": TEAM, "run_id": body["run_id"]}
         function = {
             "sync_users": "SyncUsersFunction",

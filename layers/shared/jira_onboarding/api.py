@@ -25,7 +25,7 @@ MAX_BODY_BYTES = 16 * 1024
 app = APIGatewayHttpResolver(enable_validation=True)
 
 
-def _json(status: int, body: dict[str, Any]) -> Response[dict[str, Any]]:
+def _json(status: int, body: dict[str, Any]) -> Response[str]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
 
 
@@ -40,12 +40,12 @@ def current_team_id() -> str:
 
 
 @app.exception_handler(OnboardingRequestError)
-def _request_error(exc: OnboardingRequestError) -> Response[dict[str, Any]]:
+def _request_error(exc: OnboardingRequestError) -> Response[str]:
     return _json(exc.status, {"message": exc.message})
 
 
 @app.exception_handler(RequestValidationError)
-def _validation_error(exc: RequestValidationError) -> Response[dict[str, Any]]:
+def _validation_error(exc: RequestValidationError) -> Response[str]:
     problems = []
     for error in exc.errors():
         where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body",))

@@ -8,6 +8,7 @@ from typing import Any
 
 from pynamodb.attributes import Attribute
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from jira_onboarding.dal.tables import (
@@ -69,7 +70,9 @@ class Repository:
             return None
 
     def save_connection(self, site_url: str, auth_kind: str, secret_name: str) -> JiraConnection:
-        item = JiraConnectionItem(self.team_id, site_url=site_url, auth_kind=auth_kind, secret_name=secret_name)
+        item = JiraConnectionItem(
+            self.team_id, site_url=site_url, auth_kind=auth_kind, secret_name=secret_name
+        )
         item.save()
         return JiraConnection.model_validate(_as_dict(item))
 
@@ -78,7 +81,9 @@ class Repository:
 
     # ---- runs ------------------------------------------------------------------------------
     def create_run(self, run_id: str, project_keys: list[str]) -> OnboardingRun:
-        item = OnboardingRunItem(self.team_id, run_id, project_keys=project_keys, status=RunStatus.RUNNING.value)
+        item = OnboardingRunItem(
+            self.team_id, run_id, project_keys=project_keys, status=RunStatus.RUNNING.value
+        )
         item.save()
         return OnboardingRun.model_validate(_as_dict(item))
 
@@ -95,7 +100,7 @@ class Repository:
         return None
 
     def update_run(self, run_id: str, **values: Any) -> None:
-        actions = []
+        actions: list[Action] = []
         for name, value in values.items():
             attr: Attribute = getattr(OnboardingRunItem, name)
             actions.append(attr.remove() if value is None else attr.set(value))
@@ -131,7 +136,7 @@ class Repository:
 
     def update_project(self, project_key: str, *, expected_run_id: str | None = None, **values: Any) -> bool:
         """Set fields on a tracked project; with `expected_run_id`, only while that run owns it."""
-        actions = [TrackedProjectItem.updated_at.set(utcnow())]
+        actions: list[Action] = [TrackedProjectItem.updated_at.set(utcnow())]
         for name, value in values.items():
             attr: Attribute = getattr(TrackedProjectItem, name)
             actions.append(attr.remove() if value is None else attr.set(value))
@@ -164,7 +169,7 @@ class Repository:
             condition &= TrackedProjectItem.cursor.does_not_exist()
         else:
             condition &= TrackedProjectItem.cursor == previous_cursor
-        actions = [
+        actions: list[Action] = [
             TrackedProjectItem.pages_synced.add(1),
             TrackedProjectItem.issues_stored.add(issues_on_page),
             TrackedProjectItem.updated_at.set(utcnow()),
@@ -208,8 +213,10 @@ class Repository:
         self, member_id: str, account_id: str | None, method: str | None, confidence: float | None
     ) -> bool:
         """Apply an automatic match; never overwrites a match a person set by hand."""
-        actions = [
-            TeamMemberItem.jira_account_id.set(account_id) if account_id else TeamMemberItem.jira_account_id.remove(),
+        actions: list[Action] = [
+            TeamMemberItem.jira_account_id.set(account_id)
+            if account_id
+            else TeamMemberItem.jira_account_id.remove(),
             TeamMemberItem.match_method.set(method) if method else TeamMemberItem.match_method.remove(),
             TeamMemberItem.match_confidence.set(confidence)
             if confidence is not None
@@ -247,12 +254,14 @@ class Repository:
 
     def list_jira_users(self) -> list[JiraUser]:
         return [
-            JiraUser(
-                accountId=i.account_id,
-                accountType=i.account_type,
-                displayName=i.display_name,
-                emailAddress=i.email_address,
-                active=i.active,
+            JiraUser.model_validate(
+                {
+                    "accountId": i.account_id,
+                    "accountType": i.account_type,
+                    "displayName": i.display_name,
+                    "emailAddress": i.email_address,
+                    "active": i.active,
+                }
             )
             for i in JiraUserItem.query(self.team_id)
         ]
@@ -299,7 +308,9 @@ class Repository:
             yield _as_dict(item)
 
     def count_issues(self, project_key: str) -> int:
-        return JiraIssueItem.count(self.team_id, range_key_condition=JiraIssueItem.issue_key.startswith(f"{project_key}-"))
+        return JiraIssueItem.count(
+            self.team_id, range_key_condition=JiraIssueItem.issue_key.startswith(f"{project_key}-")
+        )
 
     def save_boards(self, boards: Iterable[tuple[JiraBoard, str | None]]) -> None:
         with JiraBoardItem.batch_write() as batch:

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 from pynamodb.attributes import (
     BooleanAttribute,
-    ListAttribute,
     JSONAttribute,
+    ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,

@@ -95,7 +95,8 @@ def error_for_response(response: httpx.Response, *, what: str) -> JiraError:
         return JiraAuthError(f"Jira refused the credentials ({detail or 'unauthorized'}).", status=status)
     if status == 403:
         return JiraPermissionError(
-            f"These Jira credentials have no access to {what}{f' ({detail})' if detail else ''}.", status=status
+            f"These Jira credentials have no access to {what}{f' ({detail})' if detail else ''}.",
+            status=status,
         )
     if status == 404:
         return JiraNotFoundError(f"Jira has no {what}{f' ({detail})' if detail else ''}.", status=status)
@@ -305,7 +306,9 @@ class JiraClient:
     def board_estimation_field(self, board_id: int) -> str | None:
         """The field the board itself estimates with: the reliable story-point field per board."""
         body = self.request(
-            "GET", f"/rest/agile/1.0/board/{board_id}/configuration", what=f"the configuration of board {board_id}"
+            "GET",
+            f"/rest/agile/1.0/board/{board_id}/configuration",
+            what=f"the configuration of board {board_id}",
         )
         estimation = (body or {}).get("estimation") or {}
         field = estimation.get("field") or {}

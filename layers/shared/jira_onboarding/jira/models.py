@@ -23,10 +23,7 @@ def parse_jira_datetime(value: Any) -> datetime | None:
     Python 3.11's fromisoformat reads both. Naive values are rejected: they would be ambiguous."""
     if value in (None, ""):
         return None
-    if isinstance(value, datetime):
-        parsed = value
-    else:
-        parsed = datetime.fromisoformat(str(value))
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     if parsed.tzinfo is None:
         raise ValueError(f"Jira date without a timezone: {value!r}")
     return parsed
@@ -164,7 +161,9 @@ class FieldMap(JiraModel):
                 # tell it from any other number, so this fallback is the one place a name counts.
                 # A board's own estimation field (board configuration) takes precedence over it.
                 float_points.append(field.id)
-        return cls(sprint_field=sprint, story_point_fields=tuple(jsw_points + float_points), epic_link_field=epic)
+        return cls(
+            sprint_field=sprint, story_point_fields=tuple(jsw_points + float_points), epic_link_field=epic
+        )
 
     def issue_fields(self, extra: tuple[str, ...] = ()) -> list[str]:
         """The field list to request on search: only what we store."""
@@ -203,7 +202,9 @@ def _points(value: Any) -> float | None:
         return None
 
 
-def parse_issue(payload: dict[str, Any], field_map: FieldMap, estimation_field: str | None = None) -> JiraIssue:
+def parse_issue(
+    payload: dict[str, Any], field_map: FieldMap, estimation_field: str | None = None
+) -> JiraIssue:
     """Read one search result through the field map. `estimation_field` is the board's own
     estimation field, preferred over the site-wide candidates."""
     fields = payload.get("fields") or {}
@@ -224,7 +225,9 @@ def parse_issue(payload: dict[str, Any], field_map: FieldMap, estimation_field: 
         if points is not None:
             break
     parent = fields.get("parent") or {}
-    parent_key = parent.get("key") or (fields.get(field_map.epic_link_field) if field_map.epic_link_field else None)
+    parent_key = parent.get("key") or (
+        fields.get(field_map.epic_link_field) if field_map.epic_link_field else None
+    )
     return JiraIssue(
         id=str(payload["id"]),
         key=key,

@@ -8,9 +8,9 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.utilities import parameters
 
+from jira_onboarding.dal.repository import Repository
 from jira_onboarding.errors import NotConnectedError, OnboardingRequestError
 from jira_onboarding.jira.client import JiraClient, JiraCredentials
-from jira_onboarding.dal.repository import Repository
 from jira_onboarding.settings import Settings, get_settings
 
 AUTH_KINDS = ("api_token", "oauth")
@@ -42,7 +42,9 @@ def load_credentials(team_id: str, repo: Repository) -> JiraCredentials:
         raise NotConnectedError(team_id)
     secret = parameters.get_secret(connection.secret_name, transform="json", max_age=30)
     if not isinstance(secret, dict):
-        raise OnboardingRequestError("The stored Jira credentials are unreadable; register the connection again.")
+        raise OnboardingRequestError(
+            "The stored Jira credentials are unreadable; register the connection again."
+        )
     if connection.auth_kind == "api_token":
         return JiraCredentials(
             base_url=connection.site_url,
@@ -50,7 +52,9 @@ def load_credentials(team_id: str, repo: Repository) -> JiraCredentials:
             email=secret.get("email"),
             api_token=secret.get("api_token"),
         )
-    return JiraCredentials(base_url=connection.site_url, auth_kind="oauth", access_token=secret.get("access_token"))
+    return JiraCredentials(
+        base_url=connection.site_url, auth_kind="oauth", access_token=secret.get("access_token")
+    )
 
 
 def open_jira(team_id: str, repo: Repository, *, time_left_s: Any = None) -> JiraClient:

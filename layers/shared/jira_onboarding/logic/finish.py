@@ -61,9 +61,19 @@ def mark_project_failed(failure: ProjectFailure) -> dict[str, Any]:
     metrics.add_metric(name="ProjectsFailed", unit=MetricUnit.Count, value=1)
     logger.warning(
         "Jira project sync failed; it will be retried tonight",
-        extra={"run_id": failure.run_id, "project_key": failure.project_key, "error_name": name, "reason": reason},
+        extra={
+            "run_id": failure.run_id,
+            "project_key": failure.project_key,
+            "error_name": name,
+            "reason": reason,
+        },
     )
-    return {"project_key": failure.project_key, "status": SyncStatus.FAILED.value, "reason": reason, "applied": applied}
+    return {
+        "project_key": failure.project_key,
+        "status": SyncStatus.FAILED.value,
+        "reason": reason,
+        "applied": applied,
+    }
 
 
 def finish_run(step: RunOutcome) -> dict[str, Any]:
@@ -95,5 +105,8 @@ def finish_run(step: RunOutcome) -> dict[str, Any]:
     failed = sum(1 for s in statuses.values() if s == SyncStatus.FAILED.value)
     status = RunStatus.COMPLETE_WITH_FAILURES if failed else RunStatus.COMPLETE
     repo.update_run(step.run_id, status=status.value, finished_at=datetime.now(UTC))
-    logger.info("Jira onboarding run finished", extra={"run_id": step.run_id, "status": status.value, "failed": failed})
+    logger.info(
+        "Jira onboarding run finished",
+        extra={"run_id": step.run_id, "status": status.value, "failed": failed},
+    )
     return {"run_id": step.run_id, "status": status.value, "projects": statuses}

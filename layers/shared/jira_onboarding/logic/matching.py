@@ -139,7 +139,9 @@ def match_members(members: Iterable[TeamMember], users: Iterable[JiraUser]) -> M
                     member_id=member_id, outcome="ambiguous", method=method, candidates=sorted(candidates)
                 )
 
-    matches = [decided.get(m.member_id) or MemberMatch(member_id=m.member_id, outcome="unmatched") for m in members]
+    matches = [
+        decided.get(m.member_id) or MemberMatch(member_id=m.member_id, outcome="unmatched") for m in members
+    ]
     return MatchReport(
         matches=matches,
         unmatched_jira_users=sorted(eligible_ids - claimed),

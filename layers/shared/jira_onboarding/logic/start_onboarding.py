@@ -36,6 +36,8 @@ def start_onboarding(team_id: str, request: StartOnboardingRequest) -> StartOnbo
     repo = Repository(team_id)
     if repo.get_connection() is None:
         raise NotConnectedError(team_id)
+    if not settings.state_machine_arn:
+        raise RuntimeError("STATE_MACHINE_ARN is not set for the start function")
     run_id = new_run_id()
     repo.create_run(run_id, request.project_keys)
     repo.track_projects(run_id, request.project_keys)
@@ -48,7 +50,11 @@ def start_onboarding(team_id: str, request: StartOnboardingRequest) -> StartOnbo
         )
     except Exception:
         logger.exception("Could not start the sync execution; the nightly retry will run it")
-        repo.update_run(run_id, status=RunStatus.FAILED.value, reason="The sync could not be started; it will run in the nightly batch.")
+        repo.update_run(
+            run_id,
+            status=RunStatus.FAILED.value,
+            reason="The sync could not be started; it will run in the nightly batch.",
+        )
         status = "PENDING"
     else:
         repo.update_run(run_id, execution_arn=execution["executionArn"])

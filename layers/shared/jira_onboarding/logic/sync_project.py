@@ -66,7 +66,10 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
     if project.sync_status == SyncStatus.COMPLETE:
         # A replayed final invocation (lost response): the work is committed already.
         return ProjectPageResult(
-            **step.model_dump(), done=True, pages_synced=project.pages_synced, issues_stored=project.issues_stored
+            **step.model_dump(),
+            done=True,
+            pages_synced=project.pages_synced,
+            issues_stored=project.issues_stored,
         )
 
     client = open_jira(step.team_id, repo, time_left_s=time_left_s)
@@ -106,7 +109,9 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
     except JiraThrottledError as exc:
         if exc.retry_after is None:
             raise
-        logger.warning("Jira asked for a long pause; handing it to the state machine", extra={"wait": exc.retry_after})
+        logger.warning(
+            "Jira asked for a long pause; handing it to the state machine", extra={"wait": exc.retry_after}
+        )
         done, wait = False, max(1, math.ceil(exc.retry_after))
     else:
         done, wait = bool(last), 0

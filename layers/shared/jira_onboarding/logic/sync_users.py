@@ -30,7 +30,10 @@ def sync_users(step: StepInput) -> UsersSummary:
         users_stored=stored,
         members=len(members),
         matched=report.matched_count,
-        ambiguous=[m.model_dump(include={"member_id", "candidates", "method"}) for m in report.by_outcome("ambiguous")],
+        ambiguous=[
+            m.model_dump(include={"member_id", "candidates", "method"})
+            for m in report.by_outcome("ambiguous")
+        ],
         unmatched_members=[m.member_id for m in report.by_outcome("unmatched")],
         unmatched_jira_users=len(report.unmatched_jira_users),
         skipped_jira_users=report.skipped_jira_users,
