@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import timedelta, UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -123,7 +123,17 @@ def _tokenize(jql: str) -> list[tuple[str, str]]:
     return tokens
 
 
+_PERIOD = re.compile(r"^([-+]?)(\d+)([wdhm])$")
+_PERIOD_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}
+
+
 def _parse_date(value: str) -> datetime:
+    period = _PERIOD.match(value.strip())
+    if period:
+        # A period ("-90m") is relative to now, whatever the caller's time zone: Jira's own rule.
+        sign, amount, unit = period.groups()
+        delta = timedelta(**{_PERIOD_UNITS[unit]: int(amount)})
+        return datetime.now(UTC) + (-delta if sign == "-" else delta)
     for fmt in _DATE_FORMATS:
         try:
             # JQL dates are read in the caller's time zone; the simulator's users search in UTC.

@@ -567,7 +567,9 @@ class Workspace:
         with self._lock:
             self._issues_of(key.split("-", maxsplit=1)[0])
             issue = self._index[key]
-            self._clock += timedelta(minutes=1)
+            # Later than every earlier timestamp and than the wall clock, so a sync that asks for
+            # "updated in the last N minutes" sees the change.
+            self._clock = max(self._clock + timedelta(minutes=1), datetime.now(UTC).replace(microsecond=0))
             new_fields = dict(issue["fields"])
             new_fields.update(fields)
             new_fields["updated"] = jira_datetime(self._clock, 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import warnings
@@ -21,6 +22,7 @@ from local_harness.runner import (
     print_summary,
     run_pipeline,
 )
+from local_harness.server import add_serve_arguments, cmd_serve
 from local_harness.stack import LocalStack
 
 DEMO_TEAM = "demo-team"
@@ -53,6 +55,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from jira_simulator import JiraSimulator, build_workspace
 
     workspace = build_workspace(seed=args.seed)
+    # The simulator's world (issues, sprints, PRs) ends at its fixed base date, not today: a
+    # window wide enough to reach back over it keeps the PR linkage meaningful whatever the date.
+    os.environ.setdefault("METRICS_WINDOW_DAYS", "120")
     simulator = JiraSimulator(workspace, email=SIM_EMAIL, api_token=SIM_TOKEN)
     keys = [p.key for p in workspace.projects]
     log_path = _log_file("demo")
@@ -76,6 +81,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             members=members,
             progress=None if args.json else ProgressPrinter(sys.stdout),
             ground_truth=workspace.issue_count,
+            pull_requests=workspace.pull_requests,
         )
         return _finish(
             summary,
@@ -90,7 +96,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     credentials = (
-        JiraCredentials(base_url=args.jira_url, auth_kind="oauth", access_token=args.bearer_token)
+        JiraCredentials(base_url=args.jira_url, auth_kind="bearer", access_token=args.bearer_token)
         if args.bearer_token
         else JiraCredentials(
             base_url=args.jira_url, auth_kind="api_token", email=args.email, api_token=args.api_token
@@ -163,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--size", default="demo", choices=["demo", "large"])
     sim.add_argument("--latency-ms", type=int, default=0)
     sim.set_defaults(func=cmd_simulate_jira)
+
+    serve = sub.add_parser("serve", help="serve the API and the onboarding page on localhost")
+    add_serve_arguments(serve)
+    serve.set_defaults(func=cmd_serve)
     return parser
 
 

@@ -14,8 +14,9 @@ from typing import Any, TextIO
 from jira_onboarding.dal.repository import Repository
 from jira_onboarding.jira.client import JiraClient, JiraCredentials
 from jira_onboarding.logic.connections import register_connection
-from jira_onboarding.records import TeamMember
+from jira_onboarding.records import PullRequest, TeamMember
 
+from local_harness.metrics_report import TOP_INSIGHTS, metrics_digest, print_metrics
 from local_harness.stack import LocalStack
 
 
@@ -42,9 +43,13 @@ class RunSummary:
     users: dict[str, Any] | None
     users_error: str | None = None
     projects: list[ProjectSummary] = field(default_factory=list)
+    metrics: dict[str, Any] | None = None  # GET /jira/metrics after the run
+    insights: dict[str, Any] | None = None  # GET /jira/insights after the run
 
     def as_json(self) -> dict[str, Any]:
         return {
+            "metrics": metrics_digest(self.metrics),
+            "insights": (self.insights or {}).get("insights", [])[:TOP_INSIGHTS],
             "run_id": self.run_id,
             "status": self.run_status,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
@@ -54,6 +59,7 @@ class RunSummary:
                 "ambiguous": len((self.users or {}).get("ambiguous", [])),
                 "unmatched_members": (self.users or {}).get("unmatched_members", []),
                 "unmatched_jira_users": (self.users or {}).get("unmatched_jira_users"),
+                "unmatched_jira_user_names": (self.users or {}).get("unmatched_jira_user_names", []),
                 **({"error": self.users_error} if self.users_error else {}),
             },
             "projects": [
@@ -115,6 +121,19 @@ class ProgressPrinter:
         self._last = text
 
 
+def connect_team(team_id: str, credentials: JiraCredentials, members: Iterable[TeamMember] = ()) -> None:
+    """Register the team's Jira connection (secret included) and seed its GitHub-side members."""
+    repo = Repository(team_id)
+    for member in members:
+        repo.save_member(member)
+    secret = (
+        {"email": credentials.email, "api_token": credentials.api_token}
+        if credentials.auth_kind == "api_token"
+        else {"access_token": credentials.access_token}  # a static bearer token: no refresh
+    )
+    register_connection(team_id, credentials.base_url, credentials.auth_kind, secret)
+
+
 def run_pipeline(
     stack: LocalStack,
     *,
@@ -126,16 +145,12 @@ def run_pipeline(
     poll_interval_s: float = 0.2,
     timeout_s: float = 600.0,
     ground_truth: Callable[[str], int | None] | None = None,
+    pull_requests: Iterable[dict[str, Any]] = (),
 ) -> RunSummary:
     repo = Repository(team_id)
-    for member in members:
-        repo.save_member(member)
-    secret = (
-        {"email": credentials.email, "api_token": credentials.api_token}
-        if credentials.auth_kind == "api_token"
-        else {"access_token": credentials.access_token}
-    )
-    register_connection(team_id, credentials.base_url, credentials.auth_kind, secret)
+    connect_team(team_id, credentials, members)
+    # What the product's GitHub integration would have stored (docs/pull_request_contract.md).
+    repo.save_pull_requests(PullRequest.model_validate({**pr, "team_id": team_id}) for pr in pull_requests)
     started = time.monotonic()
     status_code, _, body = stack.http(
         "POST", "/jira/onboarding", team_id=team_id, body={"project_keys": project_keys}
@@ -157,7 +172,11 @@ def run_pipeline(
     stack.wait_for_executions(timeout_s=30)
     _, _, status = stack.http("GET", body["status_url"], team_id=team_id)
     users = status.get("users") or {}
+    metrics_code, _, metrics = stack.http("GET", "/jira/metrics", team_id=team_id)
+    insights_code, _, insights = stack.http("GET", "/jira/insights", team_id=team_id)
     return RunSummary(
+        metrics=metrics if metrics_code == 200 else None,
+        insights=insights if insights_code == 200 else None,
         run_id=status["run_id"],
         run_status=status["status"],
         elapsed_seconds=elapsed,
@@ -196,6 +215,8 @@ def print_summary(summary: RunSummary, stream: TextIO = sys.stdout) -> None:
     )
     if users.get("unmatched_members"):
         out(f"  unmatched members {', '.join(users['unmatched_members'])}\n")
+    if users.get("unmatched_jira_user_names"):
+        out(f"  unclaimed in Jira {', '.join(users['unmatched_jira_user_names'])}\n")
     if users.get("ambiguous"):
         out(f"  ambiguous         {', '.join(a['member_id'] for a in users['ambiguous'])}\n")
     with_truth = any(p.ground_truth is not None for p in summary.projects)
@@ -205,6 +226,7 @@ def print_summary(summary: RunSummary, stream: TextIO = sys.stdout) -> None:
         out(f"  {p.key:<10}  {p.status:<10}  {p.issues_stored:>13}{truth}\n")
         if p.reason:
             out(f"              {p.reason}\n")
+    print_metrics(summary.metrics, summary.insights, stream)
     stream.flush()
 
 

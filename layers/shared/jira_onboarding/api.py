@@ -13,8 +13,18 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
-from jira_onboarding.contracts import RunStatusResponse, StartOnboardingRequest, StartOnboardingResponse
+from jira_onboarding.contracts import (
+    ConnectionRequest,
+    ConnectionResponse,
+    InsightsResponse,
+    MetricsResponse,
+    RunStatusResponse,
+    StartOnboardingRequest,
+    StartOnboardingResponse,
+)
 from jira_onboarding.errors import OnboardingRequestError
+from jira_onboarding.logic.compute_metrics import latest_insights, latest_metrics
+from jira_onboarding.logic.connections import connect_jira
 from jira_onboarding.logic.start_onboarding import start_onboarding
 from jira_onboarding.logic.status import get_run_status
 from jira_onboarding.observability import logger
@@ -59,13 +69,31 @@ def post_onboarding(request: Annotated[StartOnboardingRequest, Body()]) -> Respo
     raw = app.current_event.body or ""
     if len(raw.encode()) > MAX_BODY_BYTES:
         raise OnboardingRequestError(f"The request body is over {MAX_BODY_BYTES} bytes.", status=413)
-    result: StartOnboardingResponse = start_onboarding(current_team_id(), request)
+    result: StartOnboardingResponse = start_onboarding(
+        current_team_id(), request, lambda_context=app.lambda_context
+    )
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=result)
 
 
 @app.get("/jira/onboarding/<run_id>", summary="Per-project sync progress of an onboarding run")
 def get_onboarding(run_id: Annotated[str, Path(max_length=80)]) -> RunStatusResponse:
     return get_run_status(current_team_id(), run_id)
+
+
+@app.post("/jira/connection", summary="Register the team's Jira site and credentials", responses={201: {}})
+def post_connection(request: Annotated[ConnectionRequest, Body()]) -> Response[ConnectionResponse]:
+    result = connect_jira(current_team_id(), request)
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=result)
+
+
+@app.get("/jira/metrics", summary="The team's latest Jira sprint metrics and PR linkage, with their basis")
+def get_jira_metrics() -> MetricsResponse:
+    return latest_metrics(current_team_id())
+
+
+@app.get("/jira/insights", summary="The team's latest insights, best first")
+def get_jira_insights() -> InsightsResponse:
+    return latest_insights(current_team_id())
 
 
 def build_openapi() -> str:

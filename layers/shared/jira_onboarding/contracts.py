@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 # Jira project keys: an uppercase letter, then uppercase letters, digits or underscores.
 PROJECT_KEY_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,9}$")
@@ -35,6 +38,75 @@ class StartOnboardingRequest(Contract):
             if key not in cleaned:
                 cleaned.append(key)
         return cleaned
+
+
+class ConnectionRequest(Contract):
+    """POST /jira/connection body. Credentials go to Secrets Manager; they are never echoed or logged."""
+
+    site_url: str | None = Field(default=None, max_length=200, examples=["https://acme.atlassian.net"])
+    cloud_id: str | None = Field(default=None, pattern=r"^[0-9a-fA-F-]{8,64}$")
+    auth_kind: Literal["api_token", "oauth", "bearer"]
+    email: str | None = Field(default=None, max_length=254)
+    api_token: SecretStr | None = None
+    access_token: SecretStr | None = None
+    refresh_token: SecretStr | None = None
+    client_id: str | None = Field(default=None, max_length=200)
+    client_secret: SecretStr | None = None
+    expires_in: int | None = Field(default=None, ge=0, le=86400)
+
+    @field_validator("site_url")
+    @classmethod
+    def _site(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        loopback = parts.hostname in {"localhost", "127.0.0.1", "::1"}
+        if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+            raise ValueError("must be an https URL such as https://your-site.atlassian.net")
+        if not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("must be the site's base URL, such as https://your-site.atlassian.net")
+        return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+    @model_validator(mode="after")
+    def _complete(self) -> ConnectionRequest:
+        if (self.site_url is None) == (self.cloud_id is None):
+            raise ValueError("give exactly one of site_url (API token) or cloud_id (OAuth)")
+        needed = {
+            "api_token": ("email", "api_token"),
+            "oauth": ("access_token", "refresh_token", "client_id", "client_secret"),
+            "bearer": ("access_token",),
+        }[self.auth_kind]
+        missing = [name for name in needed if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"auth_kind {self.auth_kind} needs {', '.join(missing)}")
+        return self
+
+    def base_url(self) -> str:
+        if self.cloud_id:
+            return f"https://api.atlassian.com/ex/jira/{self.cloud_id}"
+        return str(self.site_url)
+
+    def secret(self, now: float) -> dict[str, Any]:
+        def reveal(value: SecretStr | None) -> str | None:
+            return value.get_secret_value() if value else None
+
+        if self.auth_kind == "api_token":
+            return {"email": self.email, "api_token": reveal(self.api_token)}
+        if self.auth_kind == "bearer":
+            return {"access_token": reveal(self.access_token)}
+        return {
+            "client_id": self.client_id,
+            "client_secret": reveal(self.client_secret),
+            "access_token": reveal(self.access_token),
+            "refresh_token": reveal(self.refresh_token),
+            "expires_at": now + (self.expires_in if self.expires_in is not None else 3600),
+        }
+
+
+class ConnectionResponse(BaseModel):
+    site_url: str
+    auth_kind: str
+    jira_account: str
 
 
 class StartOnboardingResponse(BaseModel):
@@ -88,7 +160,9 @@ class UsersSummary(BaseModel):
     ambiguous: list[dict[str, Any]] = Field(default_factory=list)
     unmatched_members: list[str] = Field(default_factory=list)
     unmatched_jira_users: int = 0
+    unmatched_jira_user_names: list[str] = Field(default_factory=list)
     skipped_jira_users: int = 0
+    matching_error: str | None = None  # matching failed; the users are stored all the same
 
 
 class ProjectProgress(BaseModel):
@@ -113,3 +187,46 @@ class RunStatusResponse(BaseModel):
     users_error: str | None = None
     reason: str | None = None
     projects: list[ProjectProgress]
+
+
+class MetricsSummary(BaseModel):
+    """Compute Metrics output: small on purpose (it lands in the execution state)."""
+
+    team_id: str
+    run_id: str
+    snapshot_id: str
+    boards: int
+    sprints: int
+    merged_prs: int
+    linkage_rate: float | None = None
+    insights: int
+    generator: str
+
+
+class MetricsResponse(BaseModel):
+    """GET /jira/metrics: the latest snapshot, every figure with its basis."""
+
+    snapshot_id: str
+    run_id: str | None = None
+    computed_at: str
+    sprint_metrics: dict[str, Any] | None = None
+    linkage: dict[str, Any] | None = None
+
+
+class InsightView(BaseModel):
+    rank: int
+    title: str
+    detail: str = ""
+    category: str = "general"
+    severity: str = "info"
+    evidence: list[str] = Field(default_factory=list)
+
+
+class InsightsResponse(BaseModel):
+    """GET /jira/insights: the insights written for the latest snapshot, best first."""
+
+    snapshot_id: str
+    generator: str
+    model_id: str | None = None
+    fallback_reason: str | None = None
+    insights: list[InsightView]

@@ -16,6 +16,7 @@ class SyncStatus(StrEnum):
 
 
 class RunStatus(StrEnum):
+    QUEUED = "QUEUED"  # recorded, left for the nightly job (pipeline off, or the start failed)
     RUNNING = "RUNNING"
     COMPLETE = "COMPLETE"
     COMPLETE_WITH_FAILURES = "COMPLETE_WITH_FAILURES"
@@ -30,6 +31,7 @@ class TrackedProject(Record):
     team_id: str
     project_key: str
     sync_status: SyncStatus = SyncStatus.PENDING
+    selected: bool = True
     run_id: str | None = None
     cursor: str | None = None
     pages_synced: int = 0
@@ -39,6 +41,9 @@ class TrackedProject(Record):
     reason: str | None = None
     error_name: str | None = None
     next_retry_at: datetime | None = None
+    sync_mode: str | None = None
+    since_minutes: int | None = None
+    last_swept_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
     last_synced_at: datetime | None = None
@@ -62,6 +67,7 @@ class OnboardingRun(Record):
     team_id: str
     run_id: str
     status: RunStatus = RunStatus.RUNNING
+    trigger: str = "selection"
     project_keys: list[str] = Field(default_factory=list)
     execution_arn: str | None = None
     users_fetched: int | None = None
@@ -79,3 +85,49 @@ class JiraConnection(Record):
     auth_kind: str
     secret_name: str
     field_map: dict | None = None
+
+
+class PullRequest(Record):
+    """A pull request as the product's GitHub integration stores it: the contract in
+    docs/pull_request_contract.md. Times are timezone-aware; `merged_at` is None until merged."""
+
+    team_id: str
+    repository: str = Field(min_length=1)  # "owner/name"
+    number: int = Field(ge=1)
+    title: str = ""
+    branch: str | None = None
+    body: str | None = None
+    author_login: str | None = None
+    created_at: datetime
+    merged_at: datetime | None = None
+
+    @property
+    def pr_id(self) -> str:
+        return f"{self.repository}#{self.number}"
+
+
+class MetricsSnapshot(Record):
+    """Sprint metrics and PR linkage computed at the end of a run (JSON documents, as served)."""
+
+    team_id: str
+    snapshot_id: str
+    run_id: str | None = None
+    computed_at: datetime
+    sprint_metrics: dict | None = None
+    linkage: dict | None = None
+
+
+class StoredInsight(Record):
+    """One insight written for a snapshot; `rank` 1 is the most important."""
+
+    team_id: str | None = None
+    snapshot_id: str | None = None
+    rank: int
+    title: str
+    detail: str = ""
+    category: str = "general"
+    severity: str = "info"
+    evidence: list[str] = Field(default_factory=list)
+    generator: str = "offline"
+    model_id: str | None = None
+    fallback_reason: str | None = None

@@ -19,6 +19,10 @@ class TableNames(BaseModel):
     jira_sprints: str = Field(alias="JIRA_SPRINTS_TABLE")
     onboarding_runs: str = Field(alias="ONBOARDING_RUNS_TABLE")
     jira_connections: str = Field(alias="JIRA_CONNECTIONS_TABLE")
+    idempotency: str = Field(alias="IDEMPOTENCY_TABLE")
+    pull_requests: str = Field(alias="PULL_REQUESTS_TABLE")
+    metrics_snapshots: str = Field(alias="METRICS_SNAPSHOTS_TABLE")
+    insights: str = Field(alias="INSIGHTS_TABLE")
 
 
 class Settings(BaseModel):
@@ -37,6 +41,13 @@ class Settings(BaseModel):
     # A Retry-After up to this many seconds is waited out inside the Lambda; longer waits are
     # handed to the state machine's Wait state.
     jira_max_inline_wait_s: float = Field(default=5.0, alias="JIRA_MAX_INLINE_WAIT_SECONDS")
+    # Amazon Bedrock model (or inference profile) id for the insights; empty = the offline generator.
+    bedrock_model_id: str = Field(default="", alias="BEDROCK_MODEL_ID")
+    # Sprint metrics cover the active sprint and this many closed sprints per board.
+    metrics_closed_sprints: int = Field(default=6, alias="METRICS_CLOSED_SPRINTS", ge=1, le=50)
+    # PR <-> Jira linkage looks at PRs merged in this many days before the computation.
+    metrics_window_days: int = Field(default=30, alias="METRICS_WINDOW_DAYS", ge=1, le=365)
+    oauth_token_url: str = Field(default="https://auth.atlassian.com/oauth/token", alias="OAUTH_TOKEN_URL")
     tables: TableNames
 
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -12,22 +13,28 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from jira_onboarding.dal.tables import (
+    InsightItem,
     JiraBoardItem,
     JiraConnectionItem,
     JiraIssueItem,
     JiraSprintItem,
     JiraUserItem,
+    MetricsSnapshotItem,
     OnboardingRunItem,
+    PullRequestItem,
     TeamMemberItem,
     TrackedProjectItem,
     bind_tables,
     utcnow,
 )
-from jira_onboarding.jira.models import JiraBoard, JiraIssue, JiraSprint, JiraUser
+from jira_onboarding.jira.models import FieldChange, JiraBoard, JiraIssue, JiraSprint, JiraUser
 from jira_onboarding.records import (
     JiraConnection,
+    MetricsSnapshot,
     OnboardingRun,
+    PullRequest,
     RunStatus,
+    StoredInsight,
     SyncStatus,
     TeamMember,
     TrackedProject,
@@ -46,6 +53,10 @@ def _as_dict(item: Model) -> dict[str, Any]:
             value = value.as_dict()
         data[name] = value
     return data
+
+
+def _change_json(change: FieldChange) -> dict[str, Any]:
+    return {"at": change.at.isoformat(), "from": change.from_value, "to": change.to_value}
 
 
 def _is_conditional_failure(exc: Exception) -> bool:
@@ -79,10 +90,46 @@ class Repository:
     def save_field_map(self, field_map: dict[str, Any]) -> None:
         JiraConnectionItem(self.team_id).update(actions=[JiraConnectionItem.field_map.set(field_map)])
 
+    def acquire_refresh_lease(self, owner: str, now: float, ttl_s: float) -> bool:
+        """Take the OAuth refresh lease unless another live holder has it (a conditional write)."""
+        condition = JiraConnectionItem.refresh_lease_until.does_not_exist() | (
+            JiraConnectionItem.refresh_lease_until < now
+        )
+        try:
+            JiraConnectionItem(self.team_id).update(
+                actions=[
+                    JiraConnectionItem.refresh_lease_owner.set(owner),
+                    JiraConnectionItem.refresh_lease_until.set(now + ttl_s),
+                ],
+                condition=JiraConnectionItem.team_id.exists() & condition,
+            )
+        except UpdateError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def release_refresh_lease(self, owner: str, *, rotated: bool) -> None:
+        actions: list[Action] = [
+            JiraConnectionItem.refresh_lease_owner.remove(),
+            JiraConnectionItem.refresh_lease_until.remove(),
+        ]
+        if rotated:
+            actions.append(JiraConnectionItem.token_version.add(1))
+        try:
+            JiraConnectionItem(self.team_id).update(
+                actions=actions, condition=JiraConnectionItem.refresh_lease_owner == owner
+            )
+        except UpdateError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+
     # ---- runs ------------------------------------------------------------------------------
-    def create_run(self, run_id: str, project_keys: list[str]) -> OnboardingRun:
+    def create_run(
+        self, run_id: str, project_keys: list[str], *, trigger: str = "selection"
+    ) -> OnboardingRun:
         item = OnboardingRunItem(
-            self.team_id, run_id, project_keys=project_keys, status=RunStatus.RUNNING.value
+            self.team_id, run_id, project_keys=project_keys, status=RunStatus.RUNNING.value, trigger=trigger
         )
         item.save()
         return OnboardingRun.model_validate(_as_dict(item))
@@ -122,8 +169,24 @@ class Repository:
                 )
                 if existing is not None:
                     item.last_synced_at = existing.last_synced_at
+                    item.last_swept_at = existing.last_swept_at
                     item.estimation_field = existing.estimation_field
                 batch.save(item)
+
+    def untrack_other_projects(self, selected_keys: Iterable[str]) -> list[str]:
+        """Projects the team no longer selects stop being synced; their data stays."""
+        keep = set(selected_keys)
+        dropped = []
+        for item in TrackedProjectItem.query(self.team_id):
+            if item.project_key not in keep and item.selected:
+                item.update(
+                    actions=[
+                        TrackedProjectItem.selected.set(False),
+                        TrackedProjectItem.updated_at.set(utcnow()),
+                    ]
+                )
+                dropped.append(item.project_key)
+        return dropped
 
     def get_project(self, project_key: str) -> TrackedProject | None:
         try:
@@ -268,11 +331,23 @@ class Repository:
 
     # ---- issues, boards, sprints -----------------------------------------------------------
     def save_issues(self, issues: Iterable[JiraIssue], *, run_id: str | None) -> int:
-        """Upsert issues by key: a replayed page rewrites the same items, never duplicates them."""
+        """Upsert issues by key: a replayed page writes the same items, never duplicates. Items whose
+        content is unchanged are not rewritten (a read costs half a write). Returns items written."""
+        issues = list(issues)
+        hashes = {issue.key: issue_content_hash(issue) for issue in issues}
+        stored: dict[str, str | None] = {}
+        if issues:
+            for item in JiraIssueItem.batch_get(
+                [(self.team_id, key) for key in hashes],
+                attributes_to_get=["issue_key", "content_hash", "deleted"],
+            ):
+                stored[item.issue_key] = None if item.deleted else item.content_hash
         count = 0
         now = utcnow()
         with JiraIssueItem.batch_write() as batch:
             for issue in issues:
+                if stored.get(issue.key) == hashes[issue.key]:
+                    continue
                 batch.save(
                     JiraIssueItem(
                         self.team_id,
@@ -294,12 +369,38 @@ class Repository:
                         parent_key=issue.parent_key,
                         sprint_ids=list(issue.sprint_ids),
                         story_points=issue.story_points,
+                        sprint_changes=[_change_json(c) for c in issue.sprint_changes] or None,
+                        status_changes=[_change_json(c) for c in issue.status_changes] or None,
                         deleted=False,
+                        content_hash=hashes[issue.key],
                         run_id=run_id,
                         synced_at=now,
                     )
                 )
                 count += 1
+        return count
+
+    def live_issue_keys(self, project_key: str) -> set[str]:
+        """Keys of the project's stored issues not marked deleted (keys only)."""
+        return {
+            item.issue_key
+            for item in JiraIssueItem.query(
+                self.team_id,
+                range_key_condition=JiraIssueItem.issue_key.startswith(f"{project_key}-"),
+                filter_condition=JiraIssueItem.deleted == False,  # noqa: E712 - a DynamoDB condition
+                attributes_to_get=["issue_key"],
+            )
+        }
+
+    def mark_issues_deleted(self, keys: Iterable[str]) -> int:
+        """Issues Jira no longer returns (deleted, moved or hidden): kept, flagged, never counted."""
+        count = 0
+        for key in keys:
+            JiraIssueItem(self.team_id, key).update(
+                actions=[JiraIssueItem.deleted.set(True), JiraIssueItem.synced_at.set(utcnow())],
+                condition=JiraIssueItem.issue_key.exists(),
+            )
+            count += 1
         return count
 
     def iter_issues(self, project_key: str | None = None) -> Iterator[dict[str, Any]]:
@@ -308,8 +409,11 @@ class Repository:
             yield _as_dict(item)
 
     def count_issues(self, project_key: str) -> int:
+        """Stored issues of the project that Jira still has (deleted ones are kept but not counted)."""
         return JiraIssueItem.count(
-            self.team_id, range_key_condition=JiraIssueItem.issue_key.startswith(f"{project_key}-")
+            self.team_id,
+            range_key_condition=JiraIssueItem.issue_key.startswith(f"{project_key}-"),
+            filter_condition=JiraIssueItem.deleted == False,  # noqa: E712 - a DynamoDB condition
         )
 
     def save_boards(self, boards: Iterable[tuple[JiraBoard, str | None]]) -> None:
@@ -344,6 +448,132 @@ class Repository:
                     )
                 )
 
+    # ---- metrics reads: every one a Query on the team's key (or an index), never a Scan --------
+    def iter_issue_models(self, project_key: str) -> Iterator[JiraIssue]:
+        """The stored issues of one project as `JiraIssue`s (deleted ones left out)."""
+        condition = JiraIssueItem.issue_key.startswith(f"{project_key}-")
+        for item in JiraIssueItem.query(self.team_id, range_key_condition=condition):
+            if item.deleted:
+                continue
+            yield JiraIssue(
+                id=item.issue_id,
+                key=item.issue_key,
+                project_key=item.project_key,
+                summary=item.summary,
+                status_name=item.status_name,
+                status_category=item.status_category,
+                issue_type=item.issue_type,
+                is_subtask=bool(item.is_subtask),
+                priority=item.priority,
+                assignee_account_id=item.assignee_account_id,
+                reporter_account_id=item.reporter_account_id,
+                created=item.created,
+                updated=item.updated,
+                resolved=item.resolved,
+                labels=tuple(item.labels or ()),
+                parent_key=item.parent_key,
+                sprint_ids=tuple(int(s) for s in item.sprint_ids or ()),
+                story_points=item.story_points,
+                sprint_changes=tuple(FieldChange.model_validate(c) for c in item.sprint_changes or ()),
+                status_changes=tuple(FieldChange.model_validate(c) for c in item.status_changes or ()),
+            )
+
+    def list_boards(self) -> list[tuple[JiraBoard, str | None]]:
+        """Every stored board with its estimation field."""
+        return [
+            (
+                JiraBoard(id=int(i.board_id), name=i.name, type=i.board_type, project_key=i.project_key),
+                i.estimation_field,
+            )
+            for i in JiraBoardItem.query(self.team_id)
+        ]
+
+    def list_sprints(self, board_id: int | None = None) -> list[JiraSprint]:
+        """Every stored sprint of the team (or of one board), in sprint id order."""
+        condition = JiraSprintItem.board_id == board_id if board_id is not None else None
+        return [
+            JiraSprint(
+                id=int(i.sprint_id),
+                name=i.name,
+                state=i.state,
+                originBoardId=int(i.board_id) if i.board_id is not None else None,
+                goal=i.goal,
+                startDate=i.start_date,
+                endDate=i.end_date,
+                completeDate=i.complete_date,
+            )
+            for i in JiraSprintItem.query(self.team_id, filter_condition=condition)
+        ]
+
+    def save_pull_requests(self, pull_requests: Iterable[PullRequest]) -> int:
+        """Upsert pull requests by `<repository>#<number>` (the GitHub integration's writes)."""
+        count = 0
+        with PullRequestItem.batch_write() as batch:
+            for pr in pull_requests:
+                batch.save(
+                    PullRequestItem(
+                        self.team_id,
+                        pr.pr_id,
+                        repository=pr.repository,
+                        number=pr.number,
+                        title=pr.title,
+                        branch=pr.branch,
+                        body=pr.body,
+                        author_login=pr.author_login,
+                        created_at=pr.created_at.isoformat(),
+                        merged_at=pr.merged_at.isoformat() if pr.merged_at else None,
+                    )
+                )
+                count += 1
+        return count
+
+    def iter_merged_pull_requests(self, since: datetime, until: datetime) -> Iterator[PullRequest]:
+        """Pull requests merged in [since, until), through the ByMergedAt index."""
+        condition = PullRequestItem.merged_at.between(since.isoformat(), until.isoformat())
+        for item in PullRequestItem.by_merged_at.query(self.team_id, range_key_condition=condition):
+            if item.merged_at and item.merged_at >= until.isoformat():
+                continue  # BETWEEN is inclusive at both ends; the window is half-open
+            yield PullRequest.model_validate({**_as_dict(item), "team_id": self.team_id})
+
+    def save_metrics_snapshot(self, snapshot: MetricsSnapshot) -> None:
+        MetricsSnapshotItem(
+            self.team_id,
+            snapshot.snapshot_id,
+            run_id=snapshot.run_id,
+            computed_at=snapshot.computed_at,
+            sprint_metrics=snapshot.sprint_metrics,
+            linkage=snapshot.linkage,
+        ).save()
+
+    def latest_metrics_snapshot(self) -> MetricsSnapshot | None:
+        # snapshot ids are time-ordered, so the last one in key order is the newest
+        for item in MetricsSnapshotItem.query(self.team_id, scan_index_forward=False, limit=1):
+            return MetricsSnapshot.model_validate(_as_dict(item))
+        return None
+
+    def save_insights(self, snapshot_id: str, insights: Iterable[StoredInsight]) -> int:
+        count = 0
+        with InsightItem.batch_write() as batch:
+            for insight in insights:
+                batch.save(
+                    InsightItem(
+                        self.team_id,
+                        f"{snapshot_id}#{insight.rank:03d}",
+                        snapshot_id=snapshot_id,
+                        **insight.model_dump(exclude={"snapshot_id", "team_id", "created_at"}),
+                    )
+                )
+                count += 1
+        return count
+
+    def list_insights(self, snapshot_id: str) -> list[StoredInsight]:
+        """The insights written for one snapshot, best first."""
+        condition = InsightItem.insight_id.startswith(f"{snapshot_id}#")
+        return [
+            StoredInsight.model_validate(_as_dict(i))
+            for i in InsightItem.query(self.team_id, range_key_condition=condition)
+        ]
+
     # ---- dumps -----------------------------------------------------------------------------
     def dump(self) -> Iterator[dict[str, Any]]:
         """Every stored item of this team, tagged with its table, for `--dump`."""
@@ -356,9 +586,26 @@ class Repository:
             ("jira_board", JiraBoardItem),
             ("jira_sprint", JiraSprintItem),
             ("jira_issue", JiraIssueItem),
+            ("pull_request", PullRequestItem),
+            ("metrics_snapshot", MetricsSnapshotItem),
+            ("insight", InsightItem),
         ):
             for item in model.query(self.team_id):
                 yield {"table": name, **_as_dict(item)}
+
+
+def iter_all_tracked_projects() -> Iterator[TrackedProject]:
+    """Every team's tracked projects: the nightly batch's one cross-team read (a paged scan of a
+    small table, key attributes and status only)."""
+    bind_tables()
+    for item in TrackedProjectItem.scan(
+        attributes_to_get=["team_id", "project_key", "sync_status", "selected", "run_id", "updated_at"]
+    ):
+        yield TrackedProject.model_validate(_as_dict(item))
+
+
+def issue_content_hash(issue: JiraIssue) -> str:
+    return hashlib.sha256(issue.model_dump_json().encode()).hexdigest()[:32]
 
 
 def to_iso(value: datetime | None) -> str | None:

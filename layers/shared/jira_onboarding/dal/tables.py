@@ -18,6 +18,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from jira_onboarding.settings import Settings, get_settings
@@ -42,6 +43,7 @@ class TrackedProjectItem(_TeamModel):
 
     project_key = UnicodeAttribute(range_key=True)
     sync_status = UnicodeAttribute(default="PENDING")
+    selected = BooleanAttribute(default=True)  # False once the team deselects it: data kept, no more syncs
     run_id = UnicodeAttribute(null=True)
     cursor = UnicodeAttribute(null=True)
     pages_synced = NumberAttribute(default=0)
@@ -51,6 +53,9 @@ class TrackedProjectItem(_TeamModel):
     reason = UnicodeAttribute(null=True)
     error_name = UnicodeAttribute(null=True)
     next_retry_at = UTCDateTimeAttribute(null=True)
+    sync_mode = UnicodeAttribute(null=True)  # full | incremental, fixed for the run's first page
+    since_minutes = NumberAttribute(null=True)  # incremental window: updated in the last N minutes
+    last_swept_at = UTCDateTimeAttribute(null=True)
     started_at = UTCDateTimeAttribute(null=True)
     finished_at = UTCDateTimeAttribute(null=True)
     last_synced_at = UTCDateTimeAttribute(null=True)
@@ -105,7 +110,11 @@ class JiraIssueItem(_TeamModel):
     parent_key = UnicodeAttribute(null=True)
     sprint_ids = ListAttribute(of=NumberAttribute, default=list)
     story_points = NumberAttribute(null=True)
+    # Compact histories from the bulk changelog: [{"at": iso, "from": ..., "to": ...}], oldest first.
+    sprint_changes = JSONAttribute(null=True)
+    status_changes = JSONAttribute(null=True)
     deleted = BooleanAttribute(default=False)
+    content_hash = UnicodeAttribute(null=True)
     run_id = UnicodeAttribute(null=True)
     synced_at = UTCDateTimeAttribute(default=utcnow)
 
@@ -142,6 +151,7 @@ class OnboardingRunItem(_TeamModel):
 
     run_id = UnicodeAttribute(range_key=True)
     status = UnicodeAttribute(default="RUNNING")
+    trigger = UnicodeAttribute(default="selection")  # selection | nightly
     project_keys = ListAttribute(of=UnicodeAttribute, default=list)
     execution_arn = UnicodeAttribute(null=True)
     users_fetched = NumberAttribute(null=True)
@@ -161,6 +171,69 @@ class JiraConnectionItem(_TeamModel):
     auth_kind = UnicodeAttribute()
     secret_name = UnicodeAttribute()
     field_map = JSONAttribute(null=True)
+    # OAuth refresh lease: one Lambda at a time spends the rotating refresh token.
+    refresh_lease_owner = UnicodeAttribute(null=True)
+    refresh_lease_until = NumberAttribute(null=True)
+    token_version = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute(default=utcnow)
+
+
+class PullRequestsByMergedAt(GlobalSecondaryIndex["PullRequestItem"]):
+    """Merged pull requests of a team in time order: window reads are a Query, never a Scan."""
+
+    class Meta:
+        index_name = "ByMergedAt"
+        projection = AllProjection()
+
+    team_id = UnicodeAttribute(hash_key=True)
+    merged_at = UnicodeAttribute(range_key=True)
+
+
+class PullRequestItem(_TeamModel):
+    """A pull request from the product's GitHub integration (docs/pull_request_contract.md)."""
+
+    class Meta(_TeamModel.Meta):
+        abstract = False
+
+    pr_id = UnicodeAttribute(range_key=True)  # "<owner/repo>#<number>"
+    repository = UnicodeAttribute()
+    number = NumberAttribute()
+    title = UnicodeAttribute(default="")
+    branch = UnicodeAttribute(null=True)
+    body = UnicodeAttribute(null=True)
+    author_login = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    # ISO 8601 UTC ("2026-10-01T12:00:00+00:00"): sorts as time, and is the index's range key.
+    merged_at = UnicodeAttribute(null=True)
+    by_merged_at = PullRequestsByMergedAt()
+
+
+class MetricsSnapshotItem(_TeamModel):
+    class Meta(_TeamModel.Meta):
+        abstract = False
+
+    snapshot_id = UnicodeAttribute(range_key=True)  # time-ordered: the newest sorts last
+    run_id = UnicodeAttribute(null=True)
+    computed_at = UTCDateTimeAttribute(default=utcnow)
+    sprint_metrics = JSONAttribute(null=True)
+    linkage = JSONAttribute(null=True)
+
+
+class InsightItem(_TeamModel):
+    class Meta(_TeamModel.Meta):
+        abstract = False
+
+    insight_id = UnicodeAttribute(range_key=True)  # "<snapshot_id>#<rank>"
+    snapshot_id = UnicodeAttribute()
+    rank = NumberAttribute()
+    title = UnicodeAttribute()
+    detail = UnicodeAttribute(default="")
+    category = UnicodeAttribute(default="general")
+    severity = UnicodeAttribute(default="info")
+    evidence = ListAttribute(of=UnicodeAttribute, default=list)
+    generator = UnicodeAttribute(default="offline")
+    model_id = UnicodeAttribute(null=True)
+    fallback_reason = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=utcnow)
 
 
@@ -173,6 +246,9 @@ _BINDINGS: dict[type[Model], str] = {
     JiraSprintItem: "jira_sprints",
     OnboardingRunItem: "onboarding_runs",
     JiraConnectionItem: "jira_connections",
+    PullRequestItem: "pull_requests",
+    MetricsSnapshotItem: "metrics_snapshots",
+    InsightItem: "insights",
 }
 _bound_to: tuple[str, ...] | None = None
 _lock = threading.Lock()

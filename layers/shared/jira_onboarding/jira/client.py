@@ -41,6 +41,10 @@ from jira_onboarding.jira.models import (
 
 USER_PAGE_SIZE = 1000  # the documented maximum of /rest/api/3/users/search
 AGILE_PAGE_SIZE = 50
+# Documented limits of POST /rest/api/3/changelog/bulkfetch.
+BULK_CHANGELOG_MAX_ISSUES = 1000
+BULK_CHANGELOG_MAX_FIELDS = 10
+BULK_CHANGELOG_PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -127,8 +131,11 @@ class JiraClient:
         time_left_s: Callable[[], float] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        on_unauthorized: Callable[[], str | None] | None = None,
     ) -> None:
         self._http = http
+        # Called once on a 401: returns a fresh Authorization header (an OAuth refresh) or None.
+        self._on_unauthorized = on_unauthorized
         self._max_attempts = max_attempts
         self._backoff_base_s = backoff_base_s
         self._max_inline_wait_s = max_inline_wait_s
@@ -183,7 +190,31 @@ class JiraClient:
         params: dict[str, Any] | None = None,
         json_body: dict[str, Any] | None = None,
     ) -> Any:
-        """Send one call, retrying transient failures with backoff; return the decoded JSON."""
+        """Send one call, retrying transient failures with backoff; return the decoded JSON.
+        A 401 refreshes the credentials once (when the client can) and tries again."""
+        try:
+            return self._request(
+                method, path, what=what, idempotent=idempotent, params=params, json_body=json_body
+            )
+        except JiraAuthError:
+            header = self._on_unauthorized() if self._on_unauthorized else None
+            if not header:
+                raise
+            self._http.headers["Authorization"] = header
+            return self._request(
+                method, path, what=what, idempotent=idempotent, params=params, json_body=json_body
+            )
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        idempotent: bool,
+        params: dict[str, Any] | None,
+        json_body: dict[str, Any] | None,
+    ) -> Any:
         attempts = self._max_attempts if idempotent else 1
         for attempt in range(attempts):
             last = attempt == attempts - 1
@@ -332,3 +363,37 @@ class JiraClient:
             if "support sprints" in exc.reason:
                 return []
             raise
+
+    # ---- changelogs --------------------------------------------------------------------------
+    def bulk_changelog(
+        self,
+        issue_ids: list[str],
+        field_ids: list[str],
+        *,
+        max_results: int = BULK_CHANGELOG_PAGE_SIZE,
+    ) -> Iterator[dict[str, Any]]:
+        """Every change of `field_ids` on `issue_ids`, page by page (`POST /rest/api/3/changelog/bulkfetch`).
+
+        Yields the `issueChangeLogs` entries (`{"issueId", "changeHistories"}`) in Jira's order:
+        by change date, oldest first. One issue may appear in several entries across pages."""
+        if not 1 <= len(issue_ids) <= BULK_CHANGELOG_MAX_ISSUES:
+            raise ValueError(
+                f"bulk_changelog takes 1 to {BULK_CHANGELOG_MAX_ISSUES} issues, not {len(issue_ids)}"
+            )
+        if len(field_ids) > BULK_CHANGELOG_MAX_FIELDS:
+            raise ValueError(f"bulk_changelog takes at most {BULK_CHANGELOG_MAX_FIELDS} field ids")
+        body: dict[str, Any] = {"issueIdsOrKeys": list(issue_ids), "maxResults": max_results}
+        if field_ids:
+            body["fieldIds"] = list(field_ids)
+        what = f"the changelogs of {len(issue_ids)} issues"
+        while True:
+            # A POST, but a read: safe to repeat, so it gets the idempotent retries.
+            payload = self.request("POST", "/rest/api/3/changelog/bulkfetch", what=what, json_body=body)
+            logs = payload.get("issueChangeLogs") if isinstance(payload, dict) else None
+            if not isinstance(logs, list):
+                raise JiraMalformedResponseError(f"Jira's answer for {what} had no issueChangeLogs.")
+            yield from logs
+            token = payload.get("nextPageToken")
+            if not token or not logs:
+                return
+            body = {**body, "nextPageToken": token}

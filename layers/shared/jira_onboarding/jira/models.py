@@ -3,6 +3,7 @@ official OpenAPI specs and the recorded responses in shared/jira-fixtures."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -104,6 +105,27 @@ class JiraBoard(JiraModel):
         )
 
 
+class FieldChange(JiraModel):
+    """One change of one field from an issue's changelog, compact: when, from what, to what.
+
+    Sprint changes keep the sprint ids as Jira writes them (`"12, 13"`: every sprint the field held);
+    status changes keep the status names (`fromString`/`toString`), which a reader recognises."""
+
+    at: datetime
+    from_value: str | None = Field(default=None, alias="from")
+    to_value: str | None = Field(default=None, alias="to")
+
+    def sprint_ids(self, side: str) -> frozenset[int]:
+        """The sprint ids on one side ("from" or "to") of a Sprint change."""
+        raw = self.from_value if side == "from" else self.to_value
+        return frozenset(int(part) for part in (raw or "").split(",") if part.strip().isdigit())
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _at(cls, value: Any) -> datetime | None:
+        return parse_jira_datetime(value)
+
+
 class JiraIssue(JiraModel):
     """An issue reduced to what the product stores, read through the team's field map."""
 
@@ -125,6 +147,9 @@ class JiraIssue(JiraModel):
     parent_key: str | None = None
     sprint_ids: tuple[int, ...] = ()
     story_points: float | None = None
+    # From the bulk changelog, oldest first; empty when the changelog was not fetched.
+    sprint_changes: tuple[FieldChange, ...] = ()
+    status_changes: tuple[FieldChange, ...] = ()
 
 
 class SearchPage(JiraModel):
@@ -187,6 +212,9 @@ class FieldMap(JiraModel):
         return names
 
 
+_SERVER_SPRINT_ID = re.compile(r"\[id=(\d+)[,\]]")
+
+
 def _account_id(value: Any) -> str | None:
     if isinstance(value, dict):
         return value.get("accountId") or value.get("name") or value.get("key")
@@ -215,9 +243,14 @@ def parse_issue(
     key = payload["key"]
     sprints = fields.get(field_map.sprint_field) if field_map.sprint_field else None
     sprint_ids: list[int] = []
+    if isinstance(sprints, dict):
+        sprints = [sprints]  # recorded payloads hold `{}` (no sprint) or a single object here
     for sprint in sprints or []:
         if isinstance(sprint, dict) and "id" in sprint:
             sprint_ids.append(int(sprint["id"]))
+        elif isinstance(sprint, str) and (found := _SERVER_SPRINT_ID.search(sprint)):
+            # Jira Server and old Cloud render a sprint as "...Sprint@1a2b[id=12,rapidViewId=3,...]".
+            sprint_ids.append(int(found.group(1)))
     points = None
     candidates = ((estimation_field,) if estimation_field else ()) + field_map.story_point_fields
     for field_id in candidates:
@@ -229,7 +262,8 @@ def parse_issue(
         fields.get(field_map.epic_link_field) if field_map.epic_link_field else None
     )
     return JiraIssue(
-        id=str(payload["id"]),
+        # Trimmed payloads (jira-cli's recorded search) carry only the key; the key is the identity.
+        id=str(payload.get("id") or ""),
         key=key,
         project_key=project.get("key") or key.rsplit("-", 1)[0],
         summary=fields.get("summary") or "",

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import boto3
 from aws_lambda_powertools.utilities import parameters
 
+from jira_onboarding.contracts import ConnectionRequest, ConnectionResponse
 from jira_onboarding.dal.repository import Repository
-from jira_onboarding.errors import NotConnectedError, OnboardingRequestError
+from jira_onboarding.errors import JiraError, NotConnectedError, OnboardingRequestError
 from jira_onboarding.jira.client import JiraClient, JiraCredentials
+from jira_onboarding.logic.oauth_tokens import OAuthTokens, TokenStore
 from jira_onboarding.settings import Settings, get_settings
 
-AUTH_KINDS = ("api_token", "oauth")
+AUTH_KINDS = ("api_token", "oauth", "bearer")
 
 
 def secret_name_for(team_id: str, settings: Settings | None = None) -> str:
@@ -28,7 +31,17 @@ def register_connection(team_id: str, site_url: str, auth_kind: str, credentials
     settings = get_settings()
     name = secret_name_for(team_id, settings)
     client = boto3.client("secretsmanager", region_name=settings.region)
-    secret = json.dumps(credentials)
+    if auth_kind == "oauth":
+        # Validate the token set now: a missing refresh token would fail at the first refresh.
+        secret = OAuthTokens.model_validate(credentials).model_dump_json()
+    elif auth_kind == "bearer":
+        if not credentials.get("access_token"):
+            raise OnboardingRequestError("A bearer connection needs an `access_token`.")
+        secret = json.dumps({"access_token": credentials["access_token"]})
+    else:
+        if not credentials.get("email") or not credentials.get("api_token"):
+            raise OnboardingRequestError("An API-token connection needs both `email` and `api_token`.")
+        secret = json.dumps({"email": credentials["email"], "api_token": credentials["api_token"]})
     try:
         client.put_secret_value(SecretId=name, SecretString=secret)
     except client.exceptions.ResourceNotFoundException:
@@ -36,32 +49,85 @@ def register_connection(team_id: str, site_url: str, auth_kind: str, credentials
     Repository(team_id).save_connection(site_url.rstrip("/"), auth_kind, name)
 
 
-def load_credentials(team_id: str, repo: Repository) -> JiraCredentials:
+def _token_store(repo: Repository, secret_name: str) -> TokenStore:
+    settings = get_settings()
+    return TokenStore(
+        repo,
+        secret_name,
+        secrets_client=boto3.client("secretsmanager", region_name=settings.region),
+        token_url=settings.oauth_token_url,
+    )
+
+
+def load_credentials(team_id: str, repo: Repository) -> tuple[JiraCredentials, TokenStore | None]:
+    """The team's credentials, and for OAuth the store that can refresh them."""
     connection = repo.get_connection()
     if connection is None:
         raise NotConnectedError(team_id)
-    secret = parameters.get_secret(connection.secret_name, transform="json", max_age=30)
-    if not isinstance(secret, dict):
-        raise OnboardingRequestError(
-            "The stored Jira credentials are unreadable; register the connection again."
-        )
-    if connection.auth_kind == "api_token":
-        return JiraCredentials(
+    if connection.auth_kind in {"api_token", "bearer"}:
+        secret = parameters.get_secret(connection.secret_name, transform="json", max_age=30)
+        if not isinstance(secret, dict):
+            raise OnboardingRequestError(
+                "The stored Jira credentials are unreadable; register the connection again."
+            )
+        if connection.auth_kind == "bearer":
+            return JiraCredentials(
+                base_url=connection.site_url, auth_kind="bearer", access_token=secret.get("access_token")
+            ), None
+        credentials = JiraCredentials(
             base_url=connection.site_url,
             auth_kind="api_token",
             email=secret.get("email"),
             api_token=secret.get("api_token"),
         )
-    return JiraCredentials(
-        base_url=connection.site_url, auth_kind="oauth", access_token=secret.get("access_token")
+        return credentials, None
+    store = _token_store(repo, connection.secret_name)
+    credentials = JiraCredentials(
+        base_url=connection.site_url, auth_kind="oauth", access_token=store.access_token()
     )
+    return credentials, store
 
 
 def open_jira(team_id: str, repo: Repository, *, time_left_s: Any = None) -> JiraClient:
     settings = get_settings()
+    credentials, store = load_credentials(team_id, repo)
+
+    def refreshed_header() -> str | None:
+        # A 401 mid-sync: the access token expired early or was revoked; refresh once.
+        if store is None or credentials.access_token is None:
+            return None
+        return f"Bearer {store.refresh(spent=store.current().refresh_token)}"
+
     return JiraClient.connect(
-        load_credentials(team_id, repo),
+        credentials,
         timeout_s=settings.jira_timeout_s,
         max_inline_wait_s=settings.jira_max_inline_wait_s,
         time_left_s=time_left_s,
+        on_unauthorized=refreshed_header if store else None,
+    )
+
+
+def connect_jira(team_id: str, request: ConnectionRequest) -> ConnectionResponse:
+    """Check the site and credentials with one call to Jira, then store the connection.
+    A wrong URL or refused credentials come back as a 400 a person can act on; nothing is stored."""
+    secret = request.secret(time.time())
+    credentials = JiraCredentials(
+        base_url=request.base_url(),
+        auth_kind=request.auth_kind,
+        email=secret.get("email"),
+        api_token=secret.get("api_token"),
+        access_token=secret.get("access_token"),
+    )
+    client = JiraClient.connect(credentials, timeout_s=10.0, max_attempts=1)
+    try:
+        me = client.myself()
+    except JiraError as exc:
+        raise OnboardingRequestError(f"Could not connect to Jira: {exc.reason}", status=400) from exc
+    finally:
+        client.close()
+    register_connection(team_id, credentials.base_url, request.auth_kind, secret)
+    return ConnectionResponse(
+        site_url=credentials.base_url,
+        auth_kind=request.auth_kind,
+        jira_account=me.display_name or me.account_id,
     )

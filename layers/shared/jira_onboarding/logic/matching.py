@@ -32,6 +32,7 @@ class MemberMatch(BaseModel):
 class MatchReport(BaseModel):
     matches: list[MemberMatch]
     unmatched_jira_users: list[str] = Field(default_factory=list)  # eligible account ids nobody claimed
+    unmatched_jira_user_names: list[str] = Field(default_factory=list)  # their display names, sorted
     skipped_jira_users: int = 0  # app, customer and inactive accounts (stored, never matched)
 
     def by_outcome(self, outcome: str) -> list[MemberMatch]:
@@ -39,7 +40,8 @@ class MatchReport(BaseModel):
 
     @property
     def matched_count(self) -> int:
-        return sum(1 for m in self.matches if m.outcome in {"matched", MANUAL})
+        # A manual entry without an account says "this person has no Jira account": not a match.
+        return sum(1 for m in self.matches if m.outcome in {"matched", MANUAL} and m.account_id)
 
 
 def normalise_email(value: str | None) -> str | None:
@@ -142,8 +144,11 @@ def match_members(members: Iterable[TeamMember], users: Iterable[JiraUser]) -> M
     matches = [
         decided.get(m.member_id) or MemberMatch(member_id=m.member_id, outcome="unmatched") for m in members
     ]
+    unmatched_ids = sorted(eligible_ids - claimed)
+    names = {u.account_id: u.display_name or u.account_id for u in eligible}
     return MatchReport(
         matches=matches,
-        unmatched_jira_users=sorted(eligible_ids - claimed),
+        unmatched_jira_users=unmatched_ids,
+        unmatched_jira_user_names=sorted(names[a] for a in unmatched_ids),
         skipped_jira_users=len(all_users) - len(eligible),
     )

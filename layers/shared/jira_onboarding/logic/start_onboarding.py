@@ -1,65 +1,122 @@
-"""Record a team's project selection and start the sync execution."""
+"""Record a team's project selection and start the sync execution.
+
+Posting the same selection twice (a double click, a client retry) returns the same run and starts
+one execution: Powertools idempotency keyed on (team, selection), and an execution named after the
+run, which Step Functions will not start twice. A different selection while a run is in progress
+starts a new run for the new selection: projects in both are taken over by the new run (the old
+run's steps see they no longer own them and stop), projects left out of it stop being tracked and
+keep the data already synced.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
-import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import boto3
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+from aws_lambda_powertools.utilities.idempotency.base import IdempotencyHandler
 
 from jira_onboarding.contracts import StartOnboardingRequest, StartOnboardingResponse
 from jira_onboarding.dal.repository import Repository
 from jira_onboarding.errors import NotConnectedError
+from jira_onboarding.feature_flags import pipeline_enabled
 from jira_onboarding.observability import logger
 from jira_onboarding.records import RunStatus
 from jira_onboarding.settings import get_settings
 
+# A repeated selection within this window is the same request (double clicks, client retries).
+IDEMPOTENCY_WINDOW_S = 600
 
-def new_run_id(now: datetime | None = None) -> str:
-    """Time-ordered (newest sorts last) and valid as a Step Functions execution name."""
+
+def new_run_id(team_id: str, project_keys: list[str], now: datetime | None = None) -> str:
+    """Time-ordered (newest sorts last), unique per team and selection, valid as an execution name."""
     now = now or datetime.now(UTC)
-    return f"run-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    digest = hashlib.sha256(
+        f"{team_id}|{','.join(sorted(project_keys))}|{now.isoformat()}".encode()
+    ).hexdigest()
+    return f"run-{now:%Y%m%dT%H%M%S}-{digest[:8]}"
 
 
 def status_url(run_id: str) -> str:
     return f"/jira/onboarding/{run_id}"
 
 
-def start_onboarding(team_id: str, request: StartOnboardingRequest) -> StartOnboardingResponse:
-    """Track the selected projects as PENDING and start the execution named after the run.
+def launch_run(team_id: str, project_keys: list[str], *, trigger: str, start: bool = True) -> tuple[str, str]:
+    """Record a run over `project_keys` (PENDING) and start its execution; returns (run id, status).
 
-    If the execution cannot be started, the projects stay PENDING and the nightly retry picks
-    them up: the caller still gets its run id, never an error for a Jira or pipeline problem.
+    If the execution cannot be started (or `start` is False), the projects stay PENDING and the
+    nightly retry runs them: the caller never sees an error for a pipeline problem.
     """
     settings = get_settings()
     repo = Repository(team_id)
-    if repo.get_connection() is None:
-        raise NotConnectedError(team_id)
-    if not settings.state_machine_arn:
-        raise RuntimeError("STATE_MACHINE_ARN is not set for the start function")
-    run_id = new_run_id()
-    repo.create_run(run_id, request.project_keys)
-    repo.track_projects(run_id, request.project_keys)
+    run_id = new_run_id(team_id, project_keys)
+    repo.create_run(run_id, project_keys, trigger=trigger)
+    repo.track_projects(run_id, project_keys)
     logger.append_keys(run_id=run_id)
+    if not start:
+        repo.update_run(run_id, status=RunStatus.QUEUED.value, reason="Queued for the nightly sync.")
+        return run_id, "PENDING"
     try:
+        if not settings.state_machine_arn:
+            raise RuntimeError("STATE_MACHINE_ARN is not set")
         execution = boto3.client("stepfunctions", region_name=settings.region).start_execution(
             stateMachineArn=settings.state_machine_arn,
             name=run_id,
-            input=json.dumps({"team_id": team_id, "run_id": run_id, "project_keys": request.project_keys}),
+            input=json.dumps({"team_id": team_id, "run_id": run_id, "project_keys": project_keys}),
         )
     except Exception:
         logger.exception("Could not start the sync execution; the nightly retry will run it")
         repo.update_run(
             run_id,
-            status=RunStatus.FAILED.value,
+            status=RunStatus.QUEUED.value,
             reason="The sync could not be started; it will run in the nightly batch.",
         )
-        status = "PENDING"
-    else:
-        repo.update_run(run_id, execution_arn=execution["executionArn"])
-        status = RunStatus.RUNNING.value
-    logger.info("Jira onboarding started", extra={"project_keys": request.project_keys, "status": status})
-    return StartOnboardingResponse(
-        run_id=run_id, status_url=status_url(run_id), project_keys=request.project_keys, status=status
+        return run_id, "PENDING"
+    repo.update_run(run_id, execution_arn=execution["executionArn"])
+    return run_id, RunStatus.RUNNING.value
+
+
+def _start(team_id: str, selection: dict[str, Any]) -> dict[str, Any]:
+    keys: list[str] = selection["project_keys"]
+    repo = Repository(team_id)
+    if repo.get_connection() is None:
+        raise NotConnectedError(team_id)
+    enabled = pipeline_enabled(team_id)
+    run_id, status = launch_run(team_id, keys, trigger="selection", start=enabled)
+    repo.untrack_other_projects(keys)
+    logger.info(
+        "Jira project selection recorded", extra={"project_keys": keys, "status": status, "pipeline": enabled}
     )
+    return StartOnboardingResponse(
+        run_id=run_id, status_url=status_url(run_id), project_keys=keys, status=status
+    ).model_dump()
+
+
+def start_onboarding(
+    team_id: str, request: StartOnboardingRequest, *, lambda_context: Any = None
+) -> StartOnboardingResponse:
+    """Track the selected projects as PENDING and start the execution named after the run."""
+    settings = get_settings()
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings.tables.idempotency,
+        key_attr="team_id",
+        static_pk_value=team_id,  # the team is the partition key here too
+        sort_key_attr="idempotency_key",
+    )
+    config = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_WINDOW_S)
+    if lambda_context is not None:
+        # An invocation that dies mid-start frees its in-progress record when its time runs out.
+        config.register_lambda_context(lambda_context)
+    selection = {"project_keys": sorted(request.project_keys)}
+    result = IdempotencyHandler(
+        function=_start,
+        function_payload={"team_id": team_id, **selection},
+        config=config,
+        persistence_store=persistence,
+        function_args=(team_id, {"project_keys": request.project_keys}),
+        function_kwargs={},
+    ).handle()
+    return StartOnboardingResponse.model_validate(result)

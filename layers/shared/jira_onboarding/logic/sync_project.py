@@ -11,50 +11,112 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from jira_onboarding.contracts import ProjectPageResult, ProjectStepInput
 from jira_onboarding.dal.repository import Repository
 from jira_onboarding.errors import JiraThrottledError
 from jira_onboarding.jira.client import JiraClient
 from jira_onboarding.jira.models import FieldMap, parse_issue
+from jira_onboarding.logic.changelog import attach_changelogs
 from jira_onboarding.logic.connections import open_jira
 from jira_onboarding.observability import MetricUnit, logger, metrics
-from jira_onboarding.records import SyncStatus
+from jira_onboarding.records import SyncStatus, TrackedProject
 from jira_onboarding.settings import get_settings
 
+# Incremental runs ask for issues updated since the last sync plus this overlap, as a JQL period
+# ("-90m"): periods are relative to now, so the Jira user's time zone cannot shift the window.
+OVERLAP_MINUTES = 15
+SWEEP_INTERVAL = timedelta(days=7)
+SWEEP_PAGE_SIZE = 5000  # the documented maximum when only ids are requested
 
-def project_jql(project_key: str) -> str:
+
+def project_jql(project_key: str, since_minutes: int | None = None) -> str:
     # Key order keeps pages stable while people create issues mid-sync (new keys sort last).
-    return f'project = "{project_key}" ORDER BY key ASC'
+    window = f' AND updated >= "-{since_minutes}m"' if since_minutes else ""
+    return f'project = "{project_key}"{window} ORDER BY key ASC'
 
 
-def _prepare(client: JiraClient, repo: Repository, project_key: str) -> tuple[FieldMap, str | None]:
-    """First page of a run: detect the site's fields, store boards and sprints, estimate the total."""
+def sweep_deleted(client: JiraClient, repo: Repository, project_key: str) -> int:
+    """An id-only pass over the project: stored issues Jira no longer returns (deleted, moved,
+    hidden) are marked deleted. Costs one call per 5,000 issues and no full resync."""
+    seen: set[str] = set()
+    token: str | None = None
+    while True:
+        page = client.search_page(
+            project_jql(project_key),
+            fields=["id"],
+            next_page_token=token,
+            max_results=SWEEP_PAGE_SIZE,
+            what=f"project {project_key}",
+        )
+        seen.update(raw["key"] for raw in page.issues)
+        token = page.next_page_token
+        if page.is_last or not token:
+            break
+    gone = repo.live_issue_keys(project_key) - seen
+    marked = repo.mark_issues_deleted(sorted(gone))
+    repo.update_project(project_key, last_swept_at=datetime.now(UTC))
+    if marked:
+        logger.info("Issues gone from Jira marked deleted", extra={"count": marked})
+    return marked
+
+
+def _refresh_structure(client: JiraClient, repo: Repository, project_key: str) -> tuple[FieldMap, str | None]:
+    """Detect the site's fields, store the project's boards and sprints; return the field map and
+    the board's own estimation field."""
     field_map = FieldMap.detect(client.fields())
     repo.save_field_map(field_map.model_dump())
-    boards = client.boards(project_key)
     estimation_field = None
     board_rows = []
-    for board in boards:
+    for board in client.boards(project_key):
         field = client.board_estimation_field(board.id)
         board_rows.append((board, field))
         if field and field.startswith("customfield_") and estimation_field is None:
             estimation_field = field
         repo.save_sprints(project_key, client.sprints(board))
     repo.save_boards(board_rows)
-    total = client.approximate_count(f'project = "{project_key}"', what=f"project {project_key}")
-    repo.update_project(
-        project_key,
-        sync_status=SyncStatus.SYNCING.value,
-        started_at=datetime.now(UTC),
-        issues_total_estimate=total,
-        estimation_field=estimation_field,
-    )
     return field_map, estimation_field
 
 
+def _begin(client: JiraClient, repo: Repository, project: TrackedProject) -> None:
+    """The run's first invocation for this project: choose full or incremental, once."""
+    now = datetime.now(UTC)
+    connection = repo.get_connection()
+    key = project.project_key
+    has_data = project.last_synced_at is not None and bool(connection and connection.field_map)
+    sweep_due = has_data and (project.last_swept_at is None or now - project.last_swept_at >= SWEEP_INTERVAL)
+    if has_data and project.last_synced_at is not None:
+        since = math.ceil((now - project.last_synced_at).total_seconds() / 60) + OVERLAP_MINUTES
+        if sweep_due:
+            sweep_deleted(client, repo, key)
+        repo.update_project(
+            key,
+            sync_status=SyncStatus.SYNCING.value,
+            started_at=now,
+            sync_mode="incremental",
+            since_minutes=since,
+            issues_total_estimate=None,
+        )
+        return
+    _, estimation_field = _refresh_structure(client, repo, key)
+    if has_data:
+        sweep_deleted(client, repo, key)
+    total = client.approximate_count(f'project = "{key}"', what=f"project {key}")
+    repo.update_project(
+        key,
+        sync_status=SyncStatus.SYNCING.value,
+        started_at=now,
+        sync_mode="full",
+        issues_total_estimate=total,
+        estimation_field=estimation_field,
+        # A first full sync sees every issue there is: it counts as a sweep.
+        **({} if has_data else {"last_swept_at": now}),
+    )
+
+
 def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float]) -> ProjectPageResult:
+    """Fetch and commit pages of one project from its saved cursor until done or out of time."""
     settings = get_settings()
     repo = Repository(step.team_id)
     logger.append_keys(run_id=step.run_id, project_key=step.project_key)
@@ -73,26 +135,31 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
         )
 
     client = open_jira(step.team_id, repo, time_left_s=time_left_s)
-    stored_now = 0
+    written = 0
+    last = False
     try:
-        if project.sync_status == SyncStatus.PENDING or project.pages_synced == 0:
-            field_map, estimation_field = _prepare(client, repo, step.project_key)
-        else:
-            connection = repo.get_connection()
-            field_map = FieldMap.model_validate((connection.field_map if connection else None) or {})
-            estimation_field = project.estimation_field
+        if project.sync_mode is None:
+            _begin(client, repo, project)
+            project = repo.get_project(step.project_key) or project
+        connection = repo.get_connection()
+        field_map = FieldMap.model_validate((connection.field_map if connection else None) or {})
+        estimation_field = project.estimation_field
+        since = project.since_minutes if project.sync_mode == "incremental" else None
+        jql = project_jql(step.project_key, since)
         cursor = project.cursor
         fields = field_map.issue_fields(extra=(estimation_field,) if estimation_field else ())
         while True:
             page = client.search_page(
-                project_jql(step.project_key),
+                jql,
                 fields=fields,
                 next_page_token=cursor,
                 max_results=settings.jira_page_size,
                 what=f"project {step.project_key}",
             )
             issues = [parse_issue(raw, field_map, estimation_field) for raw in page.issues]
-            repo.save_issues(issues, run_id=step.run_id)
+            if issues:
+                issues = attach_changelogs(client, issues, field_map.sprint_field)
+            written += repo.save_issues(issues, run_id=step.run_id)
             last = page.is_last or not page.next_page_token
             repo.commit_page(
                 step.project_key,
@@ -102,10 +169,12 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
                 issues_on_page=len(issues),
                 complete=last,
             )
-            stored_now += len(issues)
             cursor = page.next_page_token
             if last or time_left_s() < settings.sync_time_reserve_s:
                 break
+        if last and project.sync_mode == "incremental":
+            # The status shows what the store holds for the project, not just what changed.
+            repo.update_project(step.project_key, issues_stored=repo.count_issues(step.project_key))
     except JiraThrottledError as exc:
         if exc.retry_after is None:
             raise
@@ -114,10 +183,10 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
         )
         done, wait = False, max(1, math.ceil(exc.retry_after))
     else:
-        done, wait = bool(last), 0
+        done, wait = last, 0
     finally:
         client.close()
-        metrics.add_metric(name="JiraIssuesStored", unit=MetricUnit.Count, value=stored_now)
+        metrics.add_metric(name="JiraIssuesStored", unit=MetricUnit.Count, value=written)
     after = repo.get_project(step.project_key)
     return ProjectPageResult(
         **step.model_dump(),

@@ -1,0 +1,130 @@
+# Build/test tooling of the Jira onboarding pipeline (AWS SAM).
+#
+#   make setup     dev venv (.venv), SAM CLI venv (.venv-sam), node_modules
+#   make test      setup, lint, validate, build, then pytest (what CI runs via .ci/run)
+#   make lint | format | validate | build | demo | serve | bench | browser | clean | distclean
+#
+# Installs are stamped (.venv/.stamp-dev, .venv-sam/.stamp-sam, node_modules/.stamp-npm), so a
+# repeated run reinstalls only when pyproject.toml / requirements-sam.txt / package-lock.json change.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+
+VENV := .venv
+VENV_SAM := .venv-sam
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+SAM := $(VENV_SAM)/bin/sam
+NPX := npx --no-install
+
+DEV_STAMP := $(VENV)/.stamp-dev
+SAM_STAMP := $(VENV_SAM)/.stamp-sam
+NODE_STAMP := node_modules/.stamp-npm
+
+BUILD_DIR := .aws-sam/build
+TEMPLATE := template.yaml
+MYPY_PATHS := layers/shared/jira_onboarding functions local_harness
+
+# SAM CLI needs a region (samconfig.toml sets one too) and must not send telemetry.
+SAM_ENV := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} SAM_CLI_TELEMETRY=0
+
+# Browser tests (headless Chromium from Debian) run in `make test` unless BROWSER_TESTS=0.
+BROWSER_TESTS ?= 1
+CHROMIUM ?= /usr/bin/chromium
+TEST_BROWSER_DEPS := $(if $(filter 1 yes true,$(BROWSER_TESTS)),browser)
+PYTEST_ARGS ?=
+PYTEST_BROWSER_ARGS := $(if $(filter 1 yes true,$(BROWSER_TESTS)),,-m "not browser")
+
+.PHONY: help setup venv sam-venv node lint format mypy validate build test demo serve bench browser \
+	clean distclean
+
+help:
+	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
+
+# ---------------------------------------------------------------- environments
+venv: $(DEV_STAMP)
+$(DEV_STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --disable-pip-version-check -q -e '.[dev]'
+	touch $@
+
+sam-venv: $(SAM_STAMP)
+$(SAM_STAMP): requirements-sam.txt
+	test -x $(VENV_SAM)/bin/python || $(PYTHON) -m venv $(VENV_SAM)
+	$(VENV_SAM)/bin/pip install --disable-pip-version-check -q -r requirements-sam.txt
+	touch $@
+
+node: $(NODE_STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+setup: venv sam-venv node
+
+# ---------------------------------------------------------------- checks
+# Every functions/<name>/app.py is a top-level module `app`: --explicit-package-bases names them
+# functions.<name>.app instead, and MYPYPATH keeps the layer's package named jira_onboarding.
+# (Paths that hold no Python yet are left out: mypy refuses an empty directory.)
+MYPY_TARGETS = $(foreach p,$(MYPY_PATHS),$(if $(wildcard $(p)/*.py $(p)/*/*.py),$(p)))
+MYPY_CMD = MYPYPATH=layers/shared $(VENV)/bin/mypy --explicit-package-bases $(MYPY_TARGETS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(MYPY_CMD)
+
+mypy: venv
+	$(MYPY_CMD)
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+validate: venv sam-venv node
+	$(SAM_ENV) $(SAM) validate --lint --template $(TEMPLATE)
+	$(VENV)/bin/cfn-lint $(TEMPLATE)
+	@# Every state machine's ASL (found from the template) holds ${...} DefinitionSubstitutions
+	@# placeholders: asl-validator checks a rendered copy with dummy ARNs, never the real file.
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PY) tests/infrastructure/render_asl.py --template $(TEMPLATE) --out-dir "$$tmp" > "$$tmp/list"; \
+	while read -r f; do $(NPX) asl-validator --json-path "$$f"; done < "$$tmp/list"
+
+build: sam-venv
+	$(SAM_ENV) $(SAM) build --template $(TEMPLATE) --build-dir $(BUILD_DIR) \
+		--cached --cache-dir .aws-sam/cache --parallel
+
+# tests/infrastructure/test_sam_build.py inspects the fresh $(BUILD_DIR) this leaves (it rebuilds
+# into a temp dir only when $(BUILD_DIR) is older than the sources).
+test: setup $(TEST_BROWSER_DEPS) lint validate build
+	$(PY) -m pytest $(PYTEST_BROWSER_ARGS) $(PYTEST_ARGS)
+
+# ---------------------------------------------------------------- running things
+demo: setup
+	$(VENV)/bin/jira-onboarding demo
+
+serve: venv node
+	$(VENV)/bin/jira-onboarding serve
+
+bench: venv
+	for f in bench/bench_*.py; do \
+		[ -e "$$f" ] || continue; \
+		echo "== $$f"; $(PY) "$$f"; \
+	done
+
+browser:
+	@if [ -x $(CHROMIUM) ]; then echo "chromium: $(CHROMIUM)"; else \
+		DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; \
+	fi
+
+# ---------------------------------------------------------------- cleaning
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis htmlcov .coverage coverage.xml
+	find . -path ./node_modules -prune -o -path './.venv*' -prune -o \
+		-type d -name __pycache__ -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) $(VENV_SAM) node_modules

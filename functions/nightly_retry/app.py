@@ -1,0 +1,13 @@
+"""EventBridge schedule: re-run failed and stuck syncs, refresh complete ones, every night."""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from jira_onboarding.logic.nightly import run_nightly
+from jira_onboarding.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return run_nightly().model_dump()

@@ -1,0 +1,1 @@
+"""Team insights: the data they are drawn from, the prompt, and the generators (Bedrock, offline)."""

@@ -1,0 +1,107 @@
+"""After a run: compute the team's sprint metrics and PR linkage, store them as a snapshot, then
+write insights from them. Also the reads the API serves."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from jira_onboarding.contracts import (
+    InsightsResponse,
+    InsightView,
+    MetricsResponse,
+    MetricsSummary,
+    StepInput,
+)
+from jira_onboarding.dal.repository import Repository
+from jira_onboarding.errors import OnboardingRequestError
+from jira_onboarding.insights.gather import gather_insight_data
+from jira_onboarding.insights.generator import generate_insights
+from jira_onboarding.metrics.linkage import get_pr_jira_correlation
+from jira_onboarding.metrics.sprints import get_jira_sprint_metrics
+from jira_onboarding.observability import MetricUnit, logger, metrics
+from jira_onboarding.records import MetricsSnapshot, StoredInsight
+
+
+def new_snapshot_id(now: datetime) -> str:
+    """Time-ordered: the newest snapshot sorts last."""
+    return f"snap-{now:%Y%m%dT%H%M%S%f}"
+
+
+def compute_metrics(
+    step: StepInput, *, now: datetime | None = None, bedrock_client: Any = None
+) -> MetricsSummary:
+    now = now or datetime.now(UTC)
+    repo = Repository(step.team_id)
+    sprint_report = get_jira_sprint_metrics(step.team_id, now=now)
+    linkage = get_pr_jira_correlation(step.team_id, now=now)
+    snapshot_id = new_snapshot_id(now)
+    repo.save_metrics_snapshot(
+        MetricsSnapshot(
+            team_id=step.team_id,
+            snapshot_id=snapshot_id,
+            run_id=step.run_id,
+            computed_at=now,
+            sprint_metrics=sprint_report.model_dump(mode="json"),
+            linkage=linkage.model_dump(mode="json"),
+        )
+    )
+    generated = generate_insights(gather_insight_data(step.team_id, now=now), bedrock_client=bedrock_client)
+    repo.save_insights(
+        snapshot_id,
+        [
+            StoredInsight(
+                rank=rank,
+                generator=generated.generator,
+                model_id=generated.model_id,
+                fallback_reason=generated.fallback_reason,
+                **insight.model_dump(),
+            )
+            for rank, insight in enumerate(generated.insights, start=1)
+        ],
+    )
+    summary = MetricsSummary(
+        team_id=step.team_id,
+        run_id=step.run_id,
+        snapshot_id=snapshot_id,
+        boards=len(sprint_report.boards),
+        sprints=sum(len(b.sprints) for b in sprint_report.boards),
+        merged_prs=linkage.merged_prs,
+        linkage_rate=linkage.linkage_rate,
+        insights=len(generated.insights),
+        generator=generated.generator,
+    )
+    metrics.add_metric(name="InsightsWritten", unit=MetricUnit.Count, value=summary.insights)
+    logger.info("Jira metrics computed", extra=summary.model_dump())
+    return summary
+
+
+def latest_metrics(team_id: str) -> MetricsResponse:
+    snapshot = Repository(team_id).latest_metrics_snapshot()
+    if snapshot is None:
+        raise OnboardingRequestError(
+            "No Jira metrics yet: they are computed at the end of a sync.", status=404
+        )
+    return MetricsResponse(
+        snapshot_id=snapshot.snapshot_id,
+        run_id=snapshot.run_id,
+        computed_at=snapshot.computed_at.isoformat(),
+        sprint_metrics=snapshot.sprint_metrics,
+        linkage=snapshot.linkage,
+    )
+
+
+def latest_insights(team_id: str) -> InsightsResponse:
+    repo = Repository(team_id)
+    snapshot = repo.latest_metrics_snapshot()
+    insights = repo.list_insights(snapshot.snapshot_id) if snapshot else []
+    if snapshot is None or not insights:
+        raise OnboardingRequestError("No insights yet: they are written at the end of a sync.", status=404)
+    first = insights[0]
+    return InsightsResponse(
+        snapshot_id=snapshot.snapshot_id,
+        generator=first.generator,
+        model_id=first.model_id,
+        fallback_reason=first.fallback_reason,
+        insights=[InsightView.model_validate(i.model_dump()) for i in sorted(insights, key=lambda i: i.rank)],
+    )

@@ -1,0 +1,1 @@
+"""Jira metrics: sprint metrics per board and the PR <-> Jira linkage."""

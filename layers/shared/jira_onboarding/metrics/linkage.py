@@ -1,0 +1,270 @@
+"""PR <-> Jira linkage: which merged pull requests name a Jira issue of the team, and which do not (why).
+
+A key counts wherever people write it (title, branch, body) and however they case it (`alpha-12`
+in a branch is ALPHA-12); it links only when its project is one of the team's synced projects and
+the issue exists in the synced issues. Everything else is unlinked, with its reason.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from jira_onboarding.dal.repository import Repository
+from jira_onboarding.jira.models import JiraIssue
+from jira_onboarding.records import PullRequest, TeamMember
+from jira_onboarding.settings import get_settings
+
+# A Jira key: a project key (a letter, then letters, digits or underscores), a dash, a number; not
+# glued to more letters or digits on either side. Case-insensitive: keys are upper-cased after.
+KEY_PATTERN = re.compile(r"(?<![A-Za-z0-9])([A-Za-z][A-Za-z0-9_]+)-([1-9][0-9]*)(?![A-Za-z0-9])")
+MAX_EXAMPLES = 20
+MAX_KEYS_LISTED = 50
+
+BASIS: dict[str, str] = {
+    "merged_prs": "Pull requests merged in [window_start, window_end); unmerged ones are left out.",
+    "linked": "A Jira key in the title, branch or body (any case) whose project is one of the team's "
+    "synced projects and whose issue exists in the synced issues.",
+    "linkage_rate": "linked / merged_prs.",
+    "by_author": "Grouped by team member through TeamMember.github_login (case-insensitive), with the "
+    "member's matched Jira account; authors who are not team members are listed by login.",
+    "unlinked_reasons": "no_key: nothing shaped like a key; unknown_project: keys only of projects the "
+    "team does not sync (typos such as ALPAH-12 land here); key_not_found: a key of a team project "
+    "that is not among the synced issues.",
+    "done_issues_without_pr": "Issues of the team's projects resolved (done category) in the window that "
+    "no pull request merged in the window or the window before links to.",
+    "pr_cycle_time": "Median hours from PR creation to merge, linked vs unlinked.",
+}
+
+
+class UnlinkedReason(StrEnum):
+    NO_KEY = "no_key"
+    UNKNOWN_PROJECT = "unknown_project"
+    KEY_NOT_FOUND = "key_not_found"
+
+
+class PrLink(BaseModel):
+    """The verdict on one pull request."""
+
+    pr_id: str
+    linked_keys: list[str] = Field(default_factory=list)
+    candidates: list[str] = Field(default_factory=list)
+    reason: UnlinkedReason | None = None
+
+    @property
+    def linked(self) -> bool:
+        return bool(self.linked_keys)
+
+
+class LinkCounts(BaseModel):
+    merged: int = 0
+    linked: int = 0
+    rate: float | None = None
+
+
+class RepositoryLinkage(LinkCounts):
+    repository: str
+
+
+class AuthorLinkage(LinkCounts):
+    author_login: str | None
+    member_id: str | None = None
+    display_name: str | None = None
+    jira_account_id: str | None = None
+
+
+class UnlinkedExample(BaseModel):
+    pr_id: str
+    title: str
+    reason: UnlinkedReason
+    candidates: list[str] = Field(default_factory=list)
+
+
+class DoneIssuesWithoutPr(BaseModel):
+    done_issues: int = 0
+    without_pr: int = 0
+    share: float | None = None
+    keys: list[str] = Field(default_factory=list)
+
+
+class PrCycleTime(BaseModel):
+    linked_median_hours: float | None = None
+    linked_prs: int = 0
+    unlinked_median_hours: float | None = None
+    unlinked_prs: int = 0
+
+
+class LinkageReport(BaseModel):
+    window_start: datetime
+    window_end: datetime
+    project_keys: list[str]
+    merged_prs: int
+    linked_prs: int
+    linkage_rate: float | None
+    by_repository: list[RepositoryLinkage]
+    by_author: list[AuthorLinkage]
+    unlinked_reasons: dict[str, int]
+    unlinked_examples: list[UnlinkedExample]
+    done_issues_without_pr: DoneIssuesWithoutPr
+    pr_cycle_time: PrCycleTime
+    basis: dict[str, str] = Field(default_factory=lambda: dict(BASIS))
+
+
+def find_key_candidates(*texts: str | None) -> list[str]:
+    """Every key-shaped token in the texts, upper-cased, in order of appearance, without repeats."""
+    seen: dict[str, None] = {}
+    for text in texts:
+        for project, number in KEY_PATTERN.findall(text or ""):
+            seen[f"{project.upper()}-{number}"] = None
+    return list(seen)
+
+
+def link_pull_request(pr: PullRequest, project_keys: frozenset[str], issue_keys: frozenset[str]) -> PrLink:
+    candidates = find_key_candidates(pr.title, pr.branch, pr.body)
+    linked = [key for key in candidates if key.rsplit("-", 1)[0] in project_keys and key in issue_keys]
+    if linked:
+        return PrLink(pr_id=pr.pr_id, linked_keys=linked, candidates=candidates)
+    if not candidates:
+        reason = UnlinkedReason.NO_KEY
+    elif any(key.rsplit("-", 1)[0] in project_keys for key in candidates):
+        reason = UnlinkedReason.KEY_NOT_FOUND
+    else:
+        reason = UnlinkedReason.UNKNOWN_PROJECT
+    return PrLink(pr_id=pr.pr_id, candidates=candidates, reason=reason)
+
+
+def _rate(linked: int, merged: int) -> float | None:
+    return round(linked / merged, 3) if merged else None
+
+
+def _median_hours(prs: list[PullRequest]) -> float | None:
+    hours = [(pr.merged_at - pr.created_at).total_seconds() / 3600 for pr in prs if pr.merged_at]
+    return round(statistics.median(hours), 1) if hours else None
+
+
+def correlate_pull_requests(
+    pull_requests: Iterable[PullRequest],
+    *,
+    project_keys: Iterable[str],
+    issues: Iterable[JiraIssue],
+    members: Iterable[TeamMember],
+    window_start: datetime,
+    window_end: datetime,
+) -> LinkageReport:
+    """Pure: the linkage of the PRs merged in the window. PRs merged before the window only count
+    towards "done issues with a PR"."""
+    projects = frozenset(k.upper() for k in project_keys)
+    issues = [i for i in issues if i.project_key in projects]
+    issue_keys = frozenset(i.key for i in issues)
+    all_prs = [pr for pr in pull_requests if pr.merged_at is not None and pr.merged_at < window_end]
+    verdicts = {pr.pr_id: link_pull_request(pr, projects, issue_keys) for pr in all_prs}
+    in_window = sorted(
+        (pr for pr in all_prs if pr.merged_at and pr.merged_at >= window_start), key=lambda p: p.pr_id
+    )
+    linked = [pr for pr in in_window if verdicts[pr.pr_id].linked]
+    unlinked = [pr for pr in in_window if not verdicts[pr.pr_id].linked]
+
+    repo_counts: dict[str, LinkCounts] = defaultdict(LinkCounts)
+    by_login = {(m.github_login or "").casefold(): m for m in members if m.github_login}
+    author_counts: dict[str, AuthorLinkage] = {}
+    for pr in in_window:
+        is_linked = verdicts[pr.pr_id].linked
+        counts = repo_counts[pr.repository]
+        counts.merged += 1
+        counts.linked += int(is_linked)
+        member = by_login.get((pr.author_login or "").casefold())
+        group = member.member_id if member else f"login:{(pr.author_login or '').casefold()}"
+        entry = author_counts.setdefault(
+            group,
+            AuthorLinkage(
+                author_login=member.github_login if member else pr.author_login,
+                member_id=member.member_id if member else None,
+                display_name=member.display_name if member else None,
+                jira_account_id=member.jira_account_id if member else None,
+            ),
+        )
+        entry.merged += 1
+        entry.linked += int(is_linked)
+    for counts in [*repo_counts.values(), *author_counts.values()]:
+        counts.rate = _rate(counts.linked, counts.merged)
+
+    reasons = dict.fromkeys((r.value for r in UnlinkedReason), 0)
+    for pr in unlinked:
+        reasons[verdicts[pr.pr_id].reason.value] += 1  # type: ignore[union-attr]
+
+    referenced = {key for verdict in verdicts.values() for key in verdict.linked_keys}
+    done = sorted(
+        (
+            i
+            for i in issues
+            if i.status_category == "done"
+            and i.resolved is not None
+            and window_start <= i.resolved < window_end
+        ),
+        key=lambda i: i.key,
+    )
+    without = [i.key for i in done if i.key not in referenced]
+
+    return LinkageReport(
+        window_start=window_start,
+        window_end=window_end,
+        project_keys=sorted(projects),
+        merged_prs=len(in_window),
+        linked_prs=len(linked),
+        linkage_rate=_rate(len(linked), len(in_window)),
+        by_repository=[
+            RepositoryLinkage(repository=name, **counts.model_dump())
+            for name, counts in sorted(repo_counts.items())
+        ],
+        by_author=sorted(
+            author_counts.values(), key=lambda a: (-a.merged, a.member_id or a.author_login or "")
+        ),
+        unlinked_reasons=reasons,
+        unlinked_examples=[
+            UnlinkedExample(
+                pr_id=pr.pr_id,
+                title=pr.title,
+                reason=verdicts[pr.pr_id].reason,  # type: ignore[arg-type]
+                candidates=verdicts[pr.pr_id].candidates,
+            )
+            for pr in unlinked[:MAX_EXAMPLES]
+        ],
+        done_issues_without_pr=DoneIssuesWithoutPr(
+            done_issues=len(done),
+            without_pr=len(without),
+            share=_rate(len(without), len(done)),
+            keys=without[:MAX_KEYS_LISTED],
+        ),
+        pr_cycle_time=PrCycleTime(
+            linked_median_hours=_median_hours(linked),
+            linked_prs=len(linked),
+            unlinked_median_hours=_median_hours(unlinked),
+            unlinked_prs=len(unlinked),
+        ),
+    )
+
+
+def get_pr_jira_correlation(
+    team_id: str, *, window_days: int | None = None, now: datetime | None = None
+) -> LinkageReport:
+    """The team's PR linkage over the last `window_days` (Queries on keys and the ByMergedAt index)."""
+    repo = Repository(team_id)
+    end = now or datetime.now(UTC)
+    days = window_days or get_settings().metrics_window_days
+    start = end - timedelta(days=days)
+    projects = [p.project_key for p in repo.list_projects()]
+    return correlate_pull_requests(
+        # The window before counts too, for "done issues with a PR" only.
+        repo.iter_merged_pull_requests(start - timedelta(days=days), end),
+        project_keys=projects,
+        issues=[issue for key in projects for issue in repo.iter_issue_models(key)],
+        members=repo.list_members(),
+        window_start=start,
+        window_end=end,
+    )

@@ -1,0 +1,479 @@
+"""`jira-onboarding serve`: the HTTP API and the onboarding page on localhost, over the local stack.
+
+The server plays API Gateway's part, as `sam local start-api` would without Docker: it verifies the
+caller's JWT the way the HTTP API's JWT authorizer does (HS256 with a secret made at start, instead of
+the identity provider's keys), and sends the real handler of the matching route an API Gateway v2
+event through `LocalStack.http`, carrying the verified team claim. It also serves the page from
+`web/`, Alpine.js from `node_modules` (no CDN), and one dev-only route, `GET /dev/projects`, that
+lists the Jira projects to choose from (the deployed API has no such route: the product app knows
+the team's projects).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import mimetypes
+import os
+import secrets
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from jira_onboarding.jira.client import JiraClient, JiraCredentials
+from jira_onboarding.records import TeamMember
+
+from local_harness.api_events import match_route
+from local_harness.runner import RunnerError, check_credentials, connect_team
+from local_harness.stack import LocalStack
+from local_harness.template import REPO_ROOT
+
+WEB_DIR = REPO_ROOT / "web"
+ALPINE_JS = REPO_ROOT / "node_modules" / "alpinejs" / "dist" / "cdn.min.js"
+DEV_TEAM = "demo-team"
+SIM_EMAIL = "demo@example.com"
+SIM_TOKEN = "demo-token"  # noqa: S105 - the local simulator's dummy credential
+TOKEN_TTL_S = 12 * 3600
+# API Gateway refuses payloads over 10 MB before any function runs.
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+
+Answer = tuple[int, dict[str, str], bytes]
+
+
+# ---------------------------------------------------------------------------------------- JWT
+class TokenError(Exception):
+    """The bearer token is missing, malformed, badly signed, expired or not meant for this API."""
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64url_decode(text: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, TypeError) as exc:
+        raise TokenError("the token is not base64url") from exc
+
+
+def issue_token(
+    secret: bytes, *, issuer: str, audience: str, claims: dict[str, Any], ttl_s: int = TOKEN_TTL_S
+) -> str:
+    """An HS256 JWT for local development (the deployed API trusts the identity provider's tokens)."""
+    now = int(time.time())
+    header = {"alg": "HS256", "typ": "JWT"}
+    payload = {"iss": issuer, "aud": audience, "iat": now, "nbf": now, "exp": now + ttl_s, **claims}
+    signing_input = ".".join(
+        _b64url(json.dumps(part, separators=(",", ":")).encode()) for part in (header, payload)
+    )
+    signature = hmac.new(secret, signing_input.encode("ascii"), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64url(signature)}"
+
+
+def verify_token(
+    token: str, secret: bytes, *, issuer: str, audience: str, now: float | None = None
+) -> dict[str, Any]:
+    """The token's claims, if API Gateway's JWT authorizer would accept it; else TokenError.
+
+    As the authorizer does: the signature must verify, `exp` must be in the future, `nbf` (if any)
+    in the past, `iss` must equal the issuer and `aud` (a string or a list) must name the audience.
+    Only HS256 is accepted: never `none`, never an algorithm the token chooses for itself.
+    """
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts):
+        raise TokenError("the token is not a JWT")
+    try:
+        header = json.loads(_b64url_decode(parts[0]))
+        claims = json.loads(_b64url_decode(parts[1]))
+    except ValueError as exc:
+        raise TokenError("the token is not a JWT") from exc
+    if not isinstance(header, dict) or header.get("alg") != "HS256":
+        raise TokenError("the token is not signed with HS256")
+    expected = hmac.new(secret, f"{parts[0]}.{parts[1]}".encode("ascii"), hashlib.sha256).digest()
+    if not hmac.compare_digest(expected, _b64url_decode(parts[2])):
+        raise TokenError("the token signature does not verify")
+    if not isinstance(claims, dict):
+        raise TokenError("the token has no claims")
+    now = time.time() if now is None else now
+    exp, nbf = claims.get("exp"), claims.get("nbf")
+    if not isinstance(exp, int | float) or isinstance(exp, bool) or exp <= now:
+        raise TokenError("the token has expired")
+    if nbf is not None and (not isinstance(nbf, int | float) or nbf > now):
+        raise TokenError("the token is not valid yet")
+    if claims.get("iss") != issuer:
+        raise TokenError("the token is from another issuer")
+    aud = claims.get("aud")
+    if not (aud == audience or (isinstance(aud, list) and audience in aud)):
+        raise TokenError("the token is for another audience")
+    return claims
+
+
+def bearer_token(headers: dict[str, str]) -> str | None:
+    value = headers.get("authorization", "").strip()
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+# ------------------------------------------------------------------------------------- server
+def _json_answer(status: int, body: Any, headers: dict[str, str] | None = None) -> Answer:
+    return (
+        status,
+        {"content-type": "application/json", **(headers or {})},
+        json.dumps(body).encode(),
+    )
+
+
+@dataclass
+class Authorizer:
+    """API Gateway's JWT authorizer, with the issuer and audience the template gives it."""
+
+    secret: bytes
+    issuer: str
+    audience: str
+
+    def claims(self, headers: dict[str, str]) -> dict[str, Any]:
+        token = bearer_token(headers)
+        if token is None:
+            raise TokenError("no bearer token")
+        return verify_token(token, self.secret, issuer=self.issuer, audience=self.audience)
+
+    def token(self, claims: dict[str, Any], ttl_s: int = TOKEN_TTL_S) -> str:
+        return issue_token(
+            self.secret, issuer=self.issuer, audience=self.audience, claims=claims, ttl_s=ttl_s
+        )
+
+
+class DevServer:
+    """The API, the page and `/dev/projects` over one LocalStack; `dispatch` needs no socket."""
+
+    def __init__(
+        self,
+        stack: LocalStack,
+        *,
+        authorizer: Authorizer,
+        projects: Callable[[], list[dict[str, str]]],
+        web_dir: Path = WEB_DIR,
+        alpine_js: Path = ALPINE_JS,
+    ) -> None:
+        self.stack = stack
+        self.authorizer = authorizer
+        self.projects = projects
+        self.web_dir = web_dir.resolve()
+        self.alpine_js = alpine_js
+        self.team_claim = str(stack.parameters.get("TeamClaim", "team_id"))
+        # One Lambda instance answers one request at a time, and the Powertools resolver keeps the
+        # current event on itself: concurrent page requests must not share it.
+        self._api_lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- routing -------------------------------------------------------------------------
+    def dispatch(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Answer:
+        url = urlsplit(target)
+        path = url.path or "/"
+        headers = {k.lower(): v for k, v in headers.items()}
+        if path == "/dev/projects":
+            return self._dev_projects(method, headers)
+        spec, _, _ = match_route(self.stack.functions.values(), method, path)
+        if spec is not None:
+            return self._api(method, path, url.query, headers, body)
+        if method in {"GET", "HEAD"}:
+            return self._static(path)
+        return _json_answer(404, {"message": "Not Found"})
+
+    def _unauthorized(self, reason: str) -> Answer:
+        # What the HTTP API answers when its JWT authorizer refuses the request.
+        challenge = f'Bearer error="invalid_token" error_description="{reason}"'
+        return _json_answer(401, {"message": "Unauthorized"}, {"www-authenticate": challenge})
+
+    def _api(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
+        try:
+            claims = self.authorizer.claims(headers)
+        except TokenError as exc:
+            return self._unauthorized(str(exc))
+        params: dict[str, str] = {}
+        for key, value in parse_qsl(query, keep_blank_values=True):
+            # Payload 2.0 joins repeated query parameters with commas.
+            params[key] = f"{params[key]},{value}" if key in params else value
+        team = claims.get(self.team_claim)
+        with self._api_lock:
+            status, answer_headers, answer = self.stack.http(
+                method,
+                path,
+                team_id=str(team) if team else None,
+                raw_body=body.decode("utf-8", errors="replace") if body else None,
+                query=params or None,
+                headers={k: v for k, v in headers.items() if k not in {"content-length", "host"}},
+            )
+        payload = b"" if answer is None else json.dumps(answer).encode()
+        out = {k.lower(): v for k, v in answer_headers.items()}
+        out.setdefault("content-type", "application/json")
+        return status, out, payload
+
+    def _dev_projects(self, method: str, headers: dict[str, str]) -> Answer:
+        if method != "GET":
+            return _json_answer(404, {"message": "Not Found"})
+        try:
+            self.authorizer.claims(headers)
+        except TokenError as exc:
+            return self._unauthorized(str(exc))
+        try:
+            projects = self.projects()
+        except Exception as exc:
+            return _json_answer(502, {"message": f"Could not list the Jira projects: {exc}"})
+        return _json_answer(200, {"projects": projects})
+
+    def _static(self, path: str) -> Answer:
+        if path == "/vendor/alpine.js":
+            file = self.alpine_js
+        else:
+            relative = "index.html" if path in {"", "/"} else path.lstrip("/")
+            file = (self.web_dir / relative).resolve()
+            if not file.is_relative_to(self.web_dir):
+                return _json_answer(404, {"message": "Not Found"})
+        if not file.is_file():
+            hint = " (run `npm ci` for Alpine.js)" if path == "/vendor/alpine.js" else ""
+            return 404, {"content-type": "text/plain; charset=utf-8"}, f"Not Found{hint}\n".encode()
+        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        if kind.startswith("text/") or kind in {"application/javascript", "text/javascript"}:
+            kind += "; charset=utf-8"
+        return 200, {"content-type": kind, "cache-control": "no-store"}, file.read_bytes()
+
+    # ---- socket ----------------------------------------------------------------------------
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Listen in a daemon thread; returns the base URL."""
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "jira-onboarding-local"
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                if length > MAX_REQUEST_BYTES:
+                    answer = _json_answer(413, {"message": "Request Entity Too Large"})
+                    self.close_connection = True
+                else:
+                    body = self.rfile.read(length) if length else b""
+                    try:
+                        answer = server.dispatch(self.command, self.path, dict(self.headers.items()), body)
+                    except Exception:
+                        answer = _json_answer(500, {"message": "Internal Server Error"})
+                status, headers, payload = answer
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+
+            def do_GET(self) -> None:
+                self._handle()
+
+            def do_HEAD(self) -> None:
+                self._handle()
+
+            def do_POST(self) -> None:
+                self._handle()
+
+            def do_PUT(self) -> None:
+                self._handle()
+
+            def do_PATCH(self) -> None:
+                self._handle()
+
+            def do_DELETE(self) -> None:
+                self._handle()
+
+            def do_OPTIONS(self) -> None:
+                self._handle()
+
+            def __getattr__(self, name: str) -> Any:
+                # Any other method (TRACE, PROPFIND...) gets API Gateway's "no such route", not a 501.
+                if name.startswith("do_"):
+                    return self._handle
+                raise AttributeError(name)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # the page polls: an access line per poll would drown the printed token
+
+        self._httpd = ThreadingHTTPServer((host, port), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
+        self._thread.start()
+        bound_host, bound_port = self._httpd.server_address[:2]
+        return f"http://{bound_host}:{bound_port}"
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+
+# ---------------------------------------------------------------------------------------- CLI
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    parser.add_argument("--team", default=DEV_TEAM, help="the dev team (the token's team claim)")
+    parser.add_argument("--seed", type=int, default=1, help="the simulator's workspace seed")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="slow every simulator answer (to watch progress)"
+    )
+    parser.add_argument(
+        "--fail-project",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="the simulator refuses this project (403), so its sync FAILs; repeat",
+    )
+    parser.add_argument("--page-size", type=int, help="issues per Jira search page (JIRA_PAGE_SIZE)")
+    parser.add_argument("--token-ttl", type=int, default=TOKEN_TTL_S, help="dev token lifetime, seconds")
+    parser.add_argument("--jira-url", help="use this Jira Cloud site instead of the simulator")
+    parser.add_argument("--email", help="Atlassian account email (with --jira-url)")
+    parser.add_argument("--api-token", help="Atlassian API token (with --jira-url)")
+    parser.add_argument("--members", metavar="FILE", help="JSON list of team members to match")
+
+
+def _jira_projects(credentials: JiraCredentials) -> list[dict[str, str]]:
+    client = JiraClient.connect(credentials, timeout_s=10.0, max_attempts=2)
+    projects: list[dict[str, str]] = []
+    try:
+        start = 0
+        while True:
+            page = client.request(
+                "GET",
+                "/rest/api/3/project/search",
+                what="the project list",
+                params={"startAt": start, "maxResults": 50, "orderBy": "key"},
+            )
+            values = page.get("values", [])
+            projects += [{"key": p["key"], "name": p.get("name", p["key"])} for p in values]
+            start += len(values)
+            if page.get("isLast", True) or not values:
+                return projects
+    finally:
+        client.close()
+
+
+@contextmanager
+def _jira(args: argparse.Namespace) -> Iterator[tuple[JiraCredentials, Callable[[], list], list[dict], str]]:
+    """(credentials, project lister, members, description) of the simulator or a real Jira."""
+    if args.jira_url:
+        if not (args.email and args.api_token):
+            raise RunnerError("give --email and --api-token with --jira-url")
+        credentials = JiraCredentials(
+            base_url=args.jira_url, auth_kind="api_token", email=args.email, api_token=args.api_token
+        )
+        who = check_credentials(credentials)
+        yield credentials, lambda: _jira_projects(credentials), [], f"{args.jira_url} as {who}"
+        return
+    from jira_simulator import Fault, FaultPlan, JiraSimulator, Match, build_workspace
+
+    workspace = build_workspace(seed=args.seed)
+    faults = FaultPlan.script(
+        (
+            Match(project=key.upper()),
+            Fault.status(403, message="You do not have permission to view this project."),
+        )
+        for key in args.fail_project
+    )
+    simulator = JiraSimulator(
+        workspace, email=SIM_EMAIL, api_token=SIM_TOKEN, faults=faults, latency_s=args.latency_ms / 1000
+    )
+    projects = [{"key": p.key, "name": p.name} for p in workspace.projects]
+    with simulator.serve() as base_url:
+        credentials = JiraCredentials(
+            base_url=base_url, auth_kind="api_token", email=SIM_EMAIL, api_token=SIM_TOKEN
+        )
+        extra = f", latency {args.latency_ms:g} ms" if args.latency_ms else ""
+        if args.fail_project:
+            extra += f", refusing {', '.join(k.upper() for k in args.fail_project)}"
+        yield (
+            credentials,
+            lambda: projects,
+            workspace.team_members,
+            f"simulator at {base_url} (seed {args.seed}{extra})",
+        )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C (or SIGTERM); prints the page URL with a development token."""
+    from local_harness.cli import _log_file
+
+    if args.page_size:
+        os.environ["JIRA_PAGE_SIZE"] = str(args.page_size)
+    members_raw: list[dict] | None = None
+    if args.members:
+        members_raw = json.loads(Path(args.members).read_text(encoding="utf-8"))
+    log_path = _log_file("serve")
+    stop = threading.Event()
+
+    def _terminate(*_: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _terminate)
+    with (
+        _jira(args) as (credentials, projects, sim_members, jira_text),
+        log_path.open("a", encoding="utf-8") as logs,
+        LocalStack(log_stream=logs) as stack,
+    ):
+        members = [TeamMember(team_id=args.team, **m) for m in (members_raw or sim_members)]
+        connect_team(args.team, credentials, members)
+        authorizer = Authorizer(
+            secret=secrets.token_bytes(32),
+            issuer=str(stack.parameters["JwtIssuer"]),
+            audience=str(stack.parameters["JwtAudience"]),
+        )
+        token = authorizer.token(
+            {str(stack.parameters.get("TeamClaim", "team_id")): args.team}, args.token_ttl
+        )
+        server = DevServer(stack, authorizer=authorizer, projects=projects)
+        base_url = server.start(args.host, args.port)
+        if not ALPINE_JS.is_file():
+            print("  warning: node_modules/alpinejs is missing; run `npm ci`", file=sys.stderr)
+        print(
+            "\n".join(
+                [
+                    "Jira onboarding, served locally (API Gateway + Lambda + Step Functions on moto)",
+                    f"  page          {base_url}/#token={token}",
+                    f"  API           {base_url}/jira/onboarding",
+                    f"  team          {args.team}",
+                    f"  token         {token}",
+                    f"                (HS256, iss {authorizer.issuer}, aud {authorizer.audience}, "
+                    f"{args.token_ttl // 60} min; send it as Authorization: Bearer ...)",
+                    f"  Jira          {jira_text}",
+                    f"  function logs {log_path}",
+                    "Press Ctrl-C to stop.",
+                ]
+            ),
+            flush=True,
+        )
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
+            print("stopping: waiting for running syncs (up to 30 s)", file=sys.stderr, flush=True)
+    return 0

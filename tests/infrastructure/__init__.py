@@ -1,0 +1,1 @@
+"""Checks of the infrastructure: template, state machine, function layout, SAM build."""

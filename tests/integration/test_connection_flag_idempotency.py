@@ -1,0 +1,137 @@
+"""Registering a connection, the feature flag, and the idempotent start."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import boto3
+import pytest
+
+from jira_onboarding.dal.repository import Repository
+from jira_onboarding.settings import get_settings
+from local_harness.stack import LocalStack
+from tests.conftest import SIM_EMAIL, SIM_TOKEN, TEAM
+
+
+def _connect(stack: LocalStack, team: str, **body) -> tuple[int, dict]:
+    status, _, answer = stack.http("POST", "/jira/connection", team_id=team, body=body)
+    return status, answer
+
+
+def test_connection_is_checked_stored_and_its_secret_kept_out_of_tables(stack: LocalStack, jira_url):
+    status, answer = _connect(stack, TEAM, site_url=jira_url, auth_kind="api_token", email=SIM_EMAIL, api_token=SIM_TOKEN)
+
+    assert status == 201, answer
+    assert answer["site_url"] == jira_url
+    assert SIM_TOKEN not in json.dumps(answer)
+    dumped = json.dumps(list(Repository(TEAM).dump()), default=str)
+    assert SIM_TOKEN not in dumped  # the token lives in Secrets Manager only
+    secret = boto3.client("secretsmanager", region_name="us-east-1").get_secret_value(
+        SecretId=Repository(TEAM).get_connection().secret_name
+    )
+    assert json.loads(secret["SecretString"]) == {"email": SIM_EMAIL, "api_token": SIM_TOKEN}
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"auth_kind": "api_token", "email": "a@b.c", "api_token": "x"}, ["exactly one of site_url"]),
+        ({"site_url": "ftp://acme.atlassian.net", "auth_kind": "api_token", "email": "a@b.c", "api_token": "x"}, ["https"]),
+        ({"site_url": "https://acme.atlassian.net", "auth_kind": "api_token", "email": "a@b.c"}, ["needs api_token"]),
+        ({"site_url": "https://acme.atlassian.net", "auth_kind": "password"}, ["auth_kind"]),
+    ],
+)
+def test_connection_with_bad_input_is_400_and_stores_nothing(stack: LocalStack, body, words):
+    status, answer = _connect(stack, TEAM, **body)
+    assert status == 400
+    for word in words:
+        assert word in answer["message"]
+    assert Repository(TEAM).get_connection() is None
+
+
+def test_connection_with_refused_credentials_is_400_and_stores_nothing(stack: LocalStack, jira_url):
+    status, answer = _connect(stack, TEAM, site_url=jira_url, auth_kind="api_token", email=SIM_EMAIL, api_token="wrong")
+    assert status == 400
+    assert "refused the credentials" in answer["message"]
+    assert "wrong" not in answer["message"]
+    assert Repository(TEAM).get_connection() is None
+
+
+def test_connection_to_an_unreachable_site_is_400(stack: LocalStack):
+    status, answer = _connect(
+        stack, TEAM, site_url="http://127.0.0.1:9", auth_kind="api_token", email=SIM_EMAIL, api_token=SIM_TOKEN
+    )
+    assert status == 400
+    assert "Cannot reach Jira" in answer["message"]
+
+
+def test_same_selection_posted_twice_gives_one_run_and_one_execution(stack: LocalStack, connected_team):
+    first = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["OPS", "ALPHA"]})
+    second = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["ALPHA", "OPS"]})
+
+    assert first[0] == second[0] == 202
+    assert first[2]["run_id"] == second[2]["run_id"]
+    assert len(stack.list_executions()) == 1
+    stack.wait_for_executions()
+
+
+def test_another_team_posting_the_same_selection_gets_its_own_run(stack: LocalStack, connected_team, jira_url):
+    from tests.conftest import connect_team
+
+    connect_team("team-other", jira_url)
+    mine = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["OPS"]})[2]
+    theirs = stack.http("POST", "/jira/onboarding", team_id="team-other", body={"project_keys": ["OPS"]})[2]
+    assert mine["run_id"] != theirs["run_id"]
+    assert len(stack.list_executions()) == 2
+    stack.wait_for_executions()
+
+
+def test_changed_selection_starts_a_new_run_and_stops_tracking_what_was_left_out(stack: LocalStack, connected_team):
+    first = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["ALPHA", "BETA"]})[2]
+    second = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["ALPHA", "OPS"]})[2]
+    stack.wait_for_executions()
+
+    assert first["run_id"] != second["run_id"]
+    projects = {p.project_key: p for p in Repository(TEAM).list_projects()}
+    assert projects["ALPHA"].run_id == second["run_id"]
+    assert projects["ALPHA"].sync_status == "COMPLETE"
+    assert projects["OPS"].sync_status == "COMPLETE"
+    assert projects["BETA"].selected is False
+    code, _, status = stack.http("GET", second["status_url"], team_id=TEAM)
+    assert code == 200
+    assert {p["project_key"] for p in status["projects"]} == {"ALPHA", "OPS"}
+
+
+def test_flag_off_records_the_selection_pending_for_the_nightly_job(stack: LocalStack, connected_team, monkeypatch):
+    monkeypatch.setenv("FEATURE_FLAGS", json.dumps({"jira_onboarding_pipeline": {"default": False}}))
+    get_settings.cache_clear()
+
+    status, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["OPS"]})
+
+    assert status == 202
+    assert body["status"] == "PENDING"
+    assert stack.list_executions() == []
+    assert Repository(TEAM).get_project("OPS").sync_status == "PENDING"
+    assert os.environ["FEATURE_FLAGS"]
+
+
+def test_flag_rules_can_enable_the_pipeline_for_one_team_only(stack: LocalStack, connected_team, monkeypatch):
+    flags = {
+        "jira_onboarding_pipeline": {
+            "default": False,
+            "rules": {
+                "pilot teams": {
+                    "when_match": True,
+                    "conditions": [{"action": "EQUALS", "key": "team_id", "value": TEAM}],
+                }
+            },
+        }
+    }
+    monkeypatch.setenv("FEATURE_FLAGS", json.dumps(flags))
+
+    status, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["OPS"]})
+
+    assert status == 202
+    assert body["status"] == "RUNNING"
+    stack.wait_for_executions()

@@ -1,0 +1,213 @@
+// The Jira project selection step, with an inline sync indicator per project (Alpine.js).
+//
+// The sign-in token arrives in the URL fragment (#token=...), which never reaches a server log, and
+// is kept in sessionStorage; so is the started run (id + status URL), so a reload or coming back
+// from the next step resumes the indicator. Polling backs off from 0.5 s to 5 s while nothing
+// changes and stops once the run is done. Nothing here ever blocks "Continue".
+(() => {
+  const TOKEN_KEY = "jiraOnboarding.token";
+  const RUN_KEY = "jiraOnboarding.run";
+  const FIRST_POLL_MS = 500;
+  const MAX_POLL_MS = 5000;
+  const BACKOFF = 1.6;
+
+  function readToken() {
+    const fragment = new URLSearchParams(window.location.hash.slice(1));
+    const fromUrl = fragment.get("token");
+    if (fromUrl) {
+      sessionStorage.setItem(TOKEN_KEY, fromUrl);
+      // Keep the token out of the address bar, bookmarks and screenshots.
+      history.replaceState(null, "", window.location.pathname + window.location.search);
+      return fromUrl;
+    }
+    return sessionStorage.getItem(TOKEN_KEY);
+  }
+
+  function readRun() {
+    try {
+      const run = JSON.parse(sessionStorage.getItem(RUN_KEY) || "null");
+      return run && run.run_id && run.status_url ? run : null;
+    } catch {
+      return null;
+    }
+  }
+
+  function onboarding() {
+    return {
+      token: null,
+      projects: [],
+      loaded: false,
+      loadError: "",
+      selected: [],
+      run: null,
+      progress: {}, // project_key -> the status answer's project entry
+      done: false,
+      starting: false,
+      startError: "",
+      sessionExpired: false,
+      delay: FIRST_POLL_MS,
+      timer: null,
+
+      init() {
+        this.token = readToken();
+        this.run = readRun();
+        if (this.run) {
+          this.selected = [...this.run.project_keys];
+          for (const key of this.run.project_keys) this.progress[key] = { project_key: key, status: "PENDING" };
+          this.poll();
+        }
+        if (this.token) this.loadProjects();
+      },
+
+      get syncing() {
+        return Boolean(this.run) && !this.done;
+      },
+
+      // The simulator's projects, plus any project of the stored run the list no longer shows.
+      get rows() {
+        const rows = [...this.projects];
+        for (const key of this.run ? this.run.project_keys : []) {
+          if (!rows.some((p) => p.key === key)) rows.push({ key, name: key });
+        }
+        return rows;
+      },
+
+      get summary() {
+        if (!this.run) return "";
+        const entries = this.run.project_keys.map((k) => this.progress[k] || { status: "PENDING" });
+        const complete = entries.filter((p) => p.status === "COMPLETE").length;
+        const failed = entries.filter((p) => p.status === "FAILED").length;
+        if (!this.done) return `Syncing in the background: ${complete} of ${entries.length} projects ready.`;
+        if (failed) return `${complete} of ${entries.length} projects synced; we'll retry the rest tonight.`;
+        return "All your Jira projects are synced.";
+      },
+
+      async api(method, path, body) {
+        const response = await fetch(path, {
+          method,
+          headers: {
+            Authorization: `Bearer ${this.token}`,
+            ...(body ? { "Content-Type": "application/json" } : {}),
+          },
+          body: body ? JSON.stringify(body) : undefined,
+        });
+        if (response.status === 401) this.sessionExpired = true;
+        let data = null;
+        try {
+          data = await response.json();
+        } catch {
+          data = null;
+        }
+        return { status: response.status, ok: response.ok, data };
+      },
+
+      async loadProjects() {
+        try {
+          const { ok, status, data } = await this.api("GET", "/dev/projects");
+          if (ok) this.projects = data.projects;
+          else if (status !== 401) this.loadError = (data && data.message) || "Could not load your Jira projects.";
+        } catch {
+          this.loadError = "Could not load your Jira projects. Check your connection and reload.";
+        }
+        this.loaded = true;
+      },
+
+      async start() {
+        if (this.selected.length === 0 || this.starting) return;
+        this.starting = true;
+        this.startError = "";
+        try {
+          const { status, data } = await this.api("POST", "/jira/onboarding", { project_keys: this.selected });
+          if (status === 202) {
+            this.run = { run_id: data.run_id, status_url: data.status_url, project_keys: data.project_keys };
+            sessionStorage.setItem(RUN_KEY, JSON.stringify(this.run));
+            this.done = false;
+            this.progress = {};
+            for (const key of data.project_keys) this.progress[key] = { project_key: key, status: "PENDING" };
+            this.delay = FIRST_POLL_MS;
+            this.schedule();
+          } else if (status !== 401) {
+            this.startError = (data && data.message) || "We couldn't start the sync. Please try again.";
+          }
+        } catch {
+          this.startError = "We couldn't reach the server. Please try again.";
+        } finally {
+          this.starting = false;
+        }
+      },
+
+      schedule() {
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => this.poll(), this.delay);
+      },
+
+      async poll() {
+        if (!this.run || !this.token) return;
+        const run = this.run;
+        let changed = false;
+        try {
+          const { status, ok, data } = await this.api("GET", run.status_url);
+          if (run !== this.run) return; // a new run started meanwhile
+          if (status === 401) return; // stop: a new token is needed
+          if (status === 404) {
+            sessionStorage.removeItem(RUN_KEY);
+            this.run = null;
+            this.progress = {};
+            return;
+          }
+          if (ok) {
+            for (const project of data.projects) {
+              const before = this.progress[project.project_key];
+              if (!before || before.status !== project.status || before.issues_stored !== project.issues_stored) {
+                changed = true;
+              }
+              this.progress[project.project_key] = project;
+            }
+            if (data.done) {
+              this.done = true;
+              return;
+            }
+          }
+        } catch {
+          // Offline for a moment: keep backing off and try again.
+        }
+        this.delay = changed ? FIRST_POLL_MS : Math.min(MAX_POLL_MS, Math.round(this.delay * BACKOFF));
+        this.schedule();
+      },
+
+      statusOf(key) {
+        return this.run && this.run.project_keys.includes(key) ? (this.progress[key] || {}).status || "PENDING" : null;
+      },
+
+      percentOf(key) {
+        const project = this.progress[key] || {};
+        if (project.status === "COMPLETE") return 100;
+        return project.percent || 0;
+      },
+
+      labelOf(key) {
+        const p = this.progress[key] || {};
+        const total = p.issues_total_estimate;
+        switch (this.statusOf(key)) {
+          case "PENDING":
+            return "Waiting to start";
+          case "SYNCING":
+            return total ? `Syncing · ${p.issues_stored} of ${total} issues` : `Syncing · ${p.issues_stored || 0} issues`;
+          case "COMPLETE":
+            return `Synced · ${p.issues_stored} issues`;
+          case "FAILED":
+            // A failed project is retried in the nightly batch: not the user's problem to solve.
+            return "We'll retry tonight";
+          default:
+            return "";
+        }
+      },
+
+      reasonOf(key) {
+        return this.statusOf(key) === "FAILED" ? this.progress[key].reason || "" : "";
+      },
+    };
+  }
+
+  document.addEventListener("alpine:init", () => window.Alpine.data("onboarding", onboarding));
+})();
