@@ -2,7 +2,7 @@
 #
 #   make setup     dev venv (.venv), SAM CLI venv (.venv-sam), node_modules
 #   make test      setup, lint, validate, build, then pytest (what CI runs via .ci/run)
-#   make lint | format | validate | build | demo | serve | bench | browser | clean | distclean
+#   make lint | format | validate | build | demo | serve | bench | browser | openapi | clean | distclean
 #
 # Installs are stamped (.venv/.stamp-dev, .venv-sam/.stamp-sam, node_modules/.stamp-npm), so a
 # repeated run reinstalls only when pyproject.toml / requirements-sam.txt / package-lock.json change.
@@ -39,10 +39,10 @@ PYTEST_ARGS ?=
 PYTEST_BROWSER_ARGS := $(if $(filter 1 yes true,$(BROWSER_TESTS)),,-m "not browser")
 
 .PHONY: help setup venv sam-venv node lint format mypy validate build test demo serve bench browser \
-	clean distclean
+	openapi clean distclean
 
 help:
-	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------- environments
 venv: $(DEV_STAMP)
@@ -113,6 +113,9 @@ bench: venv
 		[ -e "$$f" ] || continue; \
 		echo "== $$f"; $(PY) "$$f"; \
 	done
+
+openapi: venv
+	$(PY) -m local_harness.openapi
 
 browser:
 	@if [ -x $(CHROMIUM) ]; then echo "chromium: $(CHROMIUM)"; else \

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta, UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -261,7 +261,7 @@ class _Route:
 class JiraSimulator:
     """A fake Jira Cloud site over a workspace. See the package docs for the supported endpoints."""
 
-    def __init__(  # noqa: PLR0917 - the documented public signature
+    def __init__(
         self,
         ws: Workspace,
         email: str = "demo@example.com",
@@ -359,6 +359,15 @@ class JiraSimulator:
             if (limited := self._burst_check()) is not None:
                 record_status = limited[0]
                 return limited
+            if fault is not None and fault.kind == "expired_token":
+                # The Bearer token this request carries expires now: it is refused from here on,
+                # and a refreshed token (add_bearer_token) works.
+                token = sim_req.bearer_token
+                if token is None:
+                    fault = None
+                else:
+                    with self._lock:
+                        self.bearer_tokens.discard(token)
             if fault is not None and fault.kind not in ("latency", "malformed_json"):
                 if fault.kind == "timeout":
                     raise SimulatedTimeout(fault.seconds)

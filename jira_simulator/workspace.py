@@ -420,9 +420,7 @@ def _account_id(rng: Random) -> str:
     return f"{rng.getrandbits(96):024x}"
 
 
-def _make_user(  # noqa: PLR0917 - called with the rows of _DEMO_USERS unpacked
-    rng: Random, name: str, email: Any, account_type: str, active: bool, tz: str
-) -> dict:
+def _make_user(rng: Random, name: str, email: Any, account_type: str, active: bool, tz: str) -> dict:
     if account_type == "app":
         account_id = f"557058:{uuid.UUID(int=rng.getrandbits(128))}"
     elif account_type == "customer":

@@ -317,8 +317,7 @@ class DevServer:
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
         )
         self._thread.start()
-        bound_host, bound_port = self._httpd.server_address[:2]
-        return f"http://{bound_host}:{bound_port}"
+        return f"http://{host}:{self._httpd.server_address[1]}"
 
     def stop(self) -> None:
         if self._httpd is not None:
@@ -334,7 +333,13 @@ class DevServer:
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
-    parser.add_argument("--team", default=DEV_TEAM, help="the dev team (the token's team claim)")
+    parser.add_argument(
+        "--team",
+        action="append",
+        metavar="TEAM",
+        help=f"the dev team, the token's team claim (default {DEV_TEAM}); repeat for more teams, "
+        "each with its own page link",
+    )
     parser.add_argument("--seed", type=int, default=1, help="the simulator's workspace seed")
     parser.add_argument(
         "--latency-ms", type=float, default=0.0, help="slow every simulator answer (to watch progress)"
@@ -437,16 +442,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_path.open("a", encoding="utf-8") as logs,
         LocalStack(log_stream=logs) as stack,
     ):
-        members = [TeamMember(team_id=args.team, **m) for m in (members_raw or sim_members)]
-        connect_team(args.team, credentials, members)
+        teams = list(dict.fromkeys(args.team or [DEV_TEAM]))
+        for team in teams:
+            members = [TeamMember(team_id=team, **m) for m in (members_raw or sim_members)]
+            connect_team(team, credentials, members)
         authorizer = Authorizer(
             secret=secrets.token_bytes(32),
             issuer=str(stack.parameters["JwtIssuer"]),
             audience=str(stack.parameters["JwtAudience"]),
         )
-        token = authorizer.token(
-            {str(stack.parameters.get("TeamClaim", "team_id")): args.team}, args.token_ttl
-        )
+        claim = str(stack.parameters.get("TeamClaim", "team_id"))
+        tokens = {team: authorizer.token({claim: team}, args.token_ttl) for team in teams}
+        token = tokens[teams[0]]
         server = DevServer(stack, authorizer=authorizer, projects=projects)
         base_url = server.start(args.host, args.port)
         if not ALPINE_JS.is_file():
@@ -457,12 +464,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     "Jira onboarding, served locally (API Gateway + Lambda + Step Functions on moto)",
                     f"  page          {base_url}/#token={token}",
                     f"  API           {base_url}/jira/onboarding",
-                    f"  team          {args.team}",
+                    f"  team          {teams[0]}",
                     f"  token         {token}",
                     f"                (HS256, iss {authorizer.issuer}, aud {authorizer.audience}, "
                     f"{args.token_ttl // 60} min; send it as Authorization: Bearer ...)",
                     f"  Jira          {jira_text}",
                     f"  function logs {log_path}",
+                    *(f"  page for {team}  {base_url}/#token={tokens[team]}" for team in teams[1:]),
                     "Press Ctrl-C to stop.",
                 ]
             ),

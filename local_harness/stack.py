@@ -135,6 +135,26 @@ def _patch_moto_state_machine_copy() -> None:
     StateMachine._local_harness_patched = True  # type: ignore[attr-defined]
 
 
+def _patch_moto_atomic_writes() -> None:
+    """DynamoDB applies a conditional write atomically; moto checks the condition and writes in
+    two steps, so two threads can both pass a condition. The pipeline relies on that atomicity
+    (cursor commits, the OAuth refresh lease): give moto's writes the same guarantee."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    if getattr(DynamoDBBackend, "_local_harness_atomic", False):
+        return
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+
+        def atomic(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return __original(self, *args, **kwargs)
+
+        setattr(DynamoDBBackend, name, atomic)
+    DynamoDBBackend._local_harness_atomic = True  # type: ignore[attr-defined]
+
+
 class LocalStack:
     """The whole application on moto: tables, functions and the state machine from the template."""
 
@@ -185,6 +205,7 @@ class LocalStack:
         )
         self._mock.start()
         _patch_moto_state_machine_copy()
+        _patch_moto_atomic_writes()
         self._install_dispatch()
         self._create_tables()
         self._create_functions()

@@ -78,8 +78,10 @@
         const complete = entries.filter((p) => p.status === "COMPLETE").length;
         const failed = entries.filter((p) => p.status === "FAILED").length;
         if (!this.done) return `Syncing in the background: ${complete} of ${entries.length} projects ready.`;
+        if (complete === entries.length) return "All your Jira projects are synced.";
         if (failed) return `${complete} of ${entries.length} projects synced; we'll retry the rest tonight.`;
-        return "All your Jira projects are synced.";
+        // Done with projects still PENDING: the run was queued for the nightly batch.
+        return `${complete} of ${entries.length} projects synced; the rest will sync tonight.`;
       },
 
       async api(method, path, body) {
@@ -190,7 +192,7 @@
         const total = p.issues_total_estimate;
         switch (this.statusOf(key)) {
           case "PENDING":
-            return "Waiting to start";
+            return this.done ? "Queued for tonight's sync" : "Waiting to start";
           case "SYNCING":
             return total ? `Syncing · ${p.issues_stored} of ${total} issues` : `Syncing · ${p.issues_stored || 0} issues`;
           case "COMPLETE":

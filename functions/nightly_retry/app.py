@@ -1,7 +1,6 @@
 """EventBridge schedule: re-run failed and stuck syncs, refresh complete ones, every night."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from jira_onboarding.logic.nightly import run_nightly
 from jira_onboarding.observability import logger, metrics, tracer
 

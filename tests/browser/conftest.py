@@ -35,6 +35,9 @@ LAUNCH_ARGS = [
     "--disable-sync",
 ]
 FAILING_PROJECT = "OPS"
+# A team per test: a team's second sync of a project is incremental (too quick to watch), and a
+# repeated selection within ten minutes is the same (idempotent) start.
+TEAMS = ["team-a", "team-b", "team-c", "team-d", "team-e"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -49,12 +52,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @dataclass
 class Served:
     base_url: str
-    token: str
+    tokens: dict[str, str]
     output: list[str]
 
-    @property
-    def page_url(self) -> str:
-        return f"{self.base_url}/#token={self.token}"
+    def page_url(self, team: str) -> str:
+        return f"{self.base_url}/#token={self.tokens[team]}"
 
 
 @pytest.fixture(scope="session")
@@ -67,8 +69,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "serve",
         "--port",
         "0",
-        "--team",
-        "browser-team",
+        *(arg for team in TEAMS for arg in ("--team", team)),
         "--latency-ms",
         "250",
         "--page-size",
@@ -78,9 +79,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     ]
     errors = tmp_path_factory.mktemp("serve") / "stderr.txt"
     with errors.open("w", encoding="utf-8") as stderr:
-        process = subprocess.Popen(  # noqa: S603 - our own CLI
-            command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True
-        )
+        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True)
         output: list[str] = []
         ready = threading.Event()
 
@@ -101,9 +100,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                     + errors.read_text(encoding="utf-8")
                 )
             text = "\n".join(output)
-            page = re.search(r"^\s+page\s+(http://\S+)/#token=(\S+)$", text, re.MULTILINE)
-            assert page, text
-            yield Served(base_url=page.group(1), token=page.group(2), output=output)
+            first = re.search(r"^\s+page\s+(http://\S+)/#token=(\S+)$", text, re.MULTILINE)
+            others = re.findall(r"^\s+page for (\S+)\s+http://\S+/#token=(\S+)$", text, re.MULTILINE)
+            assert first, text
+            tokens = {TEAMS[0]: first.group(2), **dict(others)}
+            assert set(tokens) == set(TEAMS), text
+            yield Served(base_url=first.group(1), tokens=tokens, output=output)
         finally:
             process.send_signal(signal.SIGTERM)
             try:
@@ -155,7 +157,7 @@ new MutationObserver((mutations) => {
 @pytest.fixture
 def page(chromium: Any) -> Iterator[Any]:
     """A fresh browser context (its own sessionStorage) per test."""
-    context = chromium.new_context(viewport={"width": 900, "height": 760})
+    context = chromium.new_context(viewport={"width": 900, "height": 760}, reduced_motion="reduce")
     context.add_init_script(STATUS_RECORDER)
     page = context.new_page()
     page.set_default_timeout(30_000)

@@ -26,8 +26,8 @@ def _row(page: Any, key: str) -> Any:
     return page.locator(f'li[data-project="{key}"]')
 
 
-def _open(page: Any, served: Served) -> None:
-    page.goto(served.page_url)
+def _open(page: Any, served: Served, team: str) -> None:
+    page.goto(served.page_url(team))
     _expect()(_row(page, "ALPHA")).to_be_visible()
 
 
@@ -57,7 +57,7 @@ def _continue_is_clickable(page: Any) -> None:
 
 def test_page_shows_each_selected_project_go_from_pending_through_syncing_to_complete(page, served):
     # Given the page opened from the printed link
-    _open(page, served)
+    _open(page, served, "team-a")
     assert "token" not in page.url  # the token moved from the address bar to sessionStorage
     _continue_is_clickable(page)
 
@@ -87,7 +87,7 @@ def test_page_shows_each_selected_project_go_from_pending_through_syncing_to_com
 
 def test_page_resumes_the_indicator_after_a_reload_mid_sync(page, served):
     # Given a sync under way
-    _open(page, served)
+    _open(page, served, "team-b")
     run_id = _start(page, ["ALPHA", "GAMMA"])
     _wait_status(page, "ALPHA", "SYNCING")
 
@@ -107,7 +107,7 @@ def test_page_resumes_the_indicator_after_a_reload_mid_sync(page, served):
 
 def test_continue_is_clickable_mid_sync_and_coming_back_resumes_the_indicator(page, served):
     # Given a sync under way
-    _open(page, served)
+    _open(page, served, "team-c")
     _start(page, ["BETA", "GAMMA"])
     _wait_status(page, "BETA", "SYNCING")
 
@@ -129,8 +129,10 @@ def test_continue_is_clickable_mid_sync_and_coming_back_resumes_the_indicator(pa
 
 def test_a_failed_project_reads_as_retry_tonight_not_as_an_error(page, served):
     # Given the Jira site refuses one project (serve --fail-project OPS)
-    _open(page, served)
+    _open(page, served, "team-d")
     _start(page, ["GAMMA", FAILING_PROJECT])
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     # When the run finishes
     _wait_status(page, FAILING_PROJECT, "FAILED")
@@ -144,7 +146,10 @@ def test_a_failed_project_reads_as_retry_tonight_not_as_an_error(page, served):
     _expect()(reason).to_contain_text("permission")
     _expect()(_progressbar(page, FAILING_PROJECT)).to_have_attribute("aria-valuetext", "We'll retry tonight")
     _expect()(page.get_by_role("alert")).to_have_count(0)
-    _expect()(page.get_by_role("status")).to_have_text("1 of 2 projects synced; we'll retry the rest tonight.")
+    page.screenshot(path=str(SCREENSHOTS / "onboarding-failed-project.png"), full_page=True)
+    _expect()(page.get_by_role("status")).to_have_text(
+        "1 of 2 projects synced; we'll retry the rest tonight."
+    )
     _continue_is_clickable(page)
 
 
@@ -156,10 +161,11 @@ def test_page_without_a_token_asks_for_the_printed_link_and_the_api_refuses_it(p
     missing = page.request.get(f"{served.base_url}/jira/onboarding/run-x")
     forged = page.request.get(
         f"{served.base_url}/jira/onboarding/run-x",
-        headers={"Authorization": f"Bearer {served.token[:-4]}AAAA"},
+        headers={"Authorization": f"Bearer {served.tokens['team-e'][:-4]}AAAA"},
     )
     valid = page.request.get(
-        f"{served.base_url}/jira/onboarding/run-x", headers={"Authorization": f"Bearer {served.token}"}
+        f"{served.base_url}/jira/onboarding/run-x",
+        headers={"Authorization": f"Bearer {served.tokens['team-e']}"},
     )
     assert (missing.status, forged.status, valid.status) == (401, 401, 404)
     assert missing.json() == {"message": "Unauthorized"}

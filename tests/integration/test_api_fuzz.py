@@ -63,9 +63,10 @@ def api(loopback_only: None, request: pytest.FixtureRequest) -> Iterator[tuple[s
             server.stop()
     errors = sum(1 for line in sent if line.endswith(tuple(f"-> {code}" for code in range(500, 600))))
     line = f"schemathesis: {len(sent)} requests to the local API, {errors} answered 5xx"
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(line)
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if capture is not None:
+        with capture.global_and_fixture_disabled():
+            print(f"\n{line}")
     else:
         print(line)
 

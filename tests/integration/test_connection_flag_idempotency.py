@@ -7,9 +7,9 @@ import os
 
 import boto3
 import pytest
-
 from jira_onboarding.dal.repository import Repository
 from jira_onboarding.settings import get_settings
+
 from local_harness.stack import LocalStack
 from tests.conftest import SIM_EMAIL, SIM_TOKEN, TEAM
 
@@ -20,7 +20,9 @@ def _connect(stack: LocalStack, team: str, **body) -> tuple[int, dict]:
 
 
 def test_connection_is_checked_stored_and_its_secret_kept_out_of_tables(stack: LocalStack, jira_url):
-    status, answer = _connect(stack, TEAM, site_url=jira_url, auth_kind="api_token", email=SIM_EMAIL, api_token=SIM_TOKEN)
+    status, answer = _connect(
+        stack, TEAM, site_url=jira_url, auth_kind="api_token", email=SIM_EMAIL, api_token=SIM_TOKEN
+    )
 
     assert status == 201, answer
     assert answer["site_url"] == jira_url
@@ -37,8 +39,19 @@ def test_connection_is_checked_stored_and_its_secret_kept_out_of_tables(stack: L
     ("body", "words"),
     [
         ({"auth_kind": "api_token", "email": "a@b.c", "api_token": "x"}, ["exactly one of site_url"]),
-        ({"site_url": "ftp://acme.atlassian.net", "auth_kind": "api_token", "email": "a@b.c", "api_token": "x"}, ["https"]),
-        ({"site_url": "https://acme.atlassian.net", "auth_kind": "api_token", "email": "a@b.c"}, ["needs api_token"]),
+        (
+            {
+                "site_url": "ftp://acme.atlassian.net",
+                "auth_kind": "api_token",
+                "email": "a@b.c",
+                "api_token": "x",
+            },
+            ["https"],
+        ),
+        (
+            {"site_url": "https://acme.atlassian.net", "auth_kind": "api_token", "email": "a@b.c"},
+            ["needs api_token"],
+        ),
         ({"site_url": "https://acme.atlassian.net", "auth_kind": "password"}, ["auth_kind"]),
     ],
 )
@@ -51,7 +64,9 @@ def test_connection_with_bad_input_is_400_and_stores_nothing(stack: LocalStack, 
 
 
 def test_connection_with_refused_credentials_is_400_and_stores_nothing(stack: LocalStack, jira_url):
-    status, answer = _connect(stack, TEAM, site_url=jira_url, auth_kind="api_token", email=SIM_EMAIL, api_token="wrong")
+    status, answer = _connect(
+        stack, TEAM, site_url=jira_url, auth_kind="api_token", email=SIM_EMAIL, api_token="wrong"
+    )
     assert status == 400
     assert "refused the credentials" in answer["message"]
     assert "wrong" not in answer["message"]
@@ -60,7 +75,12 @@ def test_connection_with_refused_credentials_is_400_and_stores_nothing(stack: Lo
 
 def test_connection_to_an_unreachable_site_is_400(stack: LocalStack):
     status, answer = _connect(
-        stack, TEAM, site_url="http://127.0.0.1:9", auth_kind="api_token", email=SIM_EMAIL, api_token=SIM_TOKEN
+        stack,
+        TEAM,
+        site_url="http://127.0.0.1:9",
+        auth_kind="api_token",
+        email=SIM_EMAIL,
+        api_token=SIM_TOKEN,
     )
     assert status == 400
     assert "Cannot reach Jira" in answer["message"]
@@ -76,7 +96,9 @@ def test_same_selection_posted_twice_gives_one_run_and_one_execution(stack: Loca
     stack.wait_for_executions()
 
 
-def test_another_team_posting_the_same_selection_gets_its_own_run(stack: LocalStack, connected_team, jira_url):
+def test_another_team_posting_the_same_selection_gets_its_own_run(
+    stack: LocalStack, connected_team, jira_url
+):
     from tests.conftest import connect_team
 
     connect_team("team-other", jira_url)
@@ -87,7 +109,9 @@ def test_another_team_posting_the_same_selection_gets_its_own_run(stack: LocalSt
     stack.wait_for_executions()
 
 
-def test_changed_selection_starts_a_new_run_and_stops_tracking_what_was_left_out(stack: LocalStack, connected_team):
+def test_changed_selection_starts_a_new_run_and_stops_tracking_what_was_left_out(
+    stack: LocalStack, connected_team
+):
     first = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["ALPHA", "BETA"]})[2]
     second = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["ALPHA", "OPS"]})[2]
     stack.wait_for_executions()
@@ -103,7 +127,9 @@ def test_changed_selection_starts_a_new_run_and_stops_tracking_what_was_left_out
     assert {p["project_key"] for p in status["projects"]} == {"ALPHA", "OPS"}
 
 
-def test_flag_off_records_the_selection_pending_for_the_nightly_job(stack: LocalStack, connected_team, monkeypatch):
+def test_flag_off_records_the_selection_pending_for_the_nightly_job(
+    stack: LocalStack, connected_team, monkeypatch
+):
     monkeypatch.setenv("FEATURE_FLAGS", json.dumps({"jira_onboarding_pipeline": {"default": False}}))
     get_settings.cache_clear()
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from jira_onboarding.dal.repository import Repository
 from jira_onboarding.dal.tables import JiraIssueItem, TrackedProjectItem
+
 from jira_simulator import FaultPlan, JiraSimulator, Workspace
 from local_harness.stack import LocalStack
 from tests.conftest import TEAM, load_event

@@ -11,7 +11,9 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from pydantic import ValidationError as PydanticValidationError
 
 from jira_onboarding.contracts import (
     ConnectionRequest,
@@ -54,6 +56,27 @@ def _request_error(exc: OnboardingRequestError) -> Response[str]:
     return _json(exc.status, {"message": exc.message})
 
 
+@app.exception_handler(ValueError)
+def _unreadable_body(exc: ValueError) -> Response[str]:
+    # Powertools raises a bare ValueError for a body it cannot even parse (e.g. multipart without
+    # a boundary) before any route runs. Anything else is a bug: let it surface as a 500.
+    if isinstance(exc, PydanticValidationError) or "multipart" not in str(exc):
+        raise exc
+    return _json(
+        400, {"message": "The request body could not be read; send JSON (Content-Type: application/json)."}
+    )
+
+
+def require_json_body() -> None:
+    """POST routes take JSON only, and not much of it."""
+    content_type = (app.current_event.headers or {}).get("content-type", "application/json")
+    if content_type.split(";", 1)[0].strip().lower() != "application/json":
+        raise OnboardingRequestError("Send the body as JSON (Content-Type: application/json).", status=415)
+    raw = app.current_event.body or ""
+    if len(raw.encode()) > MAX_BODY_BYTES:
+        raise OnboardingRequestError(f"The request body is over {MAX_BODY_BYTES} bytes.", status=413)
+
+
 @app.exception_handler(RequestValidationError)
 def _validation_error(exc: RequestValidationError) -> Response[str]:
     problems = []
@@ -66,9 +89,7 @@ def _validation_error(exc: RequestValidationError) -> Response[str]:
 
 @app.post("/jira/onboarding", summary="Select Jira projects and start syncing them", responses={202: {}})
 def post_onboarding(request: Annotated[StartOnboardingRequest, Body()]) -> Response[StartOnboardingResponse]:
-    raw = app.current_event.body or ""
-    if len(raw.encode()) > MAX_BODY_BYTES:
-        raise OnboardingRequestError(f"The request body is over {MAX_BODY_BYTES} bytes.", status=413)
+    require_json_body()
     result: StartOnboardingResponse = start_onboarding(
         current_team_id(), request, lambda_context=app.lambda_context
     )
@@ -82,6 +103,7 @@ def get_onboarding(run_id: Annotated[str, Path(max_length=80)]) -> RunStatusResp
 
 @app.post("/jira/connection", summary="Register the team's Jira site and credentials", responses={201: {}})
 def post_connection(request: Annotated[ConnectionRequest, Body()]) -> Response[ConnectionResponse]:
+    require_json_body()
     result = connect_jira(current_team_id(), request)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=result)
 
@@ -97,4 +119,11 @@ def get_jira_insights() -> InsightsResponse:
 
 
 def build_openapi() -> str:
-    return app.get_openapi_json_schema(title="Jira onboarding API", version="1.0.0")
+    return app.get_openapi_json_schema(
+        title="Jira onboarding API",
+        version="1.0.0",
+        description="Select Jira projects, follow their sync, read Jira metrics and insights. "
+        "Every route needs a JWT whose verified team claim names the caller's team.",
+        security_schemes={"teamJwt": HTTPBearer(bearerFormat="JWT")},
+        security=[{"teamJwt": []}],
+    )

@@ -20,12 +20,13 @@ class EnvironmentStore(StoreProvider):
     def __init__(self, variable: str = "FEATURE_FLAGS") -> None:
         self.variable = variable
 
+    @property
     def get_raw_configuration(self) -> dict[str, Any]:
         raw = os.environ.get(self.variable)
         return json.loads(raw) if raw else dict(DEFAULT_FLAGS)
 
     def get_configuration(self) -> dict[str, Any]:
-        return self.get_raw_configuration()
+        return self.get_raw_configuration
 
 
 def feature_flags() -> FeatureFlags:

@@ -41,6 +41,8 @@ class Settings(BaseModel):
     # A Retry-After up to this many seconds is waited out inside the Lambda; longer waits are
     # handed to the state machine's Wait state.
     jira_max_inline_wait_s: float = Field(default=5.0, alias="JIRA_MAX_INLINE_WAIT_SECONDS")
+    # Base of the client's in-Lambda exponential backoff (Atlassian: ~2 s, x2 per retry, 0.7-1.3 jitter).
+    jira_backoff_base_s: float = Field(default=2.0, alias="JIRA_BACKOFF_BASE_SECONDS", ge=0)
     # Amazon Bedrock model (or inference profile) id for the insights; empty = the offline generator.
     bedrock_model_id: str = Field(default="", alias="BEDROCK_MODEL_ID")
     # Sprint metrics cover the active sprint and this many closed sprints per board.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.attributes import Attribute
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
@@ -472,7 +472,7 @@ class Repository:
                 resolved=item.resolved,
                 labels=tuple(item.labels or ()),
                 parent_key=item.parent_key,
-                sprint_ids=tuple(int(s) for s in item.sprint_ids or ()),
+                sprint_ids=tuple(int(s) for s in cast(list[float], item.sprint_ids or [])),
                 story_points=item.story_points,
                 sprint_changes=tuple(FieldChange.model_validate(c) for c in item.sprint_changes or ()),
                 status_changes=tuple(FieldChange.model_validate(c) for c in item.status_changes or ()),

@@ -103,9 +103,11 @@ def error_for_response(response: httpx.Response, *, what: str) -> JiraError:
             status=status,
         )
     if status == 404:
-        return JiraNotFoundError(f"Jira has no {what}{f' ({detail})' if detail else ''}.", status=status)
+        return JiraNotFoundError(
+            f"Jira could not find {what}{f' ({detail})' if detail else ''}.", status=status
+        )
     if status == 400 and "does not exist for the field 'project'" in detail:
-        return JiraNotFoundError(f"Jira has no {what} ({detail}).", status=status)
+        return JiraNotFoundError(f"Jira could not find {what} ({detail}).", status=status)
     if status == 410:
         return JiraGoneError(f"Jira removed this endpoint ({detail or 'gone'}).", status=status)
     if status == 429:

@@ -92,16 +92,25 @@ def open_jira(team_id: str, repo: Repository, *, time_left_s: Any = None) -> Jir
     settings = get_settings()
     credentials, store = load_credentials(team_id, repo)
 
+    used = {"access_token": credentials.access_token}
+
     def refreshed_header() -> str | None:
-        # A 401 mid-sync: the access token expired early or was revoked; refresh once.
-        if store is None or credentials.access_token is None:
+        # A 401 mid-sync: the access token expired early or was revoked; refresh once. If another
+        # Lambda already rotated the tokens, use its access token instead of rotating again.
+        if store is None or used["access_token"] is None:
             return None
-        return f"Bearer {store.refresh(spent=store.current().refresh_token)}"
+        tokens = store.current()
+        if tokens.access_token != used["access_token"]:
+            used["access_token"] = tokens.access_token
+        else:
+            used["access_token"] = store.refresh(spent=tokens.refresh_token)
+        return f"Bearer {used['access_token']}"
 
     return JiraClient.connect(
         credentials,
         timeout_s=settings.jira_timeout_s,
         max_inline_wait_s=settings.jira_max_inline_wait_s,
+        backoff_base_s=settings.jira_backoff_base_s,
         time_left_s=time_left_s,
         on_unauthorized=refreshed_header if store else None,
     )

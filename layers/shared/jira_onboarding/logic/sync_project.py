@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from jira_onboarding.contracts import ProjectPageResult, ProjectStepInput
 from jira_onboarding.dal.repository import Repository
@@ -62,6 +63,17 @@ def sweep_deleted(client: JiraClient, repo: Repository, project_key: str) -> int
     return marked
 
 
+def _sweep_if_jira_has_fewer(client: JiraClient, repo: Repository, project_key: str) -> bool:
+    """At the end of a full sync: issues deleted in Jira after their page was fetched are stored
+    live. One count call finds out; only then does the id-only sweep run. Returns whether it ran."""
+    if client.approximate_count(f'project = "{project_key}"', what=f"project {project_key}") >= (
+        repo.count_issues(project_key)
+    ):
+        return False
+    sweep_deleted(client, repo, project_key)
+    return True
+
+
 def _refresh_structure(client: JiraClient, repo: Repository, project_key: str) -> tuple[FieldMap, str | None]:
     """Detect the site's fields, store the project's boards and sprints; return the field map and
     the board's own estimation field."""
@@ -103,6 +115,8 @@ def _begin(client: JiraClient, repo: Repository, project: TrackedProject) -> Non
     if has_data:
         sweep_deleted(client, repo, key)
     total = client.approximate_count(f'project = "{key}"', what=f"project {key}")
+    # A first full sync sees every issue there is: it counts as a sweep.
+    first_sweep: dict[str, Any] = {} if has_data else {"last_swept_at": now}
     repo.update_project(
         key,
         sync_status=SyncStatus.SYNCING.value,
@@ -110,8 +124,7 @@ def _begin(client: JiraClient, repo: Repository, project: TrackedProject) -> Non
         sync_mode="full",
         issues_total_estimate=total,
         estimation_field=estimation_field,
-        # A first full sync sees every issue there is: it counts as a sweep.
-        **({} if has_data else {"last_swept_at": now}),
+        **first_sweep,
     )
 
 
@@ -136,7 +149,7 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
 
     client = open_jira(step.team_id, repo, time_left_s=time_left_s)
     written = 0
-    last = False
+    last = swept = False
     try:
         if project.sync_mode is None:
             _begin(client, repo, project)
@@ -161,6 +174,13 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
                 issues = attach_changelogs(client, issues, field_map.sprint_field)
             written += repo.save_issues(issues, run_id=step.run_id)
             last = page.is_last or not page.next_page_token
+            # Before the last commit, so a failure here replays the last page instead of leaving
+            # an issue deleted mid-sync stored as live.
+            swept = (
+                last
+                and project.sync_mode == "full"
+                and _sweep_if_jira_has_fewer(client, repo, step.project_key)
+            )
             repo.commit_page(
                 step.project_key,
                 run_id=step.run_id,
@@ -172,7 +192,7 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
             cursor = page.next_page_token
             if last or time_left_s() < settings.sync_time_reserve_s:
                 break
-        if last and project.sync_mode == "incremental":
+        if last and (project.sync_mode == "incremental" or swept):
             # The status shows what the store holds for the project, not just what changed.
             repo.update_project(step.project_key, issues_stored=repo.count_issues(step.project_key))
     except JiraThrottledError as exc:

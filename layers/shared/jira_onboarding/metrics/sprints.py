@@ -230,7 +230,12 @@ def _sprint_figures(
     now: datetime,
 ) -> SprintMetrics:
     start, end = sprint.start_date, _sprint_end(sprint, now)
-    committed, added, removed, scope, completed, carried = [], [], [], [], [], []
+    committed: list[JiraIssue] = []
+    added: list[JiraIssue] = []
+    removed: list[JiraIssue] = []
+    scope: list[JiraIssue] = []
+    completed: list[JiraIssue] = []
+    carried: list[JiraIssue] = []
     for issue in candidates:
         if start is None or end is None:
             continue
