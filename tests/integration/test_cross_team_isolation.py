@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from jira_onboarding.dal.repository import Repository
+
 from local_harness.stack import LocalStack
 from local_harness.template import template_model
 from tests.conftest import TEAM, connect_team
