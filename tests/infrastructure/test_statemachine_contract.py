@@ -31,7 +31,8 @@ from .support import (
 SOURCES = {source.logical_id: source for source in state_machine_sources(TEMPLATE_PATH)}
 MACHINES = sorted(SOURCES)
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
-LAMBDA_ERROR = re.compile(r"^Lambda\.[A-Za-z][A-Za-z0-9]*$")
+# Lambda's own error names: service errors, a timed-out sandbox, a crashed runtime.
+LAMBDA_ERROR = re.compile(r"^(Lambda|Sandbox|Runtime)\.[A-Za-z][A-Za-z0-9]*$")
 NEEDS_NEXT_OR_END = {"Task", "Pass", "Wait", "Map", "Parallel"}
 
 

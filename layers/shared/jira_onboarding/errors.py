@@ -49,6 +49,10 @@ class JiraThrottledError(JiraError):
         self.retry_after = retry_after
 
 
+class JiraRateLimitExhaustedError(JiraError):
+    """Jira kept a project throttled past the run's patience: FAILED now, retried tonight."""
+
+
 class JiraServerError(JiraError):
     """5xx from Jira: transient, retried."""
 

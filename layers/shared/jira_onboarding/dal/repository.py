@@ -214,6 +214,12 @@ class Repository:
             raise
         return True
 
+    def add_throttle_wait(self, project_key: str, seconds: int) -> int:
+        """Add a Wait For Jira pause to the project's run total; returns the new total."""
+        item = TrackedProjectItem(self.team_id, project_key)
+        item.update(actions=[TrackedProjectItem.throttled_seconds.add(seconds)])
+        return int(item.throttled_seconds or 0)
+
     def commit_page(
         self,
         project_key: str,

@@ -53,6 +53,7 @@ class TrackedProjectItem(_TeamModel):
     reason = UnicodeAttribute(null=True)
     error_name = UnicodeAttribute(null=True)
     next_retry_at = UTCDateTimeAttribute(null=True)
+    throttled_seconds = NumberAttribute(default=0)  # Wait For Jira time spent in this run
     sync_mode = UnicodeAttribute(null=True)  # full | incremental, fixed for the run's first page
     since_minutes = NumberAttribute(null=True)  # incremental window: updated in the last N minutes
     last_swept_at = UTCDateTimeAttribute(null=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 from jira_onboarding.contracts import ProjectPageResult, ProjectStepInput
 from jira_onboarding.dal.repository import Repository
-from jira_onboarding.errors import JiraThrottledError
+from jira_onboarding.errors import JiraRateLimitExhaustedError, JiraThrottledError
 from jira_onboarding.jira.client import JiraClient
 from jira_onboarding.jira.models import FieldMap, parse_issue
 from jira_onboarding.logic.changelog import attach_changelogs
@@ -28,6 +28,8 @@ from jira_onboarding.settings import get_settings
 # Incremental runs ask for issues updated since the last sync plus this overlap, as a JQL period
 # ("-90m"): periods are relative to now, so the Jira user's time zone cannot shift the window.
 OVERLAP_MINUTES = 15
+# Waits for Jira's quota (Wait For Jira) a project may accumulate in one run before it is FAILED.
+MAX_THROTTLED_SECONDS = 4 * 3600
 SWEEP_INTERVAL = timedelta(days=7)
 SWEEP_PAGE_SIZE = 5000  # the documented maximum when only ids are requested
 
@@ -198,10 +200,16 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
     except JiraThrottledError as exc:
         if exc.retry_after is None:
             raise
-        logger.warning(
-            "Jira asked for a long pause; handing it to the state machine", extra={"wait": exc.retry_after}
-        )
-        done, wait = False, max(1, math.ceil(exc.retry_after))
+        wait = max(1, math.ceil(exc.retry_after))
+        waited = repo.add_throttle_wait(step.project_key, wait)
+        if waited > MAX_THROTTLED_SECONDS:
+            # Bounded, so the run always finishes: the nightly retry takes it from the saved cursor.
+            raise JiraRateLimitExhaustedError(
+                "Jira kept this project rate limited longer than a run waits; "
+                "the nightly retry continues from where it stopped."
+            ) from exc
+        logger.warning("Jira asked for a long pause; handing it to the state machine", extra={"wait": wait})
+        done = False
     else:
         done, wait = last, 0
     finally:
