@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (  # noqa: E402
+from _common import (
     SIM_EMAIL,
     SIM_TOKEN,
     SimProcess,
@@ -30,6 +30,7 @@ from _common import (  # noqa: E402
     fmt_table,
     minimum_calls,
     scaled_size,
+    serialize_powertools_logger,
     verdict,
 )
 
@@ -72,10 +73,12 @@ def _tracked_memory_hook(peaks: list[tuple[str, int, int]]) -> Any:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=float, default=float(os.environ.get("BENCH_SCALE", 1.0)))
-    parser.add_argument("--latency-ms", type=float, default=float(os.environ.get("BENCH_LATENCY_MS", 200)))
-    parser.add_argument("--burst", type=float, default=float(os.environ.get("BENCH_BURST", 10)))
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scale", type=float, default=float(os.environ.get("BENCH_SCALE", "1.0")))
+    parser.add_argument("--latency-ms", type=float, default=float(os.environ.get("BENCH_LATENCY_MS", "200")))
+    parser.add_argument("--burst", type=float, default=float(os.environ.get("BENCH_BURST", "10")))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--skip-memory", action="store_true", help="skip the separate memory pass")
@@ -88,6 +91,7 @@ def main() -> int:
 
     from local_harness.stack import LocalStack
 
+    serialize_powertools_logger()
     size = scaled_size(args.scale)
     latency_s = args.latency_ms / 1000
     sim = SimProcess(seed=args.seed, size=size, latency_s=latency_s, burst=args.burst or None)
@@ -105,11 +109,22 @@ def main() -> int:
         "largest_issues": max(p["issues"] for p in truth["projects"].values()),
     }
     writes = WriteCounter()
-    logs = io.StringIO()
+    log_path = Path(os.environ.get("BENCH_LOG", "/tmp/bench_sync.log.jsonl"))
+    logs = log_path.open("w", encoding="utf-8")
     try:
         with LocalStack(log_stream=logs) as stack:
             writes.install()
             register_connection(TEAM, sim.url, "api_token", {"email": SIM_EMAIL, "api_token": SIM_TOKEN})
+            # Compute Metrics is skipped here: on moto, reading 50,000 issues back is quadratic (moto's
+            # query rescans the partition per page), which measures moto, not the function; figure 6
+            # (bench_metrics.py) times the metrics themselves. Its start time is still recorded.
+            metrics_started: list[float] = []
+
+            def skip_metrics(handler: Any, event: dict, context: Any) -> Any:
+                metrics_started.append(time.monotonic())
+                return {"team_id": event["team_id"], "run_id": event["run_id"], "skipped": "bench"}
+
+            stack.dispatch_hooks["ComputeMetricsFunction"] = skip_metrics
             sim.clear()
             writes.items.clear()
             writes.units.clear()
@@ -122,12 +137,16 @@ def main() -> int:
             status = _poll(stack, body["status_url"], started, args.timeout, marks)
             stack.wait_for_executions(timeout_s=args.timeout)
             marks["execution_done"] = time.monotonic() - started
+            marks["compute_metrics_started"] = metrics_started[0] - started if metrics_started else math.nan
             first_issue = writes.first_at.get("JiraIssuesTable")
             marks["first_issue_stored"] = (first_issue - started) if first_issue else math.nan
             log = sim.log()
             repo = Repository(TEAM)
             stored = {k: repo.count_issues(k) for k in keys}
             figures["projects_status"] = {p["project_key"]: p["status"] for p in status["projects"]}
+            figures["reasons"] = {
+                p["project_key"]: p.get("reason") for p in status["projects"] if p.get("reason")
+            }
             figures["stored_equals_jira"] = all(stored[k] == truth["projects"][k]["issues"] for k in keys)
             figures["marks_s"] = {k: round(v, 3) for k, v in marks.items()}
             calls = Counter(classify(e) for e, s, _, _ in log)
@@ -147,7 +166,9 @@ def main() -> int:
             from tests.conftest import load_event
 
             t0 = time.monotonic()
-            result, error = stack.invoke(stack.resolver.physical["NightlyRetryFunction"], load_event("nightly_retry"))
+            result, error = stack.invoke(
+                stack.resolver.physical["NightlyRetryFunction"], load_event("nightly_retry")
+            )
             assert error is None, result
             stack.wait_for_executions(timeout_s=args.timeout)
             figures["nightly_seconds"] = round(time.monotonic() - t0, 2)
@@ -170,7 +191,9 @@ def main() -> int:
         with LocalStack(log_stream=io.StringIO()) as stack:
             register_connection(TEAM, sim.url, "api_token", {"email": SIM_EMAIL, "api_token": SIM_TOKEN})
             stack.dispatch_hooks["SyncProjectIssuesFunction"] = _tracked_memory_hook(peaks)
-            code, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": [largest]})
+            code, _, body = stack.http(
+                "POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": [largest]}
+            )
             assert code == 202, body
             stack.wait_for_executions(timeout_s=args.timeout)
         figures["memory_project"] = largest
@@ -192,7 +215,7 @@ def report(f: dict[str, Any], latency_s: float, burst: float) -> None:
     # disjoint ranges it is shorter, so this is the bound without splitting).
     chain_pages = math.ceil(f["largest_issues"] / 100)
     chain_bound = (chain_pages or 0) * latency_s
-    lower = max(rate_bound, chain_bound)
+    lower = max(rate_bound, chain_bound, 1e-9)
     marks = f["marks_s"]
     wall = marks.get("all_complete", math.nan)
     issues = f["issues"]
@@ -202,28 +225,61 @@ def report(f: dict[str, Any], latency_s: float, burst: float) -> None:
         ("workspace", f"{f['projects']} projects, {issues} issues, {f['users']} users", "", ""),
         ("simulator", f"{latency_s * 1000:.0f} ms/call, burst {burst:g} req/s", "", ""),
         ("2. POST answered", f"{marks['post_answered']:.2f} s", "", ""),
-        ("2. POST -> first issue stored", f"{marks['first_issue_stored']:.2f} s", "<= 5 s",
-         verdict(marks["first_issue_stored"] <= 5)),
+        (
+            "2. POST -> first issue stored",
+            f"{marks['first_issue_stored']:.2f} s",
+            "<= 5 s",
+            verdict(marks["first_issue_stored"] <= 5),
+        ),
         ("2. POST -> all projects COMPLETE", f"{wall:.1f} s", "", ""),
-        ("2. POST -> execution finished (metrics)", f"{marks['execution_done']:.1f} s", "", ""),
+        ("2. POST -> Compute Metrics step reached", f"{marks['compute_metrics_started']:.1f} s", "", ""),
         ("3. lower bound: calls needed / rate", f"{need['total']} / {burst:g} = {rate_bound:.1f} s", "", ""),
-        ("3. lower bound: longest chain x latency", f"{chain_pages} x {latency_s:.2f} = {chain_bound:.1f} s", "", ""),
+        (
+            "3. lower bound: longest chain x latency",
+            f"{chain_pages} x {latency_s:.2f} = {chain_bound:.1f} s",
+            "",
+            "",
+        ),
         ("3. wall / lower bound", f"{wall / lower:.2f}", "<= 1.3", verdict(wall / lower <= 1.3)),
-        ("4. Jira calls made / minimum", f"{f['calls_total']} / {need['total']} = {calls_ratio:.3f}", "<= 1.05",
-         verdict(calls_ratio <= 1.05)),
+        (
+            "4. Jira calls made / minimum",
+            f"{f['calls_total']} / {need['total']} = {calls_ratio:.3f}",
+            "<= 1.05",
+            verdict(calls_ratio <= 1.05),
+        ),
         ("4. 429s received", str(f["calls_429"]), "", ""),
-        ("5. issue-table writes per stored issue", f"{f['issue_writes'] / issues:.3f} items, {units / issues:.3f} WCU",
-         "", ""),
+        (
+            "5. issue-table writes per stored issue",
+            f"{f['issue_writes'] / issues:.3f} items, {units / issues:.3f} WCU",
+            "",
+            "",
+        ),
         ("5. all-table write units per issue", f"{sum(f['writes_units'].values()) / issues:.3f} WCU", "", ""),
-        ("5. sync function peak memory", f"{f.get('memory_peak_mb')} MB traced ({f.get('memory_retained_mb')} MB "
-         f"retained by moto) on {f.get('memory_project')}", "", ""),
-        ("7. nightly, nothing changed: calls/project",
-         f"{f['nightly_calls']} / {f['projects']} = {f['nightly_calls'] / f['projects']:.2f}", "1",
-         verdict(f["nightly_calls"] <= f["projects"])),
-        ("7. nightly, nothing changed: issue writes", str(f["nightly_issue_writes"]), "0",
-         verdict(f["nightly_issue_writes"] == 0)),
-        ("store equals Jira, all COMPLETE", str(f["stored_equals_jira"] and set(f["projects_status"].values()) == {"COMPLETE"}),
-         "True", ""),
+        (
+            "5. sync function peak memory",
+            f"{f.get('memory_peak_mb')} MB traced ({f.get('memory_retained_mb')} MB "
+            f"retained by moto) on {f.get('memory_project')}",
+            "",
+            "",
+        ),
+        (
+            "7. nightly, nothing changed: calls/project",
+            f"{f['nightly_calls']} / {f['projects']} = {f['nightly_calls'] / f['projects']:.2f}",
+            "1",
+            verdict(f["nightly_calls"] <= f["projects"]),
+        ),
+        (
+            "7. nightly, nothing changed: issue writes",
+            str(f["nightly_issue_writes"]),
+            "0",
+            verdict(f["nightly_issue_writes"] == 0),
+        ),
+        (
+            "store equals Jira, all COMPLETE",
+            str(f["stored_equals_jira"] and set(f["projects_status"].values()) == {"COMPLETE"}),
+            "True",
+            "",
+        ),
     ]
     print(fmt_table(rows, "bench_sync: the large workspace through the local stack"))
     print("calls by endpoint (made vs minimum):")
@@ -233,7 +289,11 @@ def report(f: dict[str, Any], latency_s: float, burst: float) -> None:
     print(f"write units by table:    {f['writes_units']}")
     print(f"nightly calls by endpoint: {f['nightly_calls_by_endpoint']}; writes: {f['nightly_writes_items']}")
     print(f"invocations: {dict(f['invocations'])}")
+    if f.get("reasons"):
+        print(f"FAILED projects: {f['reasons']}")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    os._exit(code)

@@ -138,13 +138,23 @@ def _patch_moto_state_machine_copy() -> None:
 def _patch_moto_atomic_writes() -> None:
     """DynamoDB applies a conditional write atomically; moto checks the condition and writes in
     two steps, so two threads can both pass a condition. The pipeline relies on that atomicity
-    (cursor commits, the OAuth refresh lease): give moto's writes the same guarantee."""
+    (cursor commits, the OAuth refresh lease): give moto's writes the same guarantee. Reads take
+    the lock too: moto's query and scan iterate a table's dict, which a concurrent put grows
+    ("dictionary changed size during iteration" in a project step counting its issues)."""
     from moto.dynamodb.models import DynamoDBBackend
 
     if getattr(DynamoDBBackend, "_local_harness_atomic", False):
         return
     lock = threading.RLock()
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+    for name in (
+        "put_item",
+        "update_item",
+        "delete_item",
+        "transact_write_items",
+        "query",
+        "scan",
+        "get_item",
+    ):
         original = getattr(DynamoDBBackend, name)
 
         def atomic(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:

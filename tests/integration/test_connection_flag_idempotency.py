@@ -53,6 +53,25 @@ def test_connection_is_checked_stored_and_its_secret_kept_out_of_tables(stack: L
             ["needs api_token"],
         ),
         ({"site_url": "https://acme.atlassian.net", "auth_kind": "password"}, ["auth_kind"]),
+        (
+            {
+                "site_url": "https://acme.atlassian.net",
+                "auth_kind": "api_token",
+                "email": "a@b.c",
+                "api_token": "tök",
+            },
+            ["ASCII"],
+        ),
+        (
+            {
+                "site_url": "https://acme atlassian.net",
+                "auth_kind": "api_token",
+                "email": "a@b.c",
+                "api_token": "x",
+            },
+            ["base URL"],
+        ),
+        ({"cloud_id": "0a1b2c3d-0000", "auth_kind": "bearer", "access_token": "t\u00f6ken"}, ["ASCII"]),
     ],
 )
 def test_connection_with_bad_input_is_400_and_stores_nothing(stack: LocalStack, body, words):

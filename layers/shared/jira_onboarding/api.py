@@ -1,5 +1,8 @@
 """The HTTP API: routes, validation and error answers, shared by the API functions.
 
+Each route imports its logic when called, so a function pays at cold start only for its own route
+(the start function never imports httpx, metrics or insights).
+
 Each API function resolves its own route through this one resolver, so the OpenAPI document
 generated from it (`build_openapi`) describes the whole API.
 """
@@ -25,10 +28,6 @@ from jira_onboarding.contracts import (
     StartOnboardingResponse,
 )
 from jira_onboarding.errors import OnboardingRequestError
-from jira_onboarding.logic.compute_metrics import latest_insights, latest_metrics
-from jira_onboarding.logic.connections import connect_jira
-from jira_onboarding.logic.start_onboarding import start_onboarding
-from jira_onboarding.logic.status import get_run_status
 from jira_onboarding.observability import logger
 from jira_onboarding.settings import get_settings
 
@@ -90,6 +89,8 @@ def _validation_error(exc: RequestValidationError) -> Response[str]:
 @app.post("/jira/onboarding", summary="Select Jira projects and start syncing them", responses={202: {}})
 def post_onboarding(request: Annotated[StartOnboardingRequest, Body()]) -> Response[StartOnboardingResponse]:
     require_json_body()
+    from jira_onboarding.logic.start_onboarding import start_onboarding  # lazy: cold starts
+
     result: StartOnboardingResponse = start_onboarding(
         current_team_id(), request, lambda_context=app.lambda_context
     )
@@ -98,23 +99,31 @@ def post_onboarding(request: Annotated[StartOnboardingRequest, Body()]) -> Respo
 
 @app.get("/jira/onboarding/<run_id>", summary="Per-project sync progress of an onboarding run")
 def get_onboarding(run_id: Annotated[str, Path(max_length=80)]) -> RunStatusResponse:
+    from jira_onboarding.logic.status import get_run_status  # lazy: cold starts
+
     return get_run_status(current_team_id(), run_id)
 
 
 @app.post("/jira/connection", summary="Register the team's Jira site and credentials", responses={201: {}})
 def post_connection(request: Annotated[ConnectionRequest, Body()]) -> Response[ConnectionResponse]:
     require_json_body()
+    from jira_onboarding.logic.connections import connect_jira  # lazy: httpx only here
+
     result = connect_jira(current_team_id(), request)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=result)
 
 
 @app.get("/jira/metrics", summary="The team's latest Jira sprint metrics and PR linkage, with their basis")
 def get_jira_metrics() -> MetricsResponse:
+    from jira_onboarding.logic.compute_metrics import latest_metrics  # lazy: cold starts
+
     return latest_metrics(current_team_id())
 
 
 @app.get("/jira/insights", summary="The team's latest insights, best first")
 def get_jira_insights() -> InsightsResponse:
+    from jira_onboarding.logic.compute_metrics import latest_insights  # lazy: cold starts
+
     return latest_insights(current_team_id())
 
 

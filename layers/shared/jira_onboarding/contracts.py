@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 # Jira project keys: an uppercase letter, then uppercase letters, digits or underscores.
 PROJECT_KEY_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,9}$")
 MAX_PROJECTS_PER_RUN = 50
+HOSTNAME = re.compile(r"^[A-Za-z0-9.-]{1,253}$|^[0-9a-fA-F:]+$")
 
 
 class Contract(BaseModel):
@@ -52,6 +53,15 @@ class ConnectionRequest(Contract):
     client_secret: SecretStr | None = None
     expires_in: int | None = Field(default=None, ge=0, le=86400)
 
+    @field_validator("email", "client_id", "api_token", "access_token", "refresh_token", "client_secret")
+    @classmethod
+    def _printable_ascii(cls, value: Any) -> Any:
+        # They travel in HTTP headers and Atlassian issues them as ASCII: anything else is a typo.
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw is not None and not (raw.isascii() and raw.isprintable() and raw.strip() == raw and raw):
+            raise ValueError("must be printable ASCII without surrounding spaces")
+        return value
+
     @field_validator("site_url")
     @classmethod
     def _site(cls, value: str | None) -> str | None:
@@ -61,7 +71,7 @@ class ConnectionRequest(Contract):
         loopback = parts.hostname in {"localhost", "127.0.0.1", "::1"}
         if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
             raise ValueError("must be an https URL such as https://your-site.atlassian.net")
-        if not parts.hostname or parts.query or parts.fragment:
+        if not parts.hostname or not HOSTNAME.match(parts.hostname) or parts.query or parts.fragment:
             raise ValueError("must be the site's base URL, such as https://your-site.atlassian.net")
         return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 

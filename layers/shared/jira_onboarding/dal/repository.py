@@ -229,6 +229,7 @@ class Repository:
         next_cursor: str | None,
         issues_on_page: int,
         complete: bool = False,
+        pages: int = 1,
     ) -> bool:
         """Advance the cursor after a page's issues are written, counting them once: the update
         only applies while the cursor is still the one the page was fetched from, so a replayed
@@ -239,7 +240,7 @@ class Repository:
         else:
             condition &= TrackedProjectItem.cursor == previous_cursor
         actions: list[Action] = [
-            TrackedProjectItem.pages_synced.add(1),
+            TrackedProjectItem.pages_synced.add(pages),
             TrackedProjectItem.issues_stored.add(issues_on_page),
             TrackedProjectItem.updated_at.set(utcnow()),
             TrackedProjectItem.cursor.set(next_cursor) if next_cursor else TrackedProjectItem.cursor.remove(),

@@ -44,7 +44,7 @@ AGILE_PAGE_SIZE = 50
 # Documented limits of POST /rest/api/3/changelog/bulkfetch.
 BULK_CHANGELOG_MAX_ISSUES = 1000
 BULK_CHANGELOG_MAX_FIELDS = 10
-BULK_CHANGELOG_PAGE_SIZE = 1000
+BULK_CHANGELOG_PAGE_SIZE = 10000  # the documented maximum: one call per 1,000 issues usually suffices
 
 
 @dataclass(frozen=True)

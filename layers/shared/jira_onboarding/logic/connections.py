@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import boto3
+import httpx
 from aws_lambda_powertools.utilities import parameters
 
 from jira_onboarding.contracts import ConnectionRequest, ConnectionResponse
@@ -127,11 +128,16 @@ def connect_jira(team_id: str, request: ConnectionRequest) -> ConnectionResponse
         api_token=secret.get("api_token"),
         access_token=secret.get("access_token"),
     )
-    client = JiraClient.connect(credentials, timeout_s=10.0, max_attempts=1)
+    try:
+        client = JiraClient.connect(credentials, timeout_s=10.0, max_attempts=1)
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        raise OnboardingRequestError("The site URL or credentials cannot be sent to Jira as given.") from exc
     try:
         me = client.myself()
     except JiraError as exc:
         raise OnboardingRequestError(f"Could not connect to Jira: {exc.reason}", status=400) from exc
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        raise OnboardingRequestError("The site URL or credentials cannot be sent to Jira as given.") from exc
     finally:
         client.close()
     register_connection(team_id, credentials.base_url, request.auth_kind, secret)

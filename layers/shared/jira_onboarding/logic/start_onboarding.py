@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import boto3
@@ -29,6 +30,13 @@ from jira_onboarding.settings import get_settings
 
 # A repeated selection within this window is the same request (double clicks, client retries).
 IDEMPOTENCY_WINDOW_S = 600
+
+
+@lru_cache(maxsize=8)
+def _client(service: str, region: str) -> Any:
+    """One boto3 client per service for the life of the execution environment: creating one costs
+    ~100 ms (botocore loads its service model), more than the rest of a start request."""
+    return boto3.client(service, region_name=region)  # type: ignore[call-overload]
 
 
 def new_run_id(team_id: str, project_keys: list[str], now: datetime | None = None) -> str:
@@ -62,7 +70,7 @@ def launch_run(team_id: str, project_keys: list[str], *, trigger: str, start: bo
     try:
         if not settings.state_machine_arn:
             raise RuntimeError("STATE_MACHINE_ARN is not set")
-        execution = boto3.client("stepfunctions", region_name=settings.region).start_execution(
+        execution = _client("stepfunctions", settings.region).start_execution(
             stateMachineArn=settings.state_machine_arn,
             name=run_id,
             input=json.dumps({"team_id": team_id, "run_id": run_id, "project_keys": project_keys}),
@@ -105,6 +113,7 @@ def start_onboarding(
         key_attr="team_id",
         static_pk_value=team_id,  # the team is the partition key here too
         sort_key_attr="idempotency_key",
+        boto3_client=_client("dynamodb", settings.region),
     )
     config = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_WINDOW_S)
     if lambda_context is not None:

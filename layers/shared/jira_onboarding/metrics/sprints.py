@@ -343,6 +343,7 @@ def compute_sprint_metrics(
         if sprint.board_id is not None:
             by_board[sprint.board_id].append(sprint)
 
+    by_key = {i.key: i for i in issues}  # once, not once per board: 100,000 issues x 10 boards
     report_boards = []
     for board in sorted(boards, key=lambda b: b.id):
         board_sprints = by_board.get(board.id, [])
@@ -367,7 +368,6 @@ def compute_sprint_metrics(
         ]
         keys_done = {k for f in figures for k in f.completed.keys}
         in_scope = {k for f in figures for k in f.scope_at_end.keys}
-        by_key = {i.key: i for i in issues}
         carried: dict[str, list[str]] = defaultdict(list)
         for f in closed_figures:
             for key in f.carried_over.keys if f.carried_over else []:
