@@ -75,3 +75,15 @@ def connect_team(team_id: str, jira_url: str, workspace: Workspace | None = None
 def connected_team(stack: LocalStack, jira_url: str, workspace: Workspace) -> str:
     connect_team(TEAM, jira_url, workspace)
     return TEAM
+
+
+def select_and_wait(stack: LocalStack, keys: list[str], team_id: str = TEAM) -> dict[str, Any]:
+    """POST a selection through the start handler, wait for every execution to succeed, and
+    return the run's status as the status handler answers it."""
+    status, _, body = stack.http("POST", "/jira/onboarding", team_id=team_id, body={"project_keys": keys})
+    assert status == 202, body
+    executions = stack.wait_for_executions(timeout_s=120)
+    assert {e["status"] for e in executions} == {"SUCCEEDED"}
+    code, _, run = stack.http("GET", body["status_url"], team_id=team_id)
+    assert code == 200
+    return run

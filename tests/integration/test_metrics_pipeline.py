@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from jira_onboarding.dal.repository import Repository
 from jira_onboarding.insights.gather import gather_insight_data
 from jira_onboarding.records import PullRequest
 
 from jira_simulator import Workspace
-from local_harness.stack import LocalStack
 from tests.conftest import TEAM
+from tests.conftest import select_and_wait as _run
 
 
 def _load_prs(workspace: Workspace) -> None:
     Repository(TEAM).save_pull_requests(
         PullRequest.model_validate({**pr, "team_id": TEAM}) for pr in workspace.pull_requests
     )
-
-
-def _run(stack: LocalStack, keys: list[str]) -> dict[str, Any]:
-    status, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": keys})
-    assert status == 202, body
-    executions = stack.wait_for_executions(timeout_s=120)
-    assert [e["status"] for e in executions] == ["SUCCEEDED"]
-    _, _, run = stack.http("GET", body["status_url"], team_id=TEAM)
-    return run
 
 
 def test_metrics_pipeline_stores_a_snapshot_and_insights_served_by_the_api(

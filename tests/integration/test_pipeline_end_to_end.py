@@ -8,18 +8,8 @@ from typing import Any
 from jira_onboarding.dal.repository import Repository
 
 from jira_simulator import FaultPlan, JiraSimulator, Workspace
-from local_harness.stack import LocalStack
 from tests.conftest import TEAM
-
-
-def _run(stack: LocalStack, keys: list[str]) -> dict[str, Any]:
-    status, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": keys})
-    assert status == 202, body
-    executions = stack.wait_for_executions(timeout_s=120)
-    assert [e["status"] for e in executions] == ["SUCCEEDED"]
-    code, _, run = stack.http("GET", body["status_url"], team_id=TEAM)
-    assert code == 200
-    return run
+from tests.conftest import select_and_wait as _run
 
 
 def _expected_issue(raw: dict[str, Any], workspace: Workspace, style: str) -> dict[str, Any]:

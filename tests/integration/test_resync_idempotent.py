@@ -12,6 +12,7 @@ from jira_onboarding.records import TeamMember
 from jira_simulator import Workspace
 from local_harness.stack import LocalStack
 from tests.conftest import TEAM
+from tests.conftest import select_and_wait as _run
 
 # Written on every run by design (sync time, run ownership): not part of what was synced.
 VOLATILE = {"synced_at", "matched_at", "updated_at", "run_id"}
@@ -23,16 +24,6 @@ KEYS = {
     "jira_sprint": "sprint_id",
     "jira_issue": "issue_key",
 }
-
-
-def _run(stack: LocalStack, keys: list[str]) -> dict[str, Any]:
-    status, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": keys})
-    assert status == 202, body
-    executions = stack.wait_for_executions(timeout_s=120)
-    assert {e["status"] for e in executions} == {"SUCCEEDED"}
-    code, _, run = stack.http("GET", body["status_url"], team_id=TEAM)
-    assert code == 200
-    return run
 
 
 def _snapshot() -> dict[str, list[dict[str, Any]]]:
