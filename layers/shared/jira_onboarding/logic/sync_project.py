@@ -12,7 +12,6 @@ import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from jira_onboarding.contracts import ProjectPageResult, ProjectStepInput
 from jira_onboarding.dal.repository import Repository
@@ -115,12 +114,9 @@ def _begin(client: JiraClient, repo: Repository, project: TrackedProject) -> Non
             issues_total_estimate=None,
         )
         return
+    # No data yet: a full sync, which sees every issue there is and so counts as a sweep.
     _, estimation_field = _refresh_structure(client, repo, key)
-    if has_data:
-        sweep_deleted(client, repo, key)
     total = client.approximate_count(f'project = "{key}"', what=f"project {key}")
-    # A first full sync sees every issue there is: it counts as a sweep.
-    first_sweep: dict[str, Any] = {} if has_data else {"last_swept_at": now}
     repo.update_project(
         key,
         sync_status=SyncStatus.SYNCING.value,
@@ -128,7 +124,7 @@ def _begin(client: JiraClient, repo: Repository, project: TrackedProject) -> Non
         sync_mode="full",
         issues_total_estimate=total,
         estimation_field=estimation_field,
-        **first_sweep,
+        last_swept_at=now,
     )
 
 
