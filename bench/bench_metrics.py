@@ -8,8 +8,11 @@ What is timed: the pure functions the Compute Metrics step runs over what it rea
 the offline insight generator), on synthetic but realistic data: 10 projects, a scrum board each
 with 40 sprints, every issue with its Sprint and status histories, PRs citing issue keys in titles,
 branches and bodies (and some citing none). Reading the items from DynamoDB is NOT included (moto
-would measure moto). Memory: the process's peak RSS (ru_maxrss, the input data included, as the
-Lambda would hold it) and the tracemalloc peak of the computation alone (a second, traced pass).
+would measure moto), but the input is what that read builds: each issues-table item's attributes,
+one at a time, into the lean `MetricIssue` (`MetricIssueBuilder.from_stored`, as
+`Repository.list_metric_issues` does); PRs as `PullRequest` models. Memory: the process's peak RSS
+(ru_maxrss, the input data included, as the Lambda would hold it) and the tracemalloc peak of the
+computation alone (a second, traced pass).
 """
 
 from __future__ import annotations
@@ -23,10 +26,15 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from random import Random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import fmt_table, verdict
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from jira_onboarding.jira.models import JiraSprint
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 PROJECTS = ["CORE", "WEB", "MOB", "DATA", "INFRA", "SEC", "QA", "DOCS", "OPS", "GAMMA"]
@@ -39,8 +47,45 @@ STATUSES = [
 ]
 
 
+def _stored_issues(
+    rng: Random, board_sprints: dict[str, list[JiraSprint]], per_project: int
+) -> Iterator[dict[str, Any]]:
+    """The issues-table items of the team, attribute by attribute, as a Query returns them."""
+    for key in PROJECTS:
+        for n in range(1, per_project + 1):
+            sprint = rng.choice(board_sprints[key])
+            assert sprint.start_date and sprint.end_date
+            created = sprint.start_date - timedelta(days=rng.uniform(0, 20))
+            added = sprint.start_date + timedelta(days=rng.uniform(-2, 5))
+            flow = STATUSES[: rng.randint(1, 4)]
+            status_changes = []
+            at = max(added, created) + timedelta(hours=1)
+            for (a, _), (b, _) in pairwise(flow):
+                at += timedelta(hours=rng.uniform(2, 72))
+                status_changes.append({"at": at.isoformat(), "from": a, "to": b})
+            name, category = flow[-1]
+            issue_type = rng.choice(["Story", "Bug", "Task"])
+            is_subtask = rng.random() < 0.05
+            rng.randint(0, 60)  # the assignee: not read by the metrics, drawn to keep the data as before
+            yield {
+                "issue_key": f"{key}-{n}",
+                "project_key": key,
+                "status_name": name,
+                "status_category": category,
+                "issue_type": issue_type,
+                "is_subtask": is_subtask,
+                "story_points": rng.choice([None, 1.0, 2.0, 3.0, 5.0, 8.0]),
+                "sprint_ids": [sprint.id],
+                "created": created,
+                "resolved": at if category == "done" else None,
+                "sprint_changes": [{"at": added.isoformat(), "from": None, "to": str(sprint.id)}],
+                "status_changes": status_changes or None,
+            }
+
+
 def build(n_issues: int, n_prs: int, seed: int = 7) -> dict[str, Any]:
-    from jira_onboarding.jira.models import FieldChange, JiraBoard, JiraIssue, JiraSprint
+    from jira_onboarding.jira.models import JiraBoard, JiraSprint
+    from jira_onboarding.metrics.issues import MetricIssueBuilder
     from jira_onboarding.records import PullRequest, TeamMember
 
     rng = Random(seed)
@@ -73,43 +118,12 @@ def build(n_issues: int, n_prs: int, seed: int = 7) -> dict[str, Any]:
         TeamMember(team_id="t", member_id=f"m{n}", github_login=f"dev{n}", display_name=f"Dev {n}")
         for n in range(40)
     ]
-    issues = []
     per_project = n_issues // len(PROJECTS)
-    for key in PROJECTS:
-        for n in range(1, per_project + 1):
-            sprint = rng.choice(board_sprints[key])
-            assert sprint.start_date and sprint.end_date
-            created = sprint.start_date - timedelta(days=rng.uniform(0, 20))
-            added = sprint.start_date + timedelta(days=rng.uniform(-2, 5))
-            flow = STATUSES[: rng.randint(1, 4)]
-            status_changes = []
-            at = max(added, created) + timedelta(hours=1)
-            for (a, _), (b, _) in pairwise(flow):
-                at += timedelta(hours=rng.uniform(2, 72))
-                status_changes.append(FieldChange.model_validate({"at": at, "from": a, "to": b}))
-            name, category = flow[-1]
-            issues.append(
-                JiraIssue(
-                    id=str(100000 + len(issues)),
-                    key=f"{key}-{n}",
-                    project_key=key,
-                    summary=f"Issue {n}",
-                    status_name=name,
-                    status_category=category,
-                    issue_type=rng.choice(["Story", "Bug", "Task"]),
-                    is_subtask=rng.random() < 0.05,
-                    assignee_account_id=f"acc{rng.randint(0, 60)}",
-                    created=created,
-                    updated=at,
-                    resolved=at if category == "done" else None,
-                    sprint_ids=(sprint.id,),
-                    story_points=rng.choice([None, 1.0, 2.0, 3.0, 5.0, 8.0]),
-                    sprint_changes=(
-                        FieldChange.model_validate({"at": added, "from": None, "to": str(sprint.id)}),
-                    ),
-                    status_changes=tuple(status_changes),
-                )
-            )
+    # As the Lambda reads them: each issues-table item's attributes (what pynamodb hands over:
+    # datetimes, numbers, the change histories as `save_issues` stores them) into the lean
+    # `MetricIssue`, one item at a time (`Repository.list_metric_issues`).
+    builder = MetricIssueBuilder()
+    issues = [builder.from_stored(**item) for item in _stored_issues(rng, board_sprints, per_project)]
     prs = []
     for n in range(1, n_prs + 1):
         key = f"{rng.choice(PROJECTS)}-{rng.randint(1, per_project)}"

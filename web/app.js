@@ -193,8 +193,13 @@
         switch (this.statusOf(key)) {
           case "PENDING":
             return this.done ? "Queued for tonight's sync" : "Waiting to start";
-          case "SYNCING":
-            return total ? `Syncing · ${p.issues_stored} of ${total} issues` : `Syncing · ${p.issues_stored || 0} issues`;
+          case "SYNCING": {
+            // A big project syncs its recent issues first (insights use them), then the older ones.
+            const phase = p.phase === "recent" ? "recent issues first · " : p.phase === "backfill" ? "recent issues ready · history " : "";
+            return total
+              ? `Syncing · ${phase}${p.issues_stored} of ${total} issues`
+              : `Syncing · ${phase}${p.issues_stored || 0} issues`;
+          }
           case "COMPLETE":
             return `Synced · ${p.issues_stored} issues`;
           case "FAILED":

@@ -246,7 +246,7 @@ def _cases() -> list[Case]:
                 )
             ],
             "FAILED",
-            "jira could not find the boards of project gamma",
+            "jira could not find project gamma",
             1,
         ),
         Case(
@@ -364,21 +364,21 @@ def _kill_first_invocation(
             context.get_remaining_time_in_millis = lambda: 1000
             handler(event, context)
             raise error("Task timed out after 120.00 seconds")
-        original = Repository.commit_page
+        original = Repository.commit_segment
         commits = {"n": 0}
 
-        def commit_page(self: Repository, project_key: str, **kwargs: Any) -> bool:
+        def commit_segment(self: Repository, project_key: str, **kwargs: Any) -> Any:
             if project_key == project:  # other projects' invocations run on other threads meanwhile
                 commits["n"] += 1
             if project_key == project and commits["n"] == 2:  # page 2's issues are written, not its cursor
                 raise error("Task timed out after 120.00 seconds")
             return original(self, project_key, **kwargs)
 
-        Repository.commit_page = commit_page  # type: ignore[method-assign]
+        Repository.commit_segment = commit_segment  # type: ignore[method-assign]
         try:
             return handler(event, context)
         finally:
-            Repository.commit_page = original  # type: ignore[method-assign]
+            Repository.commit_segment = original  # type: ignore[method-assign]
 
     return hook
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from jira_onboarding.dal.repository import Repository
 from jira_onboarding.dal.tables import JiraIssueItem, TrackedProjectItem
+from jira_onboarding.records import TeamMember
 
 from jira_simulator import FaultPlan, JiraSimulator, Workspace
 from local_harness.stack import LocalStack
@@ -106,11 +107,46 @@ def test_nightly_refresh_of_an_unchanged_project_costs_one_call_and_no_writes(
     # When the nightly batch refreshes it
     _nightly(stack)
 
-    # Then the project cost one search call (plus the team's users sync) and no issue writes
-    project_calls = [r for r in simulator.request_log[calls_before:] if "/users/search" not in r.path]
-    assert [r.path for r in project_calls] == ["/rest/api/3/search/jql"]
+    # Then the whole night cost one search call and no issue writes: the users were fetched at
+    # onboarding and the team's members have not changed, so they are not fetched again
+    assert [r.path for r in simulator.request_log[calls_before:]] == ["/rest/api/3/search/jql"]
     assert counter.writes == 0
     assert Repository(TEAM).get_project("ALPHA").sync_status == "COMPLETE"
+    run = Repository(TEAM).latest_run()
+    assert run is not None and run.users_summary and run.users_summary["refresh_skipped"]
+
+
+def test_nightly_fetches_the_users_again_when_the_members_changed(
+    stack, connected_team, workspace: Workspace, simulator: JiraSimulator
+):
+    # Given OPS synced (users fetched and matched), then a new member joined the team on GitHub
+    _select(stack, ["OPS"])
+    users_before = {u.account_id: u for u in Repository(TEAM).list_jira_users()}
+    unmatched = next(
+        u
+        for u in workspace.users
+        if u["accountId"] not in {m for m in workspace.expected_matches.values() if m}
+        and u.get("emailAddress")
+        and u.get("accountType") == "atlassian"
+        and u.get("active", True)
+    )
+    Repository(TEAM).save_member(
+        TeamMember(
+            team_id=TEAM, member_id="m-new", display_name="New Hire", emails=[unmatched["emailAddress"]]
+        )
+    )
+    calls_before = len(simulator.request_log)
+
+    # When the nightly batch runs
+    _nightly(stack)
+
+    # Then the users were fetched again and the new member matched; unchanged users not rewritten
+    assert any("/users/search" in r.path for r in simulator.request_log[calls_before:])
+    members = {m.member_id: m for m in Repository(TEAM).list_members()}
+    assert members["m-new"].jira_account_id == unmatched["accountId"]
+    run = Repository(TEAM).latest_run()
+    assert run is not None and run.users_summary["users_written"] == 0
+    assert {u.account_id: u for u in Repository(TEAM).list_jira_users()} == users_before
 
 
 def test_nightly_picks_up_changes_and_marks_deleted_issues(

@@ -237,6 +237,15 @@ class _FakeRepo:
     def update_run(self, run_id: str, **values: Any) -> None:
         self.run = values
 
+    def get_run(self, run_id: str) -> None:
+        return None  # not a nightly run: the users are fetched
+
+    def get_connection(self) -> None:
+        return None
+
+    def mark_users_synced(self, members_digest: str) -> None:
+        self.synced_digest = members_digest
+
 
 class _FakeClient:
     def __init__(self, users: list[JiraUser]) -> None:

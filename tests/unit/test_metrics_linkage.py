@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from jira_onboarding.jira.models import JiraIssue
+from jira_onboarding.metrics.issues import metric_issues
 from jira_onboarding.metrics.linkage import correlate_pull_requests, find_key_candidates, link_pull_request
 from jira_onboarding.records import PullRequest, TeamMember
 
@@ -51,13 +52,16 @@ def jira_issue(key: str, *, done_day: int | None = None) -> JiraIssue:
     )
 
 
-ISSUES = [
-    jira_issue("ALPHA-1", done_day=5),
-    jira_issue("ALPHA-2", done_day=6),
-    jira_issue("BETA-3"),
-    jira_issue("ALPHA-3", done_day=7),
-    jira_issue("GAMMA-1", done_day=7),
-]
+# As the metrics read them (the repository builds these lean issues from the stored items)
+ISSUES = metric_issues(
+    [
+        jira_issue("ALPHA-1", done_day=5),
+        jira_issue("ALPHA-2", done_day=6),
+        jira_issue("BETA-3"),
+        jira_issue("ALPHA-3", done_day=7),
+        jira_issue("GAMMA-1", done_day=7),
+    ]
+)
 MEMBERS = [
     TeamMember(
         team_id=TEAM, member_id="m-alice", github_login="alice", display_name="Alice", jira_account_id="acc-1"

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from jira_onboarding.jira.models import FieldChange, FieldMap, JiraBoard, JiraIssue, JiraSprint, parse_issue
+from jira_onboarding.metrics.issues import metric_issues, to_micros
 from jira_onboarding.metrics.sprints import BASIS, compute_sprint_metrics, in_sprint_at
 
 SPRINT_FIELD = "customfield_10021"
@@ -166,9 +167,13 @@ ISSUES = [
 ]
 
 
+# What the metrics read: the lean issues (the repository builds them from the stored items).
+LEAN = metric_issues(ISSUES)
+
+
 @pytest.fixture(scope="module")
 def board():
-    report = compute_sprint_metrics([BOARD], SPRINTS, ISSUES, now=NOW, closed_sprints=6)
+    report = compute_sprint_metrics([BOARD], SPRINTS, LEAN, now=NOW, closed_sprints=6)
     assert len(report.boards) == 1
     return report.boards[0]
 
@@ -262,14 +267,14 @@ def test_sprint_metrics_board_shares_over_the_sprints_scope(board):
 
 
 def test_sprint_metrics_limits_closed_sprints_to_the_last_n():
-    report = compute_sprint_metrics([BOARD], SPRINTS, ISSUES, now=NOW, closed_sprints=2)
+    report = compute_sprint_metrics([BOARD], SPRINTS, LEAN, now=NOW, closed_sprints=2)
 
     assert [s.name for s in report.boards[0].sprints] == ["S2", "S3", "S4"]
     assert report.boards[0].velocity_trend.direction == "n/a"  # fewer than 3 closed sprints
 
 
 def test_sprint_metrics_report_states_the_basis_of_every_figure():
-    report = compute_sprint_metrics([BOARD], SPRINTS, ISSUES, now=NOW)
+    report = compute_sprint_metrics([BOARD], SPRINTS, LEAN, now=NOW)
 
     for figure in (
         "committed",
@@ -291,7 +296,7 @@ def test_sprint_metrics_skips_boards_without_sprints_and_subtasks():
     kanban = JiraBoard(id=9, name="K", type="kanban")
     subtask = ISSUES[0].model_copy(update={"key": "A-99", "is_subtask": True})
 
-    report = compute_sprint_metrics([BOARD, kanban], SPRINTS, [*ISSUES, subtask], now=NOW)
+    report = compute_sprint_metrics([BOARD, kanban], SPRINTS, metric_issues([*ISSUES, subtask]), now=NOW)
 
     assert [b.board_id for b in report.boards] == [1]
     assert "A-99" not in by_name(report.boards[0], "S1").committed.keys
@@ -299,8 +304,9 @@ def test_sprint_metrics_skips_boards_without_sprints_and_subtasks():
 
 def test_in_sprint_at_reads_the_field_before_its_first_change():
     # Given an issue created in S1 whose first recorded change moved it from S1 to S2
-    moved = ISSUES[0].model_copy(update={"sprint_changes": sprint_moves(("09-03T10:00", "1", "2"))})
+    parsed = ISSUES[0].model_copy(update={"sprint_changes": sprint_moves(("09-03T10:00", "1", "2"))})
+    [moved] = metric_issues([parsed])
 
-    assert in_sprint_at(moved, 1, at("09-01T09:00")) is True
-    assert in_sprint_at(moved, 1, at("09-04T00:00")) is False
-    assert in_sprint_at(moved, 1, at("08-01T00:00")) is False  # before it was created
+    assert in_sprint_at(moved, 1, to_micros(at("09-01T09:00"))) is True
+    assert in_sprint_at(moved, 1, to_micros(at("09-04T00:00"))) is False
+    assert in_sprint_at(moved, 1, to_micros(at("08-01T00:00"))) is False  # before it was created

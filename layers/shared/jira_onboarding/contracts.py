@@ -14,7 +14,14 @@ MAX_PROJECTS_PER_RUN = 50
 HOSTNAME = re.compile(r"^[A-Za-z0-9.-]{1,253}$|^[0-9a-fA-F:]+$")
 
 
-class Contract(BaseModel):
+class BoundaryModel(BaseModel):
+    """Every boundary model. Built on first use, not at import: each function uses two or three
+    of these, and building the schemas of all of them cost ~60 ms of every cold start."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Contract(BoundaryModel):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -111,20 +118,20 @@ class ConnectionRequest(Contract):
         }
 
 
-class ConnectionResponse(BaseModel):
+class ConnectionResponse(BoundaryModel):
     site_url: str
     auth_kind: str
     jira_account: str
 
 
-class StartOnboardingResponse(BaseModel):
+class StartOnboardingResponse(BoundaryModel):
     run_id: str
     status_url: str
     project_keys: list[str]
     status: str
 
 
-class StepInput(BaseModel):
+class StepInput(BoundaryModel):
     """What every state machine task receives; extra keys from the state (error, etc.) are kept."""
 
     model_config = ConfigDict(extra="ignore")
@@ -133,21 +140,40 @@ class StepInput(BaseModel):
 
 
 class ProjectStepInput(StepInput):
+    """One segment of a project (see logic/plan_sync.py); "all" when the project is not split."""
+
     project_key: str = Field(min_length=1)
+    segment: str = Field(default="all", min_length=1, max_length=40)
+
+
+class PhasePlan(BoundaryModel):
+    name: str  # recent | backfill
+    segments: list[ProjectStepInput]
+
+
+class RunPlan(BoundaryModel):
+    """Plan Sync output: the phases the state machine runs one after the other, each a Map over
+    its segments."""
+
+    team_id: str
+    run_id: str
+    phases: list[PhasePlan]
 
 
 class RunOutcome(StepInput):
-    """Finish Run input: the whole execution state; `users_error` is there when Sync Users failed."""
+    """Finish Run input: `users_error` when Sync Users failed, `plan_error` when Plan Sync did."""
 
     users_error: dict[str, Any] | None = None
+    plan_error: dict[str, Any] | None = None
 
 
-class ProjectPageResult(BaseModel):
+class ProjectPageResult(BoundaryModel):
     """Output of one Sync Project Page invocation; the Choice state reads `done` and `wait_seconds`."""
 
     team_id: str
     run_id: str
     project_key: str
+    segment: str = "all"
     done: bool
     wait_seconds: int = 0
     pages_synced: int = 0
@@ -160,9 +186,12 @@ class ProjectFailure(ProjectStepInput):
     error: dict[str, Any] = Field(default_factory=dict)
 
 
-class UsersSummary(BaseModel):
+class UsersSummary(BoundaryModel):
     users_fetched: int
     users_stored: int
+    users_written: int = 0  # new or changed users (unchanged ones are not rewritten)
+    # Set when a nightly run did not fetch the users again (done recently, members unchanged).
+    refresh_skipped: str | None = None
     members: int
     matched: int
     ambiguous: list[dict[str, Any]] = Field(default_factory=list)
@@ -173,9 +202,11 @@ class UsersSummary(BaseModel):
     matching_error: str | None = None  # matching failed; the users are stored all the same
 
 
-class ProjectProgress(BaseModel):
+class ProjectProgress(BoundaryModel):
     project_key: str
     status: str
+    # While a big project syncs: "recent" (its recent issues first), then "backfill" (older ones).
+    phase: str | None = None
     issues_stored: int
     issues_total_estimate: int | None = None
     percent: int | None = None
@@ -184,7 +215,7 @@ class ProjectProgress(BaseModel):
     updated_at: str | None = None
 
 
-class RunStatusResponse(BaseModel):
+class RunStatusResponse(BoundaryModel):
     run_id: str
     status: str
     started_at: str | None
@@ -197,7 +228,7 @@ class RunStatusResponse(BaseModel):
     projects: list[ProjectProgress]
 
 
-class MetricsSummary(BaseModel):
+class MetricsSummary(BoundaryModel):
     """Compute Metrics output: small on purpose (it lands in the execution state)."""
 
     team_id: str
@@ -211,7 +242,7 @@ class MetricsSummary(BaseModel):
     generator: str
 
 
-class MetricsResponse(BaseModel):
+class MetricsResponse(BoundaryModel):
     """GET /jira/metrics: the latest snapshot, every figure with its basis."""
 
     snapshot_id: str
@@ -221,7 +252,7 @@ class MetricsResponse(BaseModel):
     linkage: dict[str, Any] | None = None
 
 
-class InsightView(BaseModel):
+class InsightView(BoundaryModel):
     rank: int
     title: str
     detail: str = ""
@@ -230,7 +261,7 @@ class InsightView(BaseModel):
     evidence: list[str] = Field(default_factory=list)
 
 
-class InsightsResponse(BaseModel):
+class InsightsResponse(BoundaryModel):
     """GET /jira/insights: the insights written for the latest snapshot, best first."""
 
     snapshot_id: str

@@ -75,6 +75,10 @@ class JiraConnectionError(JiraError):
     """The site cannot be reached at all (DNS, refused): a wrong URL, not a transient blip."""
 
 
+# Jira refusing one project for good (no access, gone, a query it rejects): retrying now cannot help.
+PROJECT_REFUSED = (JiraPermissionError, JiraNotFoundError, JiraGoneError, JiraBadRequestError)
+
+
 class OnboardingRequestError(Exception):
     """A request the API rejects with a 4xx; `message` tells the caller what to fix."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.feature_flags import AppConfigStore, FeatureFlags
@@ -29,19 +30,24 @@ class EnvironmentStore(StoreProvider):
         return self.get_raw_configuration
 
 
+@lru_cache(maxsize=4)
+def _appconfig_flags(application: str, environment: str, profile: str) -> FeatureFlags:
+    # One store per execution environment: it holds the boto3 client and the fetched configuration
+    # for `max_age` seconds. A store per call built a new boto3 session and client (~100 ms) and
+    # called AppConfig on every request, so the documented 60 s cache never applied.
+    store = AppConfigStore(environment=environment, application=application, name=profile, max_age=60)
+    return FeatureFlags(store=store)
+
+
 def feature_flags() -> FeatureFlags:
     application = os.environ.get("APPCONFIG_APPLICATION")
-    store: StoreProvider
     if application:
-        store = AppConfigStore(
-            environment=os.environ.get("APPCONFIG_ENVIRONMENT", "default"),
-            application=application,
-            name=os.environ.get("APPCONFIG_PROFILE", "feature-flags"),
-            max_age=60,
+        return _appconfig_flags(
+            application,
+            os.environ.get("APPCONFIG_ENVIRONMENT", "default"),
+            os.environ.get("APPCONFIG_PROFILE", "feature-flags"),
         )
-    else:
-        store = EnvironmentStore()
-    return FeatureFlags(store=store)
+    return FeatureFlags(store=EnvironmentStore())
 
 
 def pipeline_enabled(team_id: str) -> bool:

@@ -2,11 +2,76 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
 
-logger = Logger(service="jira-onboarding")
-tracer = Tracer(service="jira-onboarding")
-metrics = Metrics(namespace="JiraOnboarding", service="jira-onboarding")
+SERVICE = "jira-onboarding"
+
+
+class _NoTraceSegment(BaseSegment):
+    def close(self, end_time: int | None = None) -> None:
+        pass
+
+    def add_subsegment(self, subsegment: Any) -> None:
+        pass
+
+    def remove_subsegment(self, subsegment: Any) -> None:
+        pass
+
+    def put_annotation(self, key: str, value: Any) -> None:
+        pass
+
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
+        pass
+
+    def add_exception(self, exception: BaseException, stack: Any, remote: bool = False) -> None:
+        pass
+
+
+class _NoTraceProvider(BaseProvider):
+    """The tracer's provider where tracing is off (locally, in tests, POWERTOOLS_TRACE_DISABLED).
+
+    Powertools' default provider is the X-Ray SDK's recorder even when tracing is disabled, and
+    importing it costs ~250 ms of a cold start: it builds a botocore X-Ray client for centralized
+    sampling at import. Where tracing is on (Lambda with active tracing) the X-Ray SDK is used.
+    """
+
+    @contextmanager
+    def in_subsegment(self, name: Any = None, **kwargs: Any) -> Iterator[BaseSegment]:
+        yield _NoTraceSegment()
+
+    @asynccontextmanager
+    async def in_subsegment_async(self, name: Any = None, **kwargs: Any) -> AsyncIterator[BaseSegment]:
+        yield _NoTraceSegment()
+
+    def put_annotation(self, key: str, value: Any) -> None:
+        pass
+
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
+        pass
+
+    def patch(self, modules: Sequence[str]) -> None:
+        pass
+
+    def patch_all(self) -> None:
+        pass
+
+
+def _tracer() -> Tracer:
+    # Same rule as Powertools' own (env var, outside Lambda, SAM local), decided before the
+    # provider is built so a disabled tracer never imports the X-Ray SDK.
+    if Tracer._is_tracer_disabled():
+        return Tracer(service=SERVICE, disabled=True, provider=_NoTraceProvider())
+    return Tracer(service=SERVICE)
+
+
+logger = Logger(service=SERVICE)
+tracer = _tracer()
+metrics = Metrics(namespace="JiraOnboarding", service=SERVICE)
 
 __all__ = ["MetricUnit", "logger", "metrics", "tracer"]

@@ -27,22 +27,35 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class ProjectSegment(Record):
+    """One JQL query over a disjoint part of a project, synced page by page from its own cursor."""
+
+    phase: str  # recent (the first pass) | backfill
+    jql: str
+    cursor: str | None = None
+    done: bool = False
+
+
 class TrackedProject(Record):
     team_id: str
     project_key: str
     sync_status: SyncStatus = SyncStatus.PENDING
     selected: bool = True
     run_id: str | None = None
-    cursor: str | None = None
+    segments: dict[str, ProjectSegment] = Field(default_factory=dict)
+    plan_run_id: str | None = None
+    structure_run_id: str | None = None
+    phase: str | None = None
+    fresh_store: bool | None = None
     pages_synced: int = 0
     issues_stored: int = 0
+    issues_written: int = 0
     issues_total_estimate: int | None = None
     estimation_field: str | None = None
     reason: str | None = None
     error_name: str | None = None
     next_retry_at: datetime | None = None
     sync_mode: str | None = None
-    since_minutes: int | None = None
     last_swept_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -85,6 +98,8 @@ class JiraConnection(Record):
     auth_kind: str
     secret_name: str
     field_map: dict | None = None
+    users_synced_at: datetime | None = None
+    users_members_digest: str | None = None
 
 
 class PullRequest(Record):

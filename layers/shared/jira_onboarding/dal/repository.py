@@ -28,6 +28,7 @@ from jira_onboarding.dal.tables import (
     utcnow,
 )
 from jira_onboarding.jira.models import FieldChange, JiraBoard, JiraIssue, JiraSprint, JiraUser
+from jira_onboarding.metrics.issues import STORED_ATTRIBUTES, MetricIssue, MetricIssueBuilder
 from jira_onboarding.records import (
     JiraConnection,
     MetricsSnapshot,
@@ -171,6 +172,7 @@ class Repository:
                     item.last_synced_at = existing.last_synced_at
                     item.last_swept_at = existing.last_swept_at
                     item.estimation_field = existing.estimation_field
+                    item.issues_stored = existing.issues_stored
                 batch.save(item)
 
     def untrack_other_projects(self, selected_keys: Iterable[str]) -> list[str]:
@@ -220,48 +222,68 @@ class Repository:
         item.update(actions=[TrackedProjectItem.throttled_seconds.add(seconds)])
         return int(item.throttled_seconds or 0)
 
-    def commit_page(
+    def commit_segment(
         self,
         project_key: str,
         *,
         run_id: str,
+        segment: str,
         previous_cursor: str | None,
         next_cursor: str | None,
-        issues_on_page: int,
-        complete: bool = False,
-        pages: int = 1,
-    ) -> bool:
-        """Advance the cursor after a page's issues are written, counting them once: the update
-        only applies while the cursor is still the one the page was fetched from, so a replayed
-        page (a lost response, a retried invocation) neither double counts nor moves backwards."""
-        condition = TrackedProjectItem.run_id == run_id
+        issues_fetched: int,
+        issues_written: int,
+        pages: int,
+        done: bool,
+    ) -> TrackedProject | None:
+        """Advance a segment's cursor after its pages' issues are written, counting them once: the
+        update only applies while the segment's cursor is still the one the pages were fetched from,
+        so a replay (a lost response, a retried invocation) neither double counts nor moves back.
+        Returns the project as it is after the update, or None if the update did not apply."""
+        state = TrackedProjectItem.segments[segment]
+        condition = (TrackedProjectItem.run_id == run_id) & (
+            TrackedProjectItem.sync_status == SyncStatus.SYNCING.value
+        )
+        condition &= state["done"] == False  # noqa: E712 - a DynamoDB condition
         if previous_cursor is None:
-            condition &= TrackedProjectItem.cursor.does_not_exist()
+            condition &= state["cursor"].does_not_exist()
         else:
-            condition &= TrackedProjectItem.cursor == previous_cursor
+            condition &= state["cursor"] == previous_cursor
         actions: list[Action] = [
             TrackedProjectItem.pages_synced.add(pages),
-            TrackedProjectItem.issues_stored.add(issues_on_page),
+            TrackedProjectItem.issues_stored.add(issues_fetched),
+            TrackedProjectItem.issues_written.add(issues_written),
             TrackedProjectItem.updated_at.set(utcnow()),
-            TrackedProjectItem.cursor.set(next_cursor) if next_cursor else TrackedProjectItem.cursor.remove(),
+            state["cursor"].set(next_cursor) if next_cursor else state["cursor"].remove(),
+            state["done"].set(done),
         ]
-        if complete:
-            now = utcnow()
-            actions += [
-                TrackedProjectItem.sync_status.set(SyncStatus.COMPLETE.value),
-                TrackedProjectItem.finished_at.set(now),
-                TrackedProjectItem.last_synced_at.set(now),
-                TrackedProjectItem.reason.remove(),
-                TrackedProjectItem.error_name.remove(),
-                TrackedProjectItem.next_retry_at.remove(),
-            ]
+        if done and segment == "recent":
+            actions.append(TrackedProjectItem.phase.set("backfill"))  # the project's older issues next
+        item = TrackedProjectItem(self.team_id, project_key)
         try:
-            TrackedProjectItem(self.team_id, project_key).update(actions=actions, condition=condition)
+            item.update(actions=actions, condition=condition)
         except UpdateError as exc:
             if _is_conditional_failure(exc):
-                return False
+                return None
             raise
-        return True
+        return TrackedProject.model_validate(_as_dict(item))
+
+    def complete_project(
+        self, project_key: str, *, run_id: str, synced_from: datetime, **values: Any
+    ) -> bool:
+        """COMPLETE for this run. `synced_from` (when the run began) becomes the next incremental
+        run's starting point, so edits made while the sync ran are picked up next time."""
+        return self.update_project(
+            project_key,
+            expected_run_id=run_id,
+            sync_status=SyncStatus.COMPLETE.value,
+            finished_at=utcnow(),
+            last_synced_at=synced_from,
+            phase=None,
+            reason=None,
+            error_name=None,
+            next_retry_at=None,
+            **values,
+        )
 
     # ---- members and users -----------------------------------------------------------------
     def list_members(self) -> list[TeamMember]:
@@ -305,9 +327,18 @@ class Repository:
         return True
 
     def save_jira_users(self, users: Iterable[JiraUser]) -> int:
+        """Store the site's users; unchanged ones are not rewritten. Returns items written."""
+        stored = {
+            item.account_id: (item.account_type, item.display_name, item.email_address, item.active)
+            for item in JiraUserItem.query(self.team_id)
+        }
         count = 0
+        now = utcnow()
         with JiraUserItem.batch_write() as batch:
             for user in users:
+                values = (user.account_type, user.display_name, user.email_address, user.active)
+                if stored.get(user.account_id) == values:
+                    continue
                 batch.save(
                     JiraUserItem(
                         self.team_id,
@@ -316,11 +347,20 @@ class Repository:
                         display_name=user.display_name,
                         email_address=user.email_address,
                         active=user.active,
-                        synced_at=utcnow(),
+                        synced_at=now,
                     )
                 )
                 count += 1
         return count
+
+    def mark_users_synced(self, members_digest: str) -> None:
+        JiraConnectionItem(self.team_id).update(
+            actions=[
+                JiraConnectionItem.users_synced_at.set(utcnow()),
+                JiraConnectionItem.users_members_digest.set(members_digest),
+            ],
+            condition=JiraConnectionItem.team_id.exists(),
+        )
 
     def list_jira_users(self) -> list[JiraUser]:
         return [
@@ -337,13 +377,15 @@ class Repository:
         ]
 
     # ---- issues, boards, sprints -----------------------------------------------------------
-    def save_issues(self, issues: Iterable[JiraIssue], *, run_id: str | None) -> int:
+    def save_issues(self, issues: Iterable[JiraIssue], *, run_id: str | None, fresh: bool = False) -> int:
         """Upsert issues by key: a replayed page writes the same items, never duplicates. Items whose
-        content is unchanged are not rewritten (a read costs half a write). Returns items written."""
+        content is unchanged are not rewritten (a read costs half a write); with `fresh` (nothing of
+        the project was stored before this run) there is nothing to compare with, so no read.
+        Returns items written."""
         issues = list(issues)
         hashes = {issue.key: issue_content_hash(issue) for issue in issues}
         stored: dict[str, str | None] = {}
-        if issues:
+        if issues and not fresh:
             for item in JiraIssueItem.batch_get(
                 [(self.team_id, key) for key in hashes],
                 attributes_to_get=["issue_key", "content_hash", "deleted"],
@@ -415,6 +457,15 @@ class Repository:
         for item in JiraIssueItem.query(self.team_id, range_key_condition=condition):
             yield _as_dict(item)
 
+    def has_issues(self, project_key: str) -> bool:
+        """Whether anything of the project is stored (deleted issues included): one key read."""
+        condition = JiraIssueItem.issue_key.startswith(f"{project_key}-")
+        for _ in JiraIssueItem.query(
+            self.team_id, range_key_condition=condition, limit=1, attributes_to_get=["issue_key"]
+        ):
+            return True
+        return False
+
     def count_issues(self, project_key: str) -> int:
         """Stored issues of the project that Jira still has (deleted ones are kept but not counted)."""
         return JiraIssueItem.count(
@@ -484,6 +535,43 @@ class Repository:
                 sprint_changes=tuple(FieldChange.model_validate(c) for c in item.sprint_changes or ()),
                 status_changes=tuple(FieldChange.model_validate(c) for c in item.status_changes or ()),
             )
+
+    def iter_metric_issues(
+        self, project_key: str, builder: MetricIssueBuilder | None = None
+    ) -> Iterator[MetricIssue]:
+        """The stored issues of one project as the metrics read them (deleted ones left out): only
+        the attributes the metrics need are read, and no `JiraIssue` is built (a tenth of the memory)."""
+        builder = builder or MetricIssueBuilder()
+        for item in JiraIssueItem.query(
+            self.team_id,
+            range_key_condition=JiraIssueItem.issue_key.startswith(f"{project_key}-"),
+            attributes_to_get=list(STORED_ATTRIBUTES),
+        ):
+            if item.deleted:
+                continue
+            yield builder.from_stored(
+                issue_key=item.issue_key,
+                project_key=item.project_key,
+                status_name=item.status_name,
+                status_category=item.status_category,
+                issue_type=item.issue_type,
+                is_subtask=item.is_subtask,
+                story_points=item.story_points,
+                sprint_ids=cast(list[float], item.sprint_ids or []),
+                created=item.created,
+                resolved=item.resolved,
+                sprint_changes=item.sprint_changes,
+                status_changes=item.status_changes,
+            )
+
+    def list_metric_issues(self) -> list[MetricIssue]:
+        """The issues of every tracked project, as the metrics read them, sharing repeated values."""
+        builder = MetricIssueBuilder()
+        return [
+            issue
+            for project in self.list_projects()
+            for issue in self.iter_metric_issues(project.project_key, builder)
+        ]
 
     def list_boards(self) -> list[tuple[JiraBoard, str | None]]:
         """Every stored board with its estimation field."""

@@ -13,6 +13,7 @@ from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -45,17 +46,23 @@ class TrackedProjectItem(_TeamModel):
     sync_status = UnicodeAttribute(default="PENDING")
     selected = BooleanAttribute(default=True)  # False once the team deselects it: data kept, no more syncs
     run_id = UnicodeAttribute(null=True)
-    cursor = UnicodeAttribute(null=True)
+    # The run's plan: segment id -> {phase, jql, cursor, done}; each segment is one JQL query over a
+    # disjoint part of the project with its own saved cursor (see logic/plan_sync.py).
+    segments: MapAttribute = MapAttribute(null=True)
+    plan_run_id = UnicodeAttribute(null=True)  # the run the segments were planned for
+    structure_run_id = UnicodeAttribute(null=True)  # the run that stored the boards and sprints
+    phase = UnicodeAttribute(null=True)  # recent | backfill while a split project syncs
+    fresh_store = BooleanAttribute(null=True)  # nothing of the project was stored when the run began
     pages_synced = NumberAttribute(default=0)
     issues_stored = NumberAttribute(default=0)
+    issues_written = NumberAttribute(default=0)  # items the run wrote (new or changed)
     issues_total_estimate = NumberAttribute(null=True)
     estimation_field = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
     error_name = UnicodeAttribute(null=True)
     next_retry_at = UTCDateTimeAttribute(null=True)
     throttled_seconds = NumberAttribute(default=0)  # Wait For Jira time spent in this run
-    sync_mode = UnicodeAttribute(null=True)  # full | incremental, fixed for the run's first page
-    since_minutes = NumberAttribute(null=True)  # incremental window: updated in the last N minutes
+    sync_mode = UnicodeAttribute(null=True)  # full | incremental, fixed by the run's plan
     last_swept_at = UTCDateTimeAttribute(null=True)
     started_at = UTCDateTimeAttribute(null=True)
     finished_at = UTCDateTimeAttribute(null=True)
@@ -176,6 +183,10 @@ class JiraConnectionItem(_TeamModel):
     refresh_lease_owner = UnicodeAttribute(null=True)
     refresh_lease_until = NumberAttribute(null=True)
     token_version = NumberAttribute(default=0)
+    # When the site's users were last fetched, and for which members (a digest): the nightly run
+    # fetches them again only weekly or when the team's members changed.
+    users_synced_at = UTCDateTimeAttribute(null=True)
+    users_members_digest = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=utcnow)
 
 

@@ -33,8 +33,11 @@ def compute_metrics(
 ) -> MetricsSummary:
     now = now or datetime.now(UTC)
     repo = Repository(step.team_id)
-    sprint_report = get_jira_sprint_metrics(step.team_id, now=now)
-    linkage = get_pr_jira_correlation(step.team_id, now=now)
+    # Read once for both (they used to read every issue twice), lean: the metrics' own issue type.
+    issues = repo.list_metric_issues()
+    sprint_report = get_jira_sprint_metrics(step.team_id, now=now, issues=issues)
+    linkage = get_pr_jira_correlation(step.team_id, now=now, issues=issues)
+    del issues  # the insights below need only the snapshot
     snapshot_id = new_snapshot_id(now)
     repo.save_metrics_snapshot(
         MetricsSnapshot(

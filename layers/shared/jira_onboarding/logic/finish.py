@@ -45,29 +45,30 @@ def describe_failure(error: dict[str, Any]) -> tuple[str, str]:
     return name, reason[:300]
 
 
-def mark_project_failed(failure: ProjectFailure) -> dict[str, Any]:
-    repo = Repository(failure.team_id)
-    name, reason = describe_failure(failure.error)
+def mark_failed(repo: Repository, run_id: str, project_key: str, name: str, reason: str) -> bool:
+    """FAILED for this run (not if a newer run took the project over); the nightly retry runs it again."""
     now = datetime.now(UTC)
     applied = repo.update_project(
-        failure.project_key,
-        expected_run_id=failure.run_id,
+        project_key,
+        expected_run_id=run_id,
         sync_status=SyncStatus.FAILED.value,
         error_name=name,
-        reason=reason,
+        reason=reason[:300],
         next_retry_at=next_nightly_run(now),
         finished_at=now,
+        phase=None,
     )
     metrics.add_metric(name="ProjectsFailed", unit=MetricUnit.Count, value=1)
     logger.warning(
         "Jira project sync failed; it will be retried tonight",
-        extra={
-            "run_id": failure.run_id,
-            "project_key": failure.project_key,
-            "error_name": name,
-            "reason": reason,
-        },
+        extra={"run_id": run_id, "project_key": project_key, "error_name": name, "reason": reason},
     )
+    return applied
+
+
+def mark_project_failed(failure: ProjectFailure) -> dict[str, Any]:
+    name, reason = describe_failure(failure.error)
+    applied = mark_failed(Repository(failure.team_id), failure.run_id, failure.project_key, name, reason)
     return {
         "project_key": failure.project_key,
         "status": SyncStatus.FAILED.value,
@@ -83,6 +84,10 @@ def finish_run(step: RunOutcome) -> dict[str, Any]:
         name, reason = describe_failure(step.users_error)
         repo.update_run(step.run_id, users_error=reason)
         logger.warning("Jira users sync failed", extra={"error_name": name, "reason": reason})
+    stop_name, stop_reason = "Stopped", "The sync stopped before this project finished."
+    if step.plan_error:
+        stop_name, plan_reason = describe_failure(step.plan_error)
+        stop_reason = f"The sync could not start: {plan_reason}"
     run = repo.get_run(step.run_id)
     keys = run.project_keys if run else []
     statuses: dict[str, str] = {}
@@ -91,14 +96,8 @@ def finish_run(step: RunOutcome) -> dict[str, Any]:
         if project is None or project.run_id != step.run_id:
             continue
         if project.sync_status not in {SyncStatus.COMPLETE, SyncStatus.FAILED}:
-            # Left behind without an outcome (should not happen): say so instead of claiming success.
-            repo.update_project(
-                key,
-                expected_run_id=step.run_id,
-                sync_status=SyncStatus.FAILED.value,
-                reason="The sync stopped before this project finished.",
-                next_retry_at=next_nightly_run(datetime.now(UTC)),
-            )
+            # Left without an outcome (the plan failed, or a bug): say so instead of claiming success.
+            mark_failed(repo, step.run_id, key, stop_name, stop_reason)
             statuses[key] = SyncStatus.FAILED.value
         else:
             statuses[key] = project.sync_status.value

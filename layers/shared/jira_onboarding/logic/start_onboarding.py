@@ -10,15 +10,14 @@ keep the data already synced.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
-from aws_lambda_powertools.utilities.idempotency.base import IdempotencyHandler
 
 from jira_onboarding.contracts import StartOnboardingRequest, StartOnboardingResponse
 from jira_onboarding.dal.repository import Repository
@@ -27,6 +26,9 @@ from jira_onboarding.feature_flags import pipeline_enabled
 from jira_onboarding.observability import logger
 from jira_onboarding.records import RunStatus
 from jira_onboarding.settings import get_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 # A repeated selection within this window is the same request (double clicks, client retries).
 IDEMPOTENCY_WINDOW_S = 600
@@ -37,6 +39,31 @@ def _client(service: str, region: str) -> Any:
     """One boto3 client per service for the life of the execution environment: creating one costs
     ~100 ms (botocore loads its service model), more than the rest of a start request."""
     return boto3.client(service, region_name=region)  # type: ignore[call-overload]
+
+
+@lru_cache(maxsize=4)
+def _idempotency_store_template(table_name: str, client: Any) -> DynamoDBPersistenceLayer:
+    # Built once per execution environment: each DynamoDBPersistenceLayer registers a User-Agent
+    # hook on its boto3 client, so one per request piled up a hook per request on the shared
+    # client, and every later DynamoDB call ran them all (a warm container slowed down for life).
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(
+        table_name=table_name,
+        key_attr="team_id",
+        static_pk_value="unset",
+        sort_key_attr="idempotency_key",
+        boto3_client=client,
+    )
+
+
+def _idempotency_store(team_id: str) -> DynamoDBPersistenceLayer:
+    """A persistence layer for one request, whose partition key is the team."""
+    settings = get_settings()
+    template = _idempotency_store_template(settings.tables.idempotency, _client("dynamodb", settings.region))
+    store = copy.copy(template)
+    store.static_pk_value = team_id  # the team is the partition key here too
+    return store
 
 
 def new_run_id(team_id: str, project_keys: list[str], now: datetime | None = None) -> str:
@@ -107,14 +134,11 @@ def start_onboarding(
     team_id: str, request: StartOnboardingRequest, *, lambda_context: Any = None
 ) -> StartOnboardingResponse:
     """Track the selected projects as PENDING and start the execution named after the run."""
-    settings = get_settings()
-    persistence = DynamoDBPersistenceLayer(
-        table_name=settings.tables.idempotency,
-        key_attr="team_id",
-        static_pk_value=team_id,  # the team is the partition key here too
-        sort_key_attr="idempotency_key",
-        boto3_client=_client("dynamodb", settings.region),
-    )
+    # lazy: the nightly function imports this module for `launch_run` only
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+    from aws_lambda_powertools.utilities.idempotency.base import IdempotencyHandler
+
+    persistence = _idempotency_store(team_id)
     config = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_WINDOW_S)
     if lambda_context is not None:
         # An invocation that dies mid-start frees its in-progress record when its time runs out.

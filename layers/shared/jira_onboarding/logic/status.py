@@ -22,6 +22,7 @@ def _progress(project: TrackedProject) -> ProjectProgress:
     return ProjectProgress(
         project_key=project.project_key,
         status=project.sync_status.value,
+        phase=project.phase if project.sync_status == SyncStatus.SYNCING else None,
         issues_stored=project.issues_stored,
         issues_total_estimate=total,
         percent=percent,

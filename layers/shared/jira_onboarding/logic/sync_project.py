@@ -1,9 +1,10 @@
-"""Sync one project's issues page by page from its saved cursor.
+"""Sync one segment of a project page by page from its saved cursor (see `plan_sync` for segments).
 
-Each invocation fetches pages until it is close to its time budget, committing each page (issues
-first, then the cursor) so a crash resumes from the last committed page and a replayed page writes
-the same items again instead of duplicates. A long throttle is returned as `wait_seconds` for the
-state machine's Wait state; the cursor is already saved.
+Each invocation fetches pages until it is close to its time budget, committing them (issues first,
+then the segment's cursor) so a crash resumes from the last commit and a replayed page writes the
+same items again instead of duplicates. A long throttle is returned as `wait_seconds` for the state
+machine's Wait state; the cursor is already saved. The segment that finishes a project's last part
+checks for issues deleted meanwhile and marks the project COMPLETE.
 """
 
 from __future__ import annotations
@@ -20,25 +21,17 @@ from jira_onboarding.jira.client import BULK_CHANGELOG_MAX_ISSUES, JiraClient
 from jira_onboarding.jira.models import FieldMap, JiraIssue, parse_issue
 from jira_onboarding.logic.changelog import attach_changelogs
 from jira_onboarding.logic.connections import open_jira
+from jira_onboarding.logic.plan_sync import ensure_field_map, plan_project, project_jql
 from jira_onboarding.observability import MetricUnit, logger, metrics
 from jira_onboarding.records import SyncStatus, TrackedProject
 from jira_onboarding.settings import get_settings
 
-# Incremental runs ask for issues updated since the last sync plus this overlap, as a JQL period
-# ("-90m"): periods are relative to now, so the Jira user's time zone cannot shift the window.
-OVERLAP_MINUTES = 15
 # Waits for Jira's quota (Wait For Jira) a project may accumulate in one run before it is FAILED.
 MAX_THROTTLED_SECONDS = 4 * 3600
 SWEEP_INTERVAL = timedelta(days=7)
 SWEEP_PAGE_SIZE = 5000  # the documented maximum when only ids are requested
 # Issues per commit: one bulk changelog call covers up to 1,000 issues (ten search pages).
 CHANGELOG_BATCH_ISSUES = BULK_CHANGELOG_MAX_ISSUES
-
-
-def project_jql(project_key: str, since_minutes: int | None = None) -> str:
-    # Key order keeps pages stable while people create issues mid-sync (new keys sort last).
-    window = f' AND updated >= "-{since_minutes}m"' if since_minutes else ""
-    return f'project = "{project_key}"{window} ORDER BY key ASC'
 
 
 def sweep_deleted(client: JiraClient, repo: Repository, project_key: str) -> int:
@@ -66,112 +59,114 @@ def sweep_deleted(client: JiraClient, repo: Repository, project_key: str) -> int
     return marked
 
 
-def _sweep_if_jira_has_fewer(client: JiraClient, repo: Repository, project_key: str) -> bool:
-    """At the end of a full sync: issues deleted in Jira after their page was fetched are stored
-    live. One count call finds out; only then does the id-only sweep run. Returns whether it ran."""
-    if client.approximate_count(f'project = "{project_key}"', what=f"project {project_key}") >= (
-        repo.count_issues(project_key)
-    ):
-        return False
-    sweep_deleted(client, repo, project_key)
-    return True
-
-
-def _refresh_structure(client: JiraClient, repo: Repository, project_key: str) -> tuple[FieldMap, str | None]:
-    """Detect the site's fields, store the project's boards and sprints; return the field map and
-    the board's own estimation field."""
-    field_map = FieldMap.detect(client.fields())
-    repo.save_field_map(field_map.model_dump())
+def _refresh_structure(
+    client: JiraClient, repo: Repository, project: TrackedProject, run_id: str
+) -> str | None:
+    """Store the project's boards and sprints; return the board's own estimation field."""
+    key = project.project_key
     estimation_field = None
     board_rows = []
-    for board in client.boards(project_key):
+    for board in client.boards(key):
         field = client.board_estimation_field(board.id)
         board_rows.append((board, field))
         if field and field.startswith("customfield_") and estimation_field is None:
             estimation_field = field
-        repo.save_sprints(project_key, client.sprints(board))
+        repo.save_sprints(key, client.sprints(board))
     repo.save_boards(board_rows)
-    return field_map, estimation_field
-
-
-def _begin(client: JiraClient, repo: Repository, project: TrackedProject) -> None:
-    """The run's first invocation for this project: choose full or incremental, once."""
-    now = datetime.now(UTC)
-    connection = repo.get_connection()
-    key = project.project_key
-    has_data = project.last_synced_at is not None and bool(connection and connection.field_map)
-    sweep_due = has_data and (project.last_swept_at is None or now - project.last_swept_at >= SWEEP_INTERVAL)
-    if has_data and project.last_synced_at is not None:
-        since = math.ceil((now - project.last_synced_at).total_seconds() / 60) + OVERLAP_MINUTES
-        if sweep_due:
-            sweep_deleted(client, repo, key)
-        repo.update_project(
-            key,
-            sync_status=SyncStatus.SYNCING.value,
-            started_at=now,
-            sync_mode="incremental",
-            since_minutes=since,
-            issues_total_estimate=None,
-        )
-        return
-    # No data yet: a full sync, which sees every issue there is and so counts as a sweep.
-    _, estimation_field = _refresh_structure(client, repo, key)
-    total = client.approximate_count(f'project = "{key}"', what=f"project {key}")
     repo.update_project(
-        key,
-        sync_status=SyncStatus.SYNCING.value,
-        started_at=now,
-        sync_mode="full",
-        issues_total_estimate=total,
-        estimation_field=estimation_field,
-        last_swept_at=now,
+        key, expected_run_id=run_id, structure_run_id=run_id, estimation_field=estimation_field
     )
+    return estimation_field
+
+
+def _prepare(client: JiraClient, repo: Repository, project: TrackedProject, run_id: str) -> TrackedProject:
+    """Work a project needs once per run before its first page: the plan (when no Plan Sync step
+    made one), boards and sprints for a full sync, the weekly deletion sweep for an incremental one."""
+    key = project.project_key
+    if project.plan_run_id != run_id:
+        connection = repo.get_connection()
+        has_field_map = bool(connection and connection.field_map)
+        if project.last_synced_at is None or not has_field_map:
+            ensure_field_map(client, repo, refresh=True)
+        project = plan_project(client, repo, project, run_id, has_field_map=True)
+    if project.structure_run_id != run_id:
+        if project.sync_mode == "full":
+            _refresh_structure(client, repo, project, run_id)
+        else:
+            now = datetime.now(UTC)
+            if project.last_swept_at is None or now - project.last_swept_at >= SWEEP_INTERVAL:
+                sweep_deleted(client, repo, key)
+            repo.update_project(key, expected_run_id=run_id, structure_run_id=run_id)
+        project = repo.get_project(key) or project
+    return project
+
+
+def _complete(client: JiraClient, repo: Repository, project: TrackedProject, run_id: str) -> None:
+    """The project's last segment is done: account for issues deleted meanwhile, then COMPLETE."""
+    key = project.project_key
+    # A full sync: issues deleted in Jira after their page was fetched are stored live. One count
+    # call finds out; only then does the id-only sweep run. Over older data (a retried first sync)
+    # the sweep always runs: stored issues may be gone from Jira.
+    swept = project.sync_mode == "full" and (
+        not project.fresh_store
+        or client.approximate_count(f'project = "{key}"', what=f"project {key}") < project.issues_stored
+    )
+    if swept:
+        sweep_deleted(client, repo, key)
+    values: dict[str, object] = {}
+    if swept or (project.sync_mode == "incremental" and project.issues_written):
+        # The status shows what the store holds for the project, not just what this run fetched.
+        values["issues_stored"] = repo.count_issues(key)
+    if project.sync_mode == "full":
+        values["last_swept_at"] = project.started_at
+    repo.complete_project(key, run_id=run_id, synced_from=project.started_at or datetime.now(UTC), **values)
 
 
 def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float]) -> ProjectPageResult:
-    """Fetch and commit pages of one project from its saved cursor until done or out of time."""
+    """Fetch and commit pages of one segment from its saved cursor until done or out of time."""
     settings = get_settings()
     repo = Repository(step.team_id)
-    logger.append_keys(run_id=step.run_id, project_key=step.project_key)
+    logger.append_keys(run_id=step.run_id, project_key=step.project_key, segment=step.segment)
     project = repo.get_project(step.project_key)
     if project is None or project.run_id != step.run_id:
         # A newer run took this project over (or it was never tracked): nothing for this run to do.
         logger.warning("Project no longer belongs to this run; skipping")
         return ProjectPageResult(**step.model_dump(), done=True)
-    if project.sync_status == SyncStatus.COMPLETE:
-        # A replayed final invocation (lost response): the work is committed already.
-        return ProjectPageResult(
-            **step.model_dump(),
-            done=True,
-            pages_synced=project.pages_synced,
-            issues_stored=project.issues_stored,
-        )
+    if project.sync_status in {SyncStatus.COMPLETE, SyncStatus.FAILED}:
+        # A replayed final invocation (the work is committed), or another segment failed the project.
+        return _result(step, project, done=True)
 
     client = open_jira(step.team_id, repo, time_left_s=time_left_s)
     written = 0
-    last = swept = False
+    last = False
     try:
-        if project.sync_mode is None:
-            _begin(client, repo, project)
-            project = repo.get_project(step.project_key) or project
+        project = _prepare(client, repo, project, step.run_id)
+        segment = project.segments.get(step.segment)
+        if segment is None:
+            raise ValueError(f"No segment {step.segment!r} is planned for project {step.project_key}.")
+        if segment.done:
+            if all(s.done for s in project.segments.values()):
+                _complete(client, repo, project, step.run_id)  # replayed: the last commit landed
+            return _result(step, repo.get_project(step.project_key), done=True)
         connection = repo.get_connection()
         field_map = FieldMap.model_validate((connection.field_map if connection else None) or {})
         estimation_field = project.estimation_field
-        since = project.since_minutes if project.sync_mode == "incremental" else None
-        jql = project_jql(step.project_key, since)
-        cursor = project.cursor
         fields = field_map.issue_fields(extra=(estimation_field,) if estimation_field else ())
+        fresh = bool(project.fresh_store)
+        count_fetched = project.sync_mode == "full"
+        cursor = segment.cursor
         # Pages are committed in batches of up to CHANGELOG_BATCH_ISSUES issues, so one bulk
-        # changelog call serves ten pages instead of one. The invocation's first batch is a single
-        # page: the team sees issues within seconds. A crash mid-batch refetches the batch from the
-        # cursor it started at (nothing was committed for it), so nothing is missed or counted twice.
+        # changelog call serves ten pages instead of one. In the first phase an invocation's first
+        # batch is a single page: the team sees issues within seconds. A crash mid-batch refetches
+        # the batch from the cursor it started at (nothing was committed for it), so nothing is
+        # missed or counted twice.
         pending: list[JiraIssue] = []
         next_token: str | None = None
         batch_pages = 0
-        batch_limit = 1
+        batch_limit = 1 if segment.phase == "recent" else CHANGELOG_BATCH_ISSUES
         while True:
             page = client.search_page(
-                jql,
+                segment.jql,
                 fields=fields,
                 next_page_token=cursor if not batch_pages else next_token,
                 max_results=settings.jira_page_size,
@@ -187,30 +182,31 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
             issues, pending = pending, []
             if issues:
                 issues = attach_changelogs(client, issues, field_map.sprint_field)
-            written += repo.save_issues(issues, run_id=step.run_id)
-            # Before the last commit, so a failure here replays the last page instead of leaving
-            # an issue deleted mid-sync stored as live.
-            swept = (
-                last
-                and project.sync_mode == "full"
-                and _sweep_if_jira_has_fewer(client, repo, step.project_key)
-            )
-            repo.commit_page(
+            stored = repo.save_issues(issues, run_id=step.run_id, fresh=fresh)
+            written += stored
+            after = repo.commit_segment(
                 step.project_key,
                 run_id=step.run_id,
+                segment=step.segment,
                 previous_cursor=cursor,
                 next_cursor=None if last else page.next_page_token,
-                issues_on_page=len(issues),
-                complete=last,
+                issues_fetched=len(issues) if count_fetched else 0,
+                issues_written=stored,
                 pages=batch_pages,
+                done=last,
             )
+            if after is None:
+                # Another invocation committed this cursor first (a replay): its outcome stands.
+                logger.warning("Segment cursor moved on meanwhile; stopping this invocation")
+                return _result(step, repo.get_project(step.project_key), done=False)
             cursor = page.next_page_token
             batch_pages = 0
-            if last or time_left_s() < settings.sync_time_reserve_s:
+            if last:
+                if all(s.done for s in after.segments.values()):
+                    _complete(client, repo, after, step.run_id)
                 break
-        if last and (project.sync_mode == "incremental" or swept):
-            # The status shows what the store holds for the project, not just what changed.
-            repo.update_project(step.project_key, issues_stored=repo.count_issues(step.project_key))
+            if time_left_s() < settings.sync_time_reserve_s:
+                break
     except JiraThrottledError as exc:
         if exc.retry_after is None:
             raise
@@ -229,13 +225,18 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
     finally:
         client.close()
         metrics.add_metric(name="JiraIssuesStored", unit=MetricUnit.Count, value=written)
-    after = repo.get_project(step.project_key)
+    return _result(step, repo.get_project(step.project_key), done=done, wait_seconds=wait)
+
+
+def _result(
+    step: ProjectStepInput, project: TrackedProject | None, *, done: bool, wait_seconds: int = 0
+) -> ProjectPageResult:
     return ProjectPageResult(
         **step.model_dump(),
         done=done,
-        wait_seconds=wait,
-        pages_synced=after.pages_synced if after else 0,
-        issues_stored=after.issues_stored if after else 0,
+        wait_seconds=wait_seconds,
+        pages_synced=project.pages_synced if project else 0,
+        issues_stored=project.issues_stored if project else 0,
     )
 
 

@@ -1,6 +1,15 @@
-"""Fetch every Jira user of the site, store them, and match them to the team's members."""
+"""Fetch every Jira user of the site, store them, and match them to the team's members.
+
+A nightly run fetches the users again only when they were last fetched a week ago or more, or when
+the team's members changed since (a new hire shows up on GitHub): otherwise every night would cost
+a call per 1,000 users and match nothing new.
+"""
 
 from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
 
 from jira_onboarding.contracts import StepInput, UsersSummary
 from jira_onboarding.dal.repository import Repository
@@ -9,22 +18,59 @@ from jira_onboarding.logic.matching import MatchReport, match_members
 from jira_onboarding.observability import MetricUnit, logger, metrics
 from jira_onboarding.records import TeamMember
 
+USERS_REFRESH_INTERVAL = timedelta(days=7)
+
+
+def members_digest(members: list[TeamMember]) -> str:
+    """What matching reads from the members (not its own results): who they are, by which names."""
+    rows = sorted((m.member_id, m.github_login or "", m.display_name or "", sorted(m.emails)) for m in members)
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:32]
+
+
+def _refresh_skipped(repo: Repository, step: StepInput, digest: str) -> str | None:
+    """Why a nightly run can leave the users as they are, or None when they must be fetched."""
+    run = repo.get_run(step.run_id)
+    connection = repo.get_connection()
+    if run is None or run.trigger != "nightly" or connection is None or connection.users_synced_at is None:
+        return None
+    if connection.users_members_digest != digest:
+        return None
+    if datetime.now(UTC) - connection.users_synced_at >= USERS_REFRESH_INTERVAL:
+        return None
+    return (
+        f"Jira users were fetched at {connection.users_synced_at.isoformat(timespec='minutes')} and the "
+        "team's members have not changed since; they are fetched again weekly."
+    )
+
 
 def sync_users(step: StepInput) -> UsersSummary:
     repo = Repository(step.team_id)
+    members = repo.list_members()
+    digest = members_digest(members)
+    skipped = _refresh_skipped(repo, step, digest)
+    if skipped:
+        summary = UsersSummary(
+            users_fetched=0, users_stored=0, members=len(members), matched=0, refresh_skipped=skipped
+        )
+        repo.update_run(step.run_id, users_summary=summary.model_dump())
+        logger.info("Jira users left as they are", extra={"reason": skipped})
+        return summary
     client = open_jira(step.team_id, repo)
     try:
         users = [user for page in client.iter_user_pages() for user in page]
     finally:
         client.close()
-    stored = repo.save_jira_users(users)
-    members: list[TeamMember] = []
+    written = repo.save_jira_users(users)
     matching_error = None
     try:
-        members = repo.list_members()
         report = match_members(members, users)
+        current = {m.member_id: (m.jira_account_id, m.match_method, m.match_confidence) for m in members}
         for match in report.matches:
-            if match.outcome == "matched":
+            if match.outcome == "matched" and current.get(match.member_id) != (
+                match.account_id,
+                match.method,
+                match.confidence,
+            ):
                 repo.set_member_match(match.member_id, match.account_id, match.method, match.confidence)
     except Exception as exc:  # matching is a bonus: the stored users must survive it
         logger.exception("Member matching failed; Jira users stored without matches")
@@ -32,7 +78,8 @@ def sync_users(step: StepInput) -> UsersSummary:
         report = MatchReport(matches=[])
     summary = UsersSummary(
         users_fetched=len(users),
-        users_stored=stored,
+        users_stored=len(users),
+        users_written=written,
         members=len(members),
         matched=report.matched_count,
         ambiguous=[
@@ -45,6 +92,7 @@ def sync_users(step: StepInput) -> UsersSummary:
         skipped_jira_users=report.skipped_jira_users,
         matching_error=matching_error,
     )
+    repo.mark_users_synced(digest)
     repo.update_run(
         step.run_id,
         users_fetched=summary.users_fetched,

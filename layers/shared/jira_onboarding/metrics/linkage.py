@@ -11,19 +11,21 @@ import re
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
 from jira_onboarding.dal.repository import Repository
-from jira_onboarding.jira.models import JiraIssue
+from jira_onboarding.metrics.issues import MetricIssue, to_micros
 from jira_onboarding.records import PullRequest, TeamMember
 from jira_onboarding.settings import get_settings
 
 # A Jira key: a project key (a letter, then letters, digits or underscores), a dash, a number; not
 # glued to more letters or digits on either side. Case-insensitive: keys are upper-cased after.
-KEY_PATTERN = re.compile(r"(?<![A-Za-z0-9])([A-Za-z][A-Za-z0-9_]+)-([1-9][0-9]*)(?![A-Za-z0-9])")
+KEY_PATTERN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9_]+-[1-9][0-9]*(?![A-Za-z0-9])")
 MAX_EXAMPLES = 20
 MAX_KEYS_LISTED = 50
 
@@ -49,12 +51,13 @@ class UnlinkedReason(StrEnum):
     KEY_NOT_FOUND = "key_not_found"
 
 
-class PrLink(BaseModel):
-    """The verdict on one pull request."""
+@dataclass(frozen=True, slots=True)
+class PrLink:
+    """The verdict on one pull request (one per PR: a plain class, pydantic validation is not needed)."""
 
     pr_id: str
-    linked_keys: list[str] = Field(default_factory=list)
-    candidates: list[str] = Field(default_factory=list)
+    linked_keys: list[str] = field(default_factory=list)
+    candidates: list[str] = field(default_factory=list)
     reason: UnlinkedReason | None = None
 
     @property
@@ -118,16 +121,19 @@ class LinkageReport(BaseModel):
 
 def find_key_candidates(*texts: str | None) -> list[str]:
     """Every key-shaped token in the texts, upper-cased, in order of appearance, without repeats."""
-    seen: dict[str, None] = {}
-    for text in texts:
-        for project, number in KEY_PATTERN.findall(text or ""):
-            seen[f"{project.upper()}-{number}"] = None
-    return list(seen)
+    # One search over the texts joined by a newline: a key never spans one (nor touches it: the
+    # pattern's boundaries accept it like the start or end of a text), so the matches are the same.
+    joined = "\n".join(text for text in texts if text)
+    if "-" not in joined:
+        return []
+    return list(dict.fromkeys(map(str.upper, KEY_PATTERN.findall(joined))))
 
 
-def link_pull_request(pr: PullRequest, project_keys: frozenset[str], issue_keys: frozenset[str]) -> PrLink:
+def link_pull_request(
+    pr: PullRequest, project_keys: AbstractSet[str], issue_keys: AbstractSet[str]
+) -> PrLink:
     candidates = find_key_candidates(pr.title, pr.branch, pr.body)
-    linked = [key for key in candidates if key.rsplit("-", 1)[0] in project_keys and key in issue_keys]
+    linked = [key for key in candidates if key in issue_keys and key.rsplit("-", 1)[0] in project_keys]
     if linked:
         return PrLink(pr_id=pr.pr_id, linked_keys=linked, candidates=candidates)
     if not candidates:
@@ -152,7 +158,7 @@ def correlate_pull_requests(
     pull_requests: Iterable[PullRequest],
     *,
     project_keys: Iterable[str],
-    issues: Iterable[JiraIssue],
+    issues: Iterable[MetricIssue],
     members: Iterable[TeamMember],
     window_start: datetime,
     window_end: datetime,
@@ -160,56 +166,63 @@ def correlate_pull_requests(
     """Pure: the linkage of the PRs merged in the window. PRs merged before the window only count
     towards "done issues with a PR"."""
     projects = frozenset(k.upper() for k in project_keys)
+    start_at, end_at = to_micros(window_start), to_micros(window_end)
     issues = [i for i in issues if i.project_key in projects]
-    issue_keys = frozenset(i.key for i in issues)
-    all_prs = [pr for pr in pull_requests if pr.merged_at is not None and pr.merged_at < window_end]
-    verdicts = {pr.pr_id: link_pull_request(pr, projects, issue_keys) for pr in all_prs}
-    in_window = sorted(
-        (pr for pr in all_prs if pr.merged_at and pr.merged_at >= window_start), key=lambda p: p.pr_id
+    issue_keys = {i.key for i in issues}
+    done_keys = sorted(
+        i.key
+        for i in issues
+        if i.status_category == "done" and i.resolved is not None and start_at <= i.resolved < end_at
     )
-    linked = [pr for pr in in_window if verdicts[pr.pr_id].linked]
-    unlinked = [pr for pr in in_window if not verdicts[pr.pr_id].linked]
 
-    repo_counts: dict[str, LinkCounts] = defaultdict(LinkCounts)
+    referenced: set[str] = set()
+    in_window: list[tuple[PullRequest, PrLink]] = []
+    for pr in pull_requests:
+        merged_at = pr.merged_at
+        if merged_at is None or merged_at >= window_end:
+            continue
+        verdict = link_pull_request(pr, projects, issue_keys)
+        referenced.update(verdict.linked_keys)
+        if merged_at >= window_start:
+            in_window.append((pr, verdict))
+    in_window.sort(key=lambda pair: pair[1].pr_id)
+    linked = [pr for pr, verdict in in_window if verdict.linked]
+    unlinked = [(pr, verdict) for pr, verdict in in_window if not verdict.linked]
+
+    # Tallied in plain [merged, linked] pairs: a pydantic model's attribute writes cost ~1 us each.
+    repo_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_login = {(m.github_login or "").casefold(): m for m in members if m.github_login}
-    author_counts: dict[str, AuthorLinkage] = {}
-    for pr in in_window:
-        is_linked = verdicts[pr.pr_id].linked
+    authors: dict[str, tuple[TeamMember | None, str | None, list[int]]] = {}
+    for pr, verdict in in_window:
+        is_linked = int(verdict.linked)
         counts = repo_counts[pr.repository]
-        counts.merged += 1
-        counts.linked += int(is_linked)
-        member = by_login.get((pr.author_login or "").casefold())
-        group = member.member_id if member else f"login:{(pr.author_login or '').casefold()}"
-        entry = author_counts.setdefault(
-            group,
-            AuthorLinkage(
-                author_login=member.github_login if member else pr.author_login,
-                member_id=member.member_id if member else None,
-                display_name=member.display_name if member else None,
-                jira_account_id=member.jira_account_id if member else None,
-            ),
+        counts[0] += 1
+        counts[1] += is_linked
+        login = (pr.author_login or "").casefold()
+        member = by_login.get(login)
+        group = member.member_id if member else f"login:{login}"
+        entry = authors.get(group)
+        if entry is None:
+            entry = authors[group] = (member, pr.author_login, [0, 0])
+        entry[2][0] += 1
+        entry[2][1] += is_linked
+    author_counts = [
+        AuthorLinkage(
+            author_login=member.github_login if member else author_login,
+            member_id=member.member_id if member else None,
+            display_name=member.display_name if member else None,
+            jira_account_id=member.jira_account_id if member else None,
+            merged=merged,
+            linked=linked_count,
+            rate=_rate(linked_count, merged),
         )
-        entry.merged += 1
-        entry.linked += int(is_linked)
-    for counts in [*repo_counts.values(), *author_counts.values()]:
-        counts.rate = _rate(counts.linked, counts.merged)
+        for member, author_login, (merged, linked_count) in authors.values()
+    ]
 
     reasons = dict.fromkeys((r.value for r in UnlinkedReason), 0)
-    for pr in unlinked:
-        reasons[verdicts[pr.pr_id].reason.value] += 1  # type: ignore[union-attr]
-
-    referenced = {key for verdict in verdicts.values() for key in verdict.linked_keys}
-    done = sorted(
-        (
-            i
-            for i in issues
-            if i.status_category == "done"
-            and i.resolved is not None
-            and window_start <= i.resolved < window_end
-        ),
-        key=lambda i: i.key,
-    )
-    without = [i.key for i in done if i.key not in referenced]
+    for _, verdict in unlinked:
+        reasons[verdict.reason.value] += 1  # type: ignore[union-attr]
+    without = [key for key in done_keys if key not in referenced]
 
     return LinkageReport(
         window_start=window_start,
@@ -219,41 +232,46 @@ def correlate_pull_requests(
         linked_prs=len(linked),
         linkage_rate=_rate(len(linked), len(in_window)),
         by_repository=[
-            RepositoryLinkage(repository=name, **counts.model_dump())
-            for name, counts in sorted(repo_counts.items())
+            RepositoryLinkage(
+                repository=name, merged=merged, linked=linked_count, rate=_rate(linked_count, merged)
+            )
+            for name, (merged, linked_count) in sorted(repo_counts.items())
         ],
-        by_author=sorted(
-            author_counts.values(), key=lambda a: (-a.merged, a.member_id or a.author_login or "")
-        ),
+        by_author=sorted(author_counts, key=lambda a: (-a.merged, a.member_id or a.author_login or "")),
         unlinked_reasons=reasons,
         unlinked_examples=[
             UnlinkedExample(
-                pr_id=pr.pr_id,
+                pr_id=verdict.pr_id,
                 title=pr.title,
-                reason=verdicts[pr.pr_id].reason,  # type: ignore[arg-type]
-                candidates=verdicts[pr.pr_id].candidates,
+                reason=verdict.reason,  # type: ignore[arg-type]
+                candidates=verdict.candidates,
             )
-            for pr in unlinked[:MAX_EXAMPLES]
+            for pr, verdict in unlinked[:MAX_EXAMPLES]
         ],
         done_issues_without_pr=DoneIssuesWithoutPr(
-            done_issues=len(done),
+            done_issues=len(done_keys),
             without_pr=len(without),
-            share=_rate(len(without), len(done)),
+            share=_rate(len(without), len(done_keys)),
             keys=without[:MAX_KEYS_LISTED],
         ),
         pr_cycle_time=PrCycleTime(
             linked_median_hours=_median_hours(linked),
             linked_prs=len(linked),
-            unlinked_median_hours=_median_hours(unlinked),
+            unlinked_median_hours=_median_hours([pr for pr, _ in unlinked]),
             unlinked_prs=len(unlinked),
         ),
     )
 
 
 def get_pr_jira_correlation(
-    team_id: str, *, window_days: int | None = None, now: datetime | None = None
+    team_id: str,
+    *,
+    window_days: int | None = None,
+    now: datetime | None = None,
+    issues: Iterable[MetricIssue] | None = None,
 ) -> LinkageReport:
-    """The team's PR linkage over the last `window_days` (Queries on keys and the ByMergedAt index)."""
+    """The team's PR linkage over the last `window_days` (Queries on keys and the ByMergedAt index).
+    `issues`: the team's issues when the caller has read them already (`Repository.list_metric_issues`)."""
     repo = Repository(team_id)
     end = now or datetime.now(UTC)
     days = window_days or get_settings().metrics_window_days
@@ -263,7 +281,7 @@ def get_pr_jira_correlation(
         # The window before counts too, for "done issues with a PR" only.
         repo.iter_merged_pull_requests(start - timedelta(days=days), end),
         project_keys=projects,
-        issues=[issue for key in projects for issue in repo.iter_issue_models(key)],
+        issues=repo.list_metric_issues() if issues is None else issues,
         members=repo.list_members(),
         window_start=start,
         window_end=end,

@@ -1,6 +1,6 @@
 """Sprint metrics per board: the active sprint and the last N closed sprints.
 
-Who was in a sprint when comes from the Sprint field's change history (`JiraIssue.sprint_changes`),
+Who was in a sprint when comes from the Sprint field's change history (`MetricIssue.sprint_changes`),
 never from the issue's current sprints: an issue's current state cannot say whether it was committed
 at the start or added later, nor that it was removed. Whether an issue was done at an instant comes
 from its status history (a status whose category is done), else from its resolution date. Every
@@ -10,6 +10,7 @@ figure carries the issue keys it counts and `BASIS` says how it was counted, so 
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pydantic import BaseModel, Field
 
 from jira_onboarding.dal.repository import Repository
-from jira_onboarding.jira.models import JiraBoard, JiraIssue, JiraSprint
+from jira_onboarding.jira.models import JiraBoard, JiraSprint
+from jira_onboarding.metrics.issues import MICROS_PER_SECOND, MetricIssue, to_micros
 from jira_onboarding.settings import get_settings
 
 DEFAULT_CLOSED_SPRINTS = 6
@@ -25,6 +27,7 @@ DEFAULT_CLOSED_SPRINTS = 6
 # after that next sprint's start date: an issue entering within this grace of the completion of a
 # sprint it was in was carried in, and counts as committed, not as added after the start.
 CARRY_IN_GRACE = timedelta(minutes=5)
+CARRY_IN_GRACE_US = CARRY_IN_GRACE // timedelta(microseconds=1)
 BUG_TYPES = frozenset({"bug", "defect"})
 TREND_FLAT_BAND = 0.05  # a slope within +-5% of the average velocity per sprint is "flat"
 
@@ -135,8 +138,9 @@ class SprintMetricsReport(BaseModel):
 # ---------------------------------------------------------------------------------- history
 
 
-def in_sprint_at(issue: JiraIssue, sprint_id: int, at: datetime) -> bool:
-    """Whether the issue was in the sprint at `at`, from its Sprint history."""
+def in_sprint_at(issue: MetricIssue, sprint_id: int, at: int) -> bool:
+    """Whether the issue was in the sprint at `at` (microseconds since the epoch), from its Sprint
+    history."""
     if issue.created is not None and at < issue.created:
         return False
     changes = issue.sprint_changes
@@ -148,57 +152,60 @@ def in_sprint_at(issue: JiraIssue, sprint_id: int, at: datetime) -> bool:
             break
         last = change
     if last is not None:
-        return sprint_id in last.sprint_ids("to")
+        return sprint_id in last.to_ids
     # Before the first change the field held the first change's "from" (since creation).
-    return sprint_id in changes[0].sprint_ids("from")
+    return sprint_id in changes[0].from_ids
 
 
-def entries_into(issue: JiraIssue, sprint_id: int) -> list[datetime]:
+def entries_into(issue: MetricIssue, sprint_id: int) -> list[int]:
     """When the issue entered the sprint (creation time when it was created in it, if known)."""
-    if not issue.sprint_changes:
-        return [issue.created] if issue.created and sprint_id in issue.sprint_ids else []
+    changes = issue.sprint_changes
+    if not changes:
+        return [issue.created] if issue.created is not None and sprint_id in issue.sprint_ids else []
     out = []
-    first = issue.sprint_changes[0]
-    if sprint_id in first.sprint_ids("from") and issue.created is not None:
+    if sprint_id in changes[0].from_ids and issue.created is not None:
         out.append(issue.created)
-    out += [
-        c.at
-        for c in issue.sprint_changes
-        if sprint_id in c.sprint_ids("to") and sprint_id not in c.sprint_ids("from")
-    ]
+    out += [c.at for c in changes if sprint_id in c.to_ids and sprint_id not in c.from_ids]
     return out
 
 
-def done_at(issue: JiraIssue, at: datetime, done_statuses: frozenset[str]) -> bool:
-    """Whether the issue was in a done-category status at `at`."""
-    if issue.status_changes and done_statuses:
+def done_at(issue: MetricIssue, at: int, done_statuses: frozenset[str]) -> bool:
+    """Whether the issue was in a done-category status at `at` (microseconds since the epoch)."""
+    changes = issue.status_changes
+    if changes and done_statuses:
         last = None
-        for change in issue.status_changes:
+        for change in changes:
             if change.at > at:
                 break
             last = change
-        name = last.to_value if last is not None else issue.status_changes[0].from_value
-        return (name or "").casefold() in done_statuses
+        name = last.to_name if last is not None else changes[0].from_name
+        return name in done_statuses
     return issue.resolved is not None and issue.resolved <= at
 
 
-def cycle_time_days(issue: JiraIssue, done_statuses: frozenset[str]) -> tuple[float | None, str]:
+def cycle_time_days(issue: MetricIssue, done_statuses: frozenset[str]) -> tuple[float | None, str]:
     """(days, "changelog" | "created_resolved" | "none") for a done issue."""
     changes = issue.status_changes
     if changes and done_statuses:
-        into_done = [c.at for c in changes if (c.to_value or "").casefold() in done_statuses]
+        into_done = [c.at for c in changes if c.to_name in done_statuses]
         if into_done and into_done[-1] >= changes[0].at:
-            return (into_done[-1] - changes[0].at).total_seconds() / 86400, "changelog"
-    if issue.created and issue.resolved and issue.resolved >= issue.created:
-        return (issue.resolved - issue.created).total_seconds() / 86400, "created_resolved"
+            return _days(into_done[-1] - changes[0].at), "changelog"
+    created, resolved = issue.created, issue.resolved
+    if created is not None and resolved is not None and resolved >= created:
+        return _days(resolved - created), "created_resolved"
     return None, "none"
+
+
+def _days(micros: int) -> float:
+    # In seconds first, as timedelta.total_seconds() does: the same float, digit for digit.
+    return micros / MICROS_PER_SECOND / 86400
 
 
 # ---------------------------------------------------------------------------------- figures
 
 
-def _count(issues: Iterable[JiraIssue]) -> Count:
-    chosen = sorted(issues, key=_key_order)
+def _count(chosen: list[MetricIssue]) -> Count:
+    """`chosen` in key order (the sprint's candidates are sorted once, so every subset is too)."""
     return Count(
         issues=len(chosen),
         points=round(sum(i.story_points or 0.0 for i in chosen), 2),
@@ -207,7 +214,7 @@ def _count(issues: Iterable[JiraIssue]) -> Count:
     )
 
 
-def _key_order(issue: JiraIssue) -> tuple[str, int]:
+def _key_order(issue: MetricIssue) -> tuple[str, int]:
     project, _, number = issue.key.rpartition("-")
     return project, int(number) if number.isdigit() else 0
 
@@ -222,45 +229,59 @@ def _sprint_end(sprint: JiraSprint, now: datetime) -> datetime | None:
     return now if sprint.state == "active" else None
 
 
+def _is_bug(issue: MetricIssue) -> bool:
+    return (issue.issue_type or "").casefold() in BUG_TYPES
+
+
+def _carried_in(issue: MetricIssue, entries: list[int], completions: list[tuple[int, int]]) -> bool:
+    """Whether one of the entries came within the grace after the completion of a sprint the issue
+    was in then. `completions`: (instant, sprint id) of the board's closed sprints, in time order."""
+    for entry in entries:
+        first = bisect_left(completions, (entry - CARRY_IN_GRACE_US,))
+        for completed_at, previous_id in completions[first:]:
+            if completed_at > entry:
+                break
+            if in_sprint_at(issue, previous_id, completed_at):
+                return True
+    return False
+
+
 def _sprint_figures(
     sprint: JiraSprint,
-    candidates: list[JiraIssue],
-    previous: list[JiraSprint],
+    candidates: list[MetricIssue],
+    completions: list[tuple[int, int]],
     done_statuses: frozenset[str],
     now: datetime,
-) -> SprintMetrics:
+) -> tuple[SprintMetrics, list[MetricIssue], list[MetricIssue]]:
+    """The sprint's figures, with the issues in scope at its end and those completed (key order).
+    `candidates`: the issues ever in the sprint, in key order; `completions`: see `_carried_in`."""
     start, end = sprint.start_date, _sprint_end(sprint, now)
-    committed: list[JiraIssue] = []
-    added: list[JiraIssue] = []
-    removed: list[JiraIssue] = []
-    scope: list[JiraIssue] = []
-    completed: list[JiraIssue] = []
-    carried: list[JiraIssue] = []
-    for issue in candidates:
-        if start is None or end is None:
-            continue
-        at_start = in_sprint_at(issue, sprint.id, start)
-        entries = [e for e in entries_into(issue, sprint.id) if start < e <= end]
-        carried_in = not at_start and any(
-            p.complete_date is not None
-            and p.complete_date <= e <= p.complete_date + CARRY_IN_GRACE
-            and in_sprint_at(issue, p.id, p.complete_date)
-            for e in entries
-            for p in previous
-        )
-        if not (at_start or entries):
-            continue
-        (committed if at_start or carried_in else added).append(issue)
-        if not in_sprint_at(issue, sprint.id, end):
-            removed.append(issue)
-            continue
-        scope.append(issue)
-        if done_at(issue, end, done_statuses):
-            completed.append(issue)
-        elif sprint.state == "closed":
-            carried.append(issue)
+    committed: list[MetricIssue] = []
+    added: list[MetricIssue] = []
+    removed: list[MetricIssue] = []
+    scope: list[MetricIssue] = []
+    completed: list[MetricIssue] = []
+    carried: list[MetricIssue] = []
+    if start is not None and end is not None:
+        sid, start_at, end_at = sprint.id, to_micros(start), to_micros(end)
+        closed = sprint.state == "closed"
+        for issue in candidates:
+            at_start = in_sprint_at(issue, sid, start_at)
+            entries = [e for e in entries_into(issue, sid) if start_at < e <= end_at]
+            if not (at_start or entries):
+                continue
+            carried_in = not at_start and _carried_in(issue, entries, completions)
+            (committed if at_start or carried_in else added).append(issue)
+            if not in_sprint_at(issue, sid, end_at):
+                removed.append(issue)
+                continue
+            scope.append(issue)
+            if done_at(issue, end_at, done_statuses):
+                completed.append(issue)
+            elif closed:
+                carried.append(issue)
     scope_count, done_count = _count(scope), _count(completed)
-    return SprintMetrics(
+    figures = SprintMetrics(
         sprint_id=sprint.id,
         name=sprint.name,
         state=sprint.state,
@@ -275,9 +296,10 @@ def _sprint_figures(
         completion_rate_issues=_ratio(done_count.issues, scope_count.issues),
         completion_rate_points=_ratio(done_count.points, scope_count.points),
         unestimated_share=_ratio(scope_count.unestimated, scope_count.issues),
-        bug_share=_ratio(sum(1 for i in scope if (i.issue_type or "").casefold() in BUG_TYPES), len(scope)),
+        bug_share=_ratio(sum(1 for i in scope if _is_bug(i)), len(scope)),
         issues_without_sprint_history=sum(1 for i in scope if not i.sprint_changes),
     )
+    return figures, scope, completed
 
 
 def _trend(values: list[float]) -> VelocityTrend:
@@ -292,7 +314,7 @@ def _trend(values: list[float]) -> VelocityTrend:
     return VelocityTrend(direction=direction, slope_points_per_sprint=round(slope, 2), sprints=len(values))
 
 
-def _cycle_time(issues: Iterable[JiraIssue], done_statuses: frozenset[str]) -> CycleTime:
+def _cycle_time(issues: Iterable[MetricIssue], done_statuses: frozenset[str]) -> CycleTime:
     days: list[float] = []
     bases: dict[str, int] = defaultdict(int)
     for issue in issues:
@@ -313,38 +335,21 @@ def _cycle_time(issues: Iterable[JiraIssue], done_statuses: frozenset[str]) -> C
     )
 
 
-def done_status_names(issues: Iterable[JiraIssue]) -> frozenset[str]:
+def done_status_names(issues: Iterable[MetricIssue]) -> frozenset[str]:
     """Status names in the done category, as the stored issues show them (casefolded)."""
-    return frozenset(
-        i.status_name.casefold() for i in issues if i.status_category == "done" and i.status_name
-    )
+    names = {i.status_name for i in issues if i.status_category == "done" and i.status_name}
+    return frozenset(name.casefold() for name in names)
 
 
-def compute_sprint_metrics(
-    boards: Iterable[JiraBoard],
-    sprints: Iterable[JiraSprint],
-    issues: Iterable[JiraIssue],
-    *,
-    now: datetime,
-    closed_sprints: int = DEFAULT_CLOSED_SPRINTS,
-) -> SprintMetricsReport:
-    """Pure: the metrics of every board that has an active or closed sprint."""
-    issues = [i for i in issues if not i.is_subtask]
-    done_statuses = done_status_names(issues)
-    by_sprint: dict[int, list[JiraIssue]] = defaultdict(list)
-    for issue in issues:
-        mentioned = set(issue.sprint_ids)
-        for change in issue.sprint_changes:
-            mentioned |= change.sprint_ids("from") | change.sprint_ids("to")
-        for sprint_id in mentioned:
-            by_sprint[sprint_id].append(issue)
+def _chosen_sprints(
+    boards: Iterable[JiraBoard], sprints: Iterable[JiraSprint], closed_sprints: int
+) -> list[tuple[JiraBoard, list[JiraSprint], list[JiraSprint]]]:
+    """(board, its closed sprints oldest first, the sprints reported) for every board with some."""
     by_board: dict[int, list[JiraSprint]] = defaultdict(list)
     for sprint in sprints:
         if sprint.board_id is not None:
             by_board[sprint.board_id].append(sprint)
-
-    by_key = {i.key: i for i in issues}  # once, not once per board: 100,000 issues x 10 boards
-    report_boards = []
+    plan = []
     for board in sorted(boards, key=lambda b: b.id):
         board_sprints = by_board.get(board.id, [])
         closed = sorted(
@@ -356,9 +361,52 @@ def compute_sprint_metrics(
             key=lambda s: (s.start_date, s.id),  # type: ignore[arg-type]
         )
         chosen = closed[-closed_sprints:] + active
-        if not chosen:
-            continue
-        figures = [_sprint_figures(s, by_sprint.get(s.id, []), closed, done_statuses, now) for s in chosen]
+        if chosen:
+            plan.append((board, closed, chosen))
+    return plan
+
+
+def compute_sprint_metrics(
+    boards: Iterable[JiraBoard],
+    sprints: Iterable[JiraSprint],
+    issues: Iterable[MetricIssue],
+    *,
+    now: datetime,
+    closed_sprints: int = DEFAULT_CLOSED_SPRINTS,
+) -> SprintMetricsReport:
+    """Pure: the metrics of every board that has an active or closed sprint."""
+    issues = [i for i in issues if not i.is_subtask]
+    done_statuses = done_status_names(issues)
+    plan = _chosen_sprints(boards, sprints, closed_sprints)
+    # Only the reported sprints' candidates are indexed: every issue that was ever in one of them.
+    by_sprint: dict[int, list[MetricIssue]] = {s.id: [] for _, _, chosen in plan for s in chosen}
+    candidates_of = by_sprint.get
+    for issue in issues:
+        mentioned = issue.sprint_ids
+        for change in issue.sprint_changes:
+            mentioned = mentioned.union(change.from_ids, change.to_ids)
+        for sprint_id in mentioned:
+            candidates = candidates_of(sprint_id)
+            if candidates is not None:
+                candidates.append(issue)
+    for candidates in by_sprint.values():
+        candidates.sort(key=_key_order)  # stable: the figures list issues in key order, ties as read
+
+    report_boards = []
+    for board, closed, chosen in plan:
+        completions = sorted(
+            (to_micros(s.complete_date), s.id) for s in closed if s.complete_date is not None
+        )
+        figures = []
+        scope_by_key: dict[str, MetricIssue] = {}
+        done_by_key: dict[str, MetricIssue] = {}
+        for sprint in chosen:
+            sprint_figures, scope, completed = _sprint_figures(
+                sprint, by_sprint[sprint.id], completions, done_statuses, now
+            )
+            figures.append(sprint_figures)
+            scope_by_key.update((i.key, i) for i in scope)
+            done_by_key.update((i.key, i) for i in completed)
         closed_figures = [f for f in figures if f.state == "closed"]
         velocity = [
             VelocityPoint(
@@ -366,13 +414,11 @@ def compute_sprint_metrics(
             )
             for f in closed_figures
         ]
-        keys_done = {k for f in figures for k in f.completed.keys}
-        in_scope = {k for f in figures for k in f.scope_at_end.keys}
         carried: dict[str, list[str]] = defaultdict(list)
         for f in closed_figures:
             for key in f.carried_over.keys if f.carried_over else []:
                 carried[key].append(f.name)
-        scope_issues = [by_key[k] for k in sorted(in_scope) if k in by_key]
+        scope_issues = [scope_by_key[k] for k in sorted(scope_by_key)]
         report_boards.append(
             BoardSprintMetrics(
                 board_id=board.id,
@@ -384,11 +430,8 @@ def compute_sprint_metrics(
                 if velocity
                 else None,
                 velocity_trend=_trend([v.points for v in velocity]),
-                cycle_time=_cycle_time((by_key[k] for k in sorted(keys_done) if k in by_key), done_statuses),
-                bug_share=_ratio(
-                    sum(1 for i in scope_issues if (i.issue_type or "").casefold() in BUG_TYPES),
-                    len(scope_issues),
-                ),
+                cycle_time=_cycle_time((done_by_key[k] for k in sorted(done_by_key)), done_statuses),
+                bug_share=_ratio(sum(1 for i in scope_issues if _is_bug(i)), len(scope_issues)),
                 unestimated_share=_ratio(
                     sum(1 for i in scope_issues if i.story_points is None), len(scope_issues)
                 ),
@@ -403,17 +446,19 @@ def compute_sprint_metrics(
 
 
 def get_jira_sprint_metrics(
-    team_id: str, *, closed_sprints: int | None = None, now: datetime | None = None
+    team_id: str,
+    *,
+    closed_sprints: int | None = None,
+    now: datetime | None = None,
+    issues: Iterable[MetricIssue] | None = None,
 ) -> SprintMetricsReport:
-    """The team's sprint metrics from what the sync stored (Queries on the team's keys only)."""
+    """The team's sprint metrics from what the sync stored (Queries on the team's keys only).
+    `issues`: the team's issues when the caller has read them already (`Repository.list_metric_issues`)."""
     repo = Repository(team_id)
-    issues = [
-        issue for project in repo.list_projects() for issue in repo.iter_issue_models(project.project_key)
-    ]
     return compute_sprint_metrics(
         [board for board, _ in repo.list_boards()],
         repo.list_sprints(),
-        issues,
+        repo.list_metric_issues() if issues is None else issues,
         now=now or datetime.now(UTC),
         closed_sprints=closed_sprints or get_settings().metrics_closed_sprints,
     )

@@ -1,0 +1,15 @@
+"""State machine step: detect the site's fields once and split each project into segments."""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from jira_onboarding.contracts import StepInput
+from jira_onboarding.logic.plan_sync import plan_run
+from jira_onboarding.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    step = StepInput.model_validate(event)
+    logger.append_keys(team_id=step.team_id, run_id=step.run_id)
+    return plan_run(step).model_dump()

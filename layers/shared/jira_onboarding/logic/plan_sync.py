@@ -1,0 +1,210 @@
+"""Plan a run: for each project, full or incremental, and the segments it is synced in.
+
+A segment is one JQL query over a disjoint part of a project with its own saved cursor. Pages of one
+query form a chain (each page needs the previous page's token), so a big project is split into
+several queries that are fetched in parallel. A full sync of a big project runs in two phases:
+
+- **recent**: the issues updated since a fixed boundary (RECENT_DAYS before the run), so every
+  project shows its current work within seconds; a small project is synced whole here;
+- **backfill**: the older issues (updated before the same boundary), split into ranges of creation
+  date. Both conditions use one absolute boundary string, so whatever time zone Jira reads it in,
+  `updated >= B` and `updated < B` are exact complements, as are the creation-date ranges: no issue
+  is missed or fetched twice. (Key ranges would be cheaper to state, but Jira Cloud's enhanced search
+  answers a range bound on a key that no longer exists with no results instead of an error.)
+
+An incremental run (the project has data) is one segment: the issues updated since the last sync.
+The plan is stored on the project once per run, so a replayed planning step changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+from jira_onboarding.contracts import PhasePlan, ProjectStepInput, RunPlan, StepInput
+from jira_onboarding.dal.repository import Repository
+from jira_onboarding.errors import PROJECT_REFUSED
+from jira_onboarding.jira.client import JiraClient
+from jira_onboarding.jira.models import FieldMap
+from jira_onboarding.logic.connections import open_jira
+from jira_onboarding.logic.finish import mark_failed
+from jira_onboarding.observability import logger
+from jira_onboarding.records import ProjectSegment, SyncStatus, TrackedProject
+
+RECENT_DAYS = 30
+# Projects above this many issues sync recent-first and backfill in parallel ranges; smaller ones
+# take a few seconds whole, and every extra query costs a partly filled page.
+SPLIT_ABOVE = 5_000
+BACKFILL_RANGE_ISSUES = 5_000  # about this many issues per backfill range
+# Incremental runs ask for issues updated since the last sync plus this overlap, as a JQL period
+# ("-90m"): periods are relative to now, so the Jira user's time zone cannot shift the window.
+OVERLAP_MINUTES = 15
+PLAN_THREADS = 4  # concurrent Jira calls while planning (well inside Jira's burst limit)
+PHASES = ("recent", "backfill")
+
+
+def _jql_date(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y/%m/%d %H:%M")
+
+
+def project_jql(project_key: str, *conditions: str) -> str:
+    # Key order keeps pages stable while people create issues mid-sync (new keys sort last).
+    clauses = [f'project = "{project_key}"', *conditions]
+    return " AND ".join(clauses) + " ORDER BY key ASC"
+
+
+def incremental_jql(project_key: str, last_synced_at: datetime, now: datetime) -> str:
+    since = math.ceil((now - last_synced_at).total_seconds() / 60) + OVERLAP_MINUTES
+    return project_jql(project_key, f'updated >= "-{since}m"')
+
+
+def creation_ranges(
+    first_created: datetime, now: datetime, ranges: int
+) -> list[tuple[str | None, str | None]]:
+    """`ranges` creation-date ranges covering every issue: the first open below, the last open above."""
+    if ranges <= 1 or now <= first_created:
+        return [(None, None)]
+    step = (now - first_created) / ranges
+    bounds = [_jql_date(first_created + step * n) for n in range(1, ranges)]
+    bounds = sorted(set(bounds))  # minute precision: very young projects may collapse bounds
+    lows: list[str | None] = [None, *bounds]
+    highs: list[str | None] = [*bounds, None]
+    return list(zip(lows, highs, strict=True))
+
+
+def full_segments(
+    client: JiraClient, project_key: str, total: int, now: datetime
+) -> dict[str, ProjectSegment]:
+    if total <= SPLIT_ABOVE:
+        return {"all": ProjectSegment(phase="recent", jql=project_jql(project_key))}
+    boundary = f'"{_jql_date(now - timedelta(days=RECENT_DAYS))}"'
+    segments = {
+        "recent": ProjectSegment(phase="recent", jql=project_jql(project_key, f"updated >= {boundary}"))
+    }
+    first = client.search_page(
+        f'project = "{project_key}" ORDER BY created ASC',
+        fields=["created"],
+        max_results=1,
+        what=f"project {project_key}",
+    )
+    first_created = None
+    if first.issues:
+        raw = (first.issues[0].get("fields") or {}).get("created")
+        first_created = datetime.fromisoformat(raw.replace("Z", "+00:00")) if isinstance(raw, str) else None
+    ranges = creation_ranges(first_created or now, now, math.ceil(total / BACKFILL_RANGE_ISSUES))
+    for n, (low, high) in enumerate(ranges, start=1):
+        conditions = [f"updated < {boundary}"]
+        if low:
+            conditions.append(f'created >= "{low}"')
+        if high:
+            conditions.append(f'created < "{high}"')
+        segments[f"backfill-{n:02d}"] = ProjectSegment(
+            phase="backfill", jql=project_jql(project_key, *conditions)
+        )
+    return segments
+
+
+def plan_project(
+    client: JiraClient, repo: Repository, project: TrackedProject, run_id: str, *, has_field_map: bool
+) -> TrackedProject:
+    """Choose full or incremental for this run, split the project into segments and store the plan
+    (once per run: a replay returns the stored plan)."""
+    if project.plan_run_id == run_id:
+        return project
+    now = datetime.now(UTC)
+    key = project.project_key
+    values: dict[str, object] = {"sync_status": SyncStatus.SYNCING.value, "started_at": now}
+    if project.last_synced_at is not None and has_field_map:
+        segments = {
+            "all": ProjectSegment(phase="recent", jql=incremental_jql(key, project.last_synced_at, now))
+        }
+        values.update(sync_mode="incremental", issues_total_estimate=None, phase=None)
+    else:
+        total = client.approximate_count(f'project = "{key}"', what=f"project {key}")
+        segments = full_segments(client, key, total, now)
+        values.update(
+            sync_mode="full",
+            issues_total_estimate=total,
+            issues_stored=0,
+            phase="recent" if len(segments) > 1 else None,
+            # Nothing stored yet: pages need no read-before-write, and the fetched count is the
+            # stored count (no Count query at the end).
+            fresh_store=not repo.has_issues(key),
+        )
+    values["segments"] = {name: segment.model_dump(exclude_none=True) for name, segment in segments.items()}
+    values["plan_run_id"] = run_id
+    repo.update_project(key, expected_run_id=run_id, **values)
+    return repo.get_project(key) or project
+
+
+def ensure_field_map(client: JiraClient, repo: Repository, *, refresh: bool) -> FieldMap:
+    """The site's sprint and story point fields: detected once per run that needs them."""
+    connection = repo.get_connection()
+    if not refresh and connection and connection.field_map:
+        return FieldMap.model_validate(connection.field_map)
+    field_map = FieldMap.detect(client.fields())
+    repo.save_field_map(field_map.model_dump())
+    return field_map
+
+
+def plan_run(step: StepInput) -> RunPlan:
+    """Plan every project of the run. A project Jira refuses (no access, gone) is marked FAILED
+    here and left out; the others go on."""
+    repo = Repository(step.team_id)
+    run = repo.get_run(step.run_id)
+    projects = [p for key in (run.project_keys if run else []) if (p := repo.get_project(key))]
+    projects = [
+        p
+        for p in projects
+        if p.run_id == step.run_id and p.sync_status not in {SyncStatus.COMPLETE, SyncStatus.FAILED}
+    ]
+    client = open_jira(step.team_id, repo)
+    try:
+        needs_full = any(p.last_synced_at is None and p.plan_run_id != step.run_id for p in projects)
+        ensure_field_map(client, repo, refresh=needs_full)
+
+        def plan_one(project: TrackedProject) -> TrackedProject | None:
+            try:
+                return plan_project(client, repo, project, step.run_id, has_field_map=True)
+            except PROJECT_REFUSED as exc:
+                mark_failed(repo, step.run_id, project.project_key, exc.__class__.__name__, str(exc))
+                return None
+
+        with ThreadPoolExecutor(max_workers=PLAN_THREADS) as pool:
+            planned = [p for p in pool.map(plan_one, projects) if p is not None]
+    finally:
+        client.close()
+    phases: dict[str, list[tuple[int, ProjectStepInput]]] = {name: [] for name in PHASES}
+    for project in planned:
+        size = project.issues_total_estimate or 0
+        for name, segment in project.segments.items():
+            if segment.done:
+                continue
+            share = size // max(1, len(project.segments))
+            phases[segment.phase].append(
+                (
+                    share,
+                    ProjectStepInput(
+                        team_id=step.team_id,
+                        run_id=step.run_id,
+                        project_key=project.project_key,
+                        segment=name,
+                    ),
+                )
+            )
+    plan = RunPlan(
+        team_id=step.team_id,
+        run_id=step.run_id,
+        phases=[
+            # Largest first: the longest chains start first, so the phase ends soonest.
+            PhasePlan(name=name, segments=[s for _, s in sorted(items, key=lambda i: -i[0])])
+            for name, items in phases.items()
+            if items
+        ],
+    )
+    logger.info(
+        "Run planned",
+        extra={"phases": {p.name: len(p.segments) for p in plan.phases}, "projects": len(planned)},
+    )
+    return plan
