@@ -1,9 +1,12 @@
 """State machine step: compute the team's sprint metrics, PR linkage and insights after a run."""
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from jira_onboarding.contracts import StepInput
-from jira_onboarding.logic.compute_metrics import compute_metrics
-from jira_onboarding.observability import logger, metrics, tracer
+from jira_onboarding import lambda_init
+
+with lambda_init():  # no garbage collection while the imports run: see lambda_init
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from jira_onboarding.contracts import StepInput
+    from jira_onboarding.logic.compute_metrics import compute_metrics
+    from jira_onboarding.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context

@@ -1,9 +1,12 @@
 """State machine step: mark a failed project (from the Map's Catch), or finish the whole run."""
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from jira_onboarding.contracts import ProjectFailure, RunOutcome
-from jira_onboarding.logic.finish import finish_run, mark_project_failed
-from jira_onboarding.observability import logger, metrics, tracer
+from jira_onboarding import lambda_init
+
+with lambda_init():  # no garbage collection while the imports run: see lambda_init
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from jira_onboarding.contracts import ProjectFailure, RunOutcome
+    from jira_onboarding.logic.finish import finish_run, mark_project_failed
+    from jira_onboarding.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context

@@ -1,8 +1,11 @@
 """GET /jira/onboarding/{run_id}: per-project progress, polled by the onboarding page."""
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from jira_onboarding.api import app
-from jira_onboarding.observability import logger, metrics, tracer
+from jira_onboarding import lambda_init
+
+with lambda_init():  # no garbage collection while the imports run: see lambda_init
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from jira_onboarding.api import app
+    from jira_onboarding.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")

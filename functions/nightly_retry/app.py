@@ -1,8 +1,11 @@
 """EventBridge schedule: re-run failed and stuck syncs, refresh complete ones, every night."""
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from jira_onboarding.logic.nightly import run_nightly
-from jira_onboarding.observability import logger, metrics, tracer
+from jira_onboarding import lambda_init
+
+with lambda_init():  # no garbage collection while the imports run: see lambda_init
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from jira_onboarding.logic.nightly import run_nightly
+    from jira_onboarding.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context

@@ -1,9 +1,12 @@
 """State machine step: detect the site's fields once and split each project into segments."""
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from jira_onboarding.contracts import StepInput
-from jira_onboarding.logic.plan_sync import plan_run
-from jira_onboarding.observability import logger, metrics, tracer
+from jira_onboarding import lambda_init
+
+with lambda_init():  # no garbage collection while the imports run: see lambda_init
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from jira_onboarding.contracts import StepInput
+    from jira_onboarding.logic.plan_sync import plan_run
+    from jira_onboarding.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context

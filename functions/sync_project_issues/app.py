@@ -1,9 +1,12 @@
 """State machine step: sync one project's issues from its saved cursor until the time budget."""
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from jira_onboarding.contracts import ProjectStepInput
-from jira_onboarding.logic.sync_project import lambda_time_left, sync_project_page
-from jira_onboarding.observability import logger, metrics, tracer
+from jira_onboarding import lambda_init
+
+with lambda_init():  # no garbage collection while the imports run: see lambda_init
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from jira_onboarding.contracts import ProjectStepInput
+    from jira_onboarding.logic.sync_project import lambda_time_left, sync_project_page
+    from jira_onboarding.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context

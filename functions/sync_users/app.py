@@ -1,9 +1,12 @@
 """State machine step: fetch the Jira users and match them to the team's members."""
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from jira_onboarding.contracts import StepInput
-from jira_onboarding.logic.sync_users import sync_users
-from jira_onboarding.observability import logger, metrics, tracer
+from jira_onboarding import lambda_init
+
+with lambda_init():  # no garbage collection while the imports run: see lambda_init
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from jira_onboarding.contracts import StepInput
+    from jira_onboarding.logic.sync_users import sync_users
+    from jira_onboarding.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context

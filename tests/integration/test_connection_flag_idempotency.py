@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -146,6 +147,42 @@ def test_changed_selection_starts_a_new_run_and_stops_tracking_what_was_left_out
     assert {p["project_key"] for p in status["projects"]} == {"ALPHA", "OPS"}
 
 
+def test_tracking_a_new_selection_keeps_stored_data_and_untracks_what_was_left_out(stack: LocalStack):
+    # Given two projects a previous run synced
+    repo = Repository(TEAM)
+    repo.track_projects("run-1", ["ALPHA", "BETA"])
+    synced_at = datetime(2026, 11, 1, tzinfo=UTC)
+    for key in ("ALPHA", "BETA"):
+        repo.update_project(
+            key,
+            sync_status="COMPLETE",
+            last_synced_at=synced_at,
+            last_swept_at=synced_at,
+            estimation_field="customfield_10016",
+            issues_stored=120,
+            pages_synced=3,
+        )
+
+    # When a new run tracks ALPHA and OPS only
+    dropped = repo.track_projects("run-2", ["ALPHA", "OPS"], untrack_others=True)
+
+    # Then ALPHA starts afresh for the new run but keeps what it knows of its stored data
+    assert dropped == ["BETA"]
+    projects = {p.project_key: p for p in repo.list_projects()}
+    alpha = projects["ALPHA"]
+    assert (alpha.run_id, alpha.sync_status, alpha.pages_synced) == ("run-2", "PENDING", 0)
+    assert (alpha.last_synced_at, alpha.last_swept_at) == (synced_at, synced_at)
+    assert (alpha.estimation_field, alpha.issues_stored) == ("customfield_10016", 120)
+    assert (projects["OPS"].run_id, projects["OPS"].issues_stored) == ("run-2", 0)
+    # and BETA is no longer selected, with everything else as it was
+    beta = projects["BETA"]
+    assert (beta.selected, beta.run_id, beta.sync_status) == (False, "run-1", "COMPLETE")
+    assert (beta.issues_stored, beta.pages_synced, beta.last_synced_at) == (120, 3, synced_at)
+    # and a run that only refreshes some projects (the nightly batch) untracks nothing
+    assert repo.track_projects("run-3", ["OPS"]) == []
+    assert repo.get_project("ALPHA").selected is True
+
+
 def test_flag_off_records_the_selection_pending_for_the_nightly_job(
     stack: LocalStack, connected_team, monkeypatch
 ):
@@ -158,6 +195,8 @@ def test_flag_off_records_the_selection_pending_for_the_nightly_job(
     assert body["status"] == "PENDING"
     assert stack.list_executions() == []
     assert Repository(TEAM).get_project("OPS").sync_status == "PENDING"
+    run = Repository(TEAM).get_run(body["run_id"])
+    assert (run.status, run.execution_arn) == ("QUEUED", None)
     assert os.environ["FEATURE_FLAGS"]
 
 

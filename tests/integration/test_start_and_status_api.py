@@ -7,6 +7,7 @@ import json
 import boto3
 import pytest
 from jira_onboarding.dal.repository import Repository
+from jira_onboarding.settings import get_settings
 
 from local_harness.stack import LocalStack
 from tests.conftest import TEAM, load_event
@@ -31,11 +32,34 @@ def test_start_answers_202_with_a_running_execution_named_after_the_run(stack: L
     assert [e["name"] for e in executions] == [body["run_id"]]
     execution_input = json.loads(sfn.describe_execution(executionArn=executions[0]["executionArn"])["input"])
     assert execution_input == {"team_id": TEAM, "run_id": body["run_id"], "project_keys": ["ALPHA", "OPS"]}
+    # the run was written before the start with the ARN Step Functions then gave the execution
+    assert Repository(TEAM).get_run(body["run_id"]).execution_arn == executions[0]["executionArn"]
     # and the tracked projects were recorded PENDING for this run before the execution ran them
     projects = {p.project_key: p for p in Repository(TEAM).list_projects()}
     assert set(projects) == {"ALPHA", "OPS"}
     assert all(p.run_id == body["run_id"] for p in projects.values())
     stack.wait_for_executions()
+
+
+def test_start_queues_the_run_without_an_execution_when_the_execution_cannot_start(
+    stack: LocalStack, connected_team, monkeypatch
+):
+    # Given a state machine ARN that Step Functions does not know
+    monkeypatch.setenv("STATE_MACHINE_ARN", f"{stack.state_machine_arn}-missing")
+    get_settings.cache_clear()
+
+    # When the team posts its selection
+    status, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["OPS"]})
+
+    # Then it still gets 202, and the run waits for the nightly batch with no execution ARN
+    assert status == 202
+    assert body["status"] == "PENDING"
+    run = Repository(TEAM).get_run(body["run_id"])
+    assert run.status == "QUEUED"
+    assert run.execution_arn is None
+    assert "nightly" in run.reason
+    assert Repository(TEAM).get_project("OPS").sync_status == "PENDING"
+    assert stack.list_executions() == []
 
 
 def test_start_normalises_case_and_duplicates(stack: LocalStack, connected_team):

@@ -24,7 +24,8 @@ class RunStatus(StrEnum):
 
 
 class Record(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # Schemas built on first use, not at import: a function validates a few of these at most.
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class ProjectSegment(Record):

@@ -65,6 +65,12 @@ def _is_conditional_failure(exc: Exception) -> bool:
     return cause == "ConditionalCheckFailedException"
 
 
+# What a project tracked again keeps from its previous runs (the rest starts afresh), and what the
+# start reads of the team's tracked projects to know it.
+_KEPT_WHEN_TRACKED_AGAIN = ("last_synced_at", "last_swept_at", "estimation_field", "issues_stored")
+_TRACKING_READ = ["project_key", "selected", *_KEPT_WHEN_TRACKED_AGAIN]
+
+
 class Repository:
     """Data access for one team. Constructed per invocation; binds the tables lazily."""
 
@@ -127,10 +133,23 @@ class Repository:
 
     # ---- runs ------------------------------------------------------------------------------
     def create_run(
-        self, run_id: str, project_keys: list[str], *, trigger: str = "selection"
+        self,
+        run_id: str,
+        project_keys: list[str],
+        *,
+        trigger: str = "selection",
+        status: RunStatus = RunStatus.RUNNING,
+        execution_arn: str | None = None,
+        reason: str | None = None,
     ) -> OnboardingRun:
         item = OnboardingRunItem(
-            self.team_id, run_id, project_keys=project_keys, status=RunStatus.RUNNING.value, trigger=trigger
+            self.team_id,
+            run_id,
+            project_keys=project_keys,
+            status=status.value,
+            trigger=trigger,
+            execution_arn=execution_arn,
+            reason=reason,
         )
         item.save()
         return OnboardingRun.model_validate(_as_dict(item))
@@ -155,39 +174,40 @@ class Repository:
         OnboardingRunItem(self.team_id, run_id).update(actions=actions)
 
     # ---- tracked projects ------------------------------------------------------------------
-    def track_projects(self, run_id: str, project_keys: Iterable[str]) -> None:
+    def track_projects(
+        self, run_id: str, project_keys: Iterable[str], *, untrack_others: bool = False
+    ) -> list[str]:
         """Record each selected project PENDING for this run, resetting its cursor; data already
-        stored for it stays (a new run refreshes it in place)."""
-        with TrackedProjectItem.batch_write() as batch:
-            for key in project_keys:
-                existing = self.get_project(key)
-                item = TrackedProjectItem(
-                    self.team_id,
-                    key,
-                    sync_status=SyncStatus.PENDING.value,
-                    run_id=run_id,
-                    updated_at=utcnow(),
-                )
-                if existing is not None:
-                    item.last_synced_at = existing.last_synced_at
-                    item.last_swept_at = existing.last_swept_at
-                    item.estimation_field = existing.estimation_field
-                    item.issues_stored = existing.issues_stored
-                batch.save(item)
+        stored for it stays (a new run refreshes it in place). With `untrack_others`, the team's
+        projects left out of `project_keys` stop being synced and keep their data; returns their keys.
 
-    def untrack_other_projects(self, selected_keys: Iterable[str]) -> list[str]:
-        """Projects the team no longer selects stop being synced; their data stays."""
-        keep = set(selected_keys)
-        dropped = []
-        for item in TrackedProjectItem.query(self.team_id):
-            if item.project_key not in keep and item.selected:
-                item.update(
-                    actions=[
-                        TrackedProjectItem.selected.set(False),
-                        TrackedProjectItem.updated_at.set(utcnow()),
-                    ]
+        One Query of the team's projects and one BatchWrite, whatever the number of projects, plus
+        one update per project left out (none unless the selection shrank).
+        """
+        selected = list(dict.fromkeys(project_keys))
+        existing = {
+            item.project_key: item
+            for item in TrackedProjectItem.query(self.team_id, attributes_to_get=_TRACKING_READ)
+        }
+        now = utcnow()
+        with TrackedProjectItem.batch_write() as batch:
+            for key in selected:
+                item = TrackedProjectItem(
+                    self.team_id, key, sync_status=SyncStatus.PENDING.value, run_id=run_id, updated_at=now
                 )
-                dropped.append(item.project_key)
+                if key in existing:
+                    for name in _KEPT_WHEN_TRACKED_AGAIN:
+                        setattr(item, name, getattr(existing[key], name))
+                batch.save(item)
+        if not untrack_others:
+            return []
+        dropped = [key for key, item in existing.items() if key not in selected and item.selected]
+        for key in dropped:
+            # An update, not a put of the item read above: the previous run may still be writing
+            # this project's progress, and a put would undo what it wrote since the Query.
+            TrackedProjectItem(self.team_id, key).update(
+                actions=[TrackedProjectItem.selected.set(False), TrackedProjectItem.updated_at.set(now)]
+            )
         return dropped
 
     def get_project(self, project_key: str) -> TrackedProject | None:

@@ -16,7 +16,8 @@ EPIC_LINK_FIELD_TYPE = "com.pyxis.greenhopper.jira:gh-epic-link"
 
 
 class JiraModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+    # Schemas built on first use, not at import: a function validates a few of these at most.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True, defer_build=True)
 
 
 def parse_jira_datetime(value: Any) -> datetime | None:

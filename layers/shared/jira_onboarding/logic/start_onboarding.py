@@ -79,26 +79,50 @@ def status_url(run_id: str) -> str:
     return f"/jira/onboarding/{run_id}"
 
 
-def launch_run(team_id: str, project_keys: list[str], *, trigger: str, start: bool = True) -> tuple[str, str]:
+def execution_arn(state_machine_arn: str, run_id: str) -> str:
+    """The ARN Step Functions gives the execution named `run_id` of a standard state machine:
+    arn:<partition>:states:<region>:<account>:execution:<state machine name>:<execution name>.
+    Known before the start, so the run item is written once, with it."""
+    return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{run_id}"
+
+
+def launch_run(
+    team_id: str,
+    project_keys: list[str],
+    *,
+    trigger: str,
+    start: bool = True,
+    untrack_others: bool = False,
+) -> tuple[str, str]:
     """Record a run over `project_keys` (PENDING) and start its execution; returns (run id, status).
 
-    If the execution cannot be started (or `start` is False), the projects stay PENDING and the
-    nightly retry runs them: the caller never sees an error for a pipeline problem.
+    With `untrack_others` (a new selection), the team's projects left out stop being tracked. If the
+    execution cannot be started (or `start` is False), the run is QUEUED, the projects stay PENDING
+    and the nightly retry runs them: the caller never sees an error for a pipeline problem.
     """
     settings = get_settings()
     repo = Repository(team_id)
     run_id = new_run_id(team_id, project_keys)
-    repo.create_run(run_id, project_keys, trigger=trigger)
-    repo.track_projects(run_id, project_keys)
     logger.append_keys(run_id=run_id)
+    machine_arn = settings.state_machine_arn
     if not start:
-        repo.update_run(run_id, status=RunStatus.QUEUED.value, reason="Queued for the nightly sync.")
+        repo.create_run(
+            run_id,
+            project_keys,
+            trigger=trigger,
+            status=RunStatus.QUEUED,
+            reason="Queued for the nightly sync.",
+        )
+        repo.track_projects(run_id, project_keys, untrack_others=untrack_others)
         return run_id, "PENDING"
+    expected_arn = execution_arn(machine_arn, run_id) if machine_arn else None
+    repo.create_run(run_id, project_keys, trigger=trigger, execution_arn=expected_arn)
+    repo.track_projects(run_id, project_keys, untrack_others=untrack_others)
     try:
-        if not settings.state_machine_arn:
+        if not machine_arn:
             raise RuntimeError("STATE_MACHINE_ARN is not set")
         execution = _client("stepfunctions", settings.region).start_execution(
-            stateMachineArn=settings.state_machine_arn,
+            stateMachineArn=machine_arn,
             name=run_id,
             input=json.dumps({"team_id": team_id, "run_id": run_id, "project_keys": project_keys}),
         )
@@ -108,9 +132,12 @@ def launch_run(team_id: str, project_keys: list[str], *, trigger: str, start: bo
             run_id,
             status=RunStatus.QUEUED.value,
             reason="The sync could not be started; it will run in the nightly batch.",
+            execution_arn=None,
         )
         return run_id, "PENDING"
-    repo.update_run(run_id, execution_arn=execution["executionArn"])
+    if execution["executionArn"] != expected_arn:
+        # Not for this stack's standard state machine; an alias or express one is named otherwise.
+        repo.update_run(run_id, execution_arn=execution["executionArn"])
     return run_id, RunStatus.RUNNING.value
 
 
@@ -120,8 +147,7 @@ def _start(team_id: str, selection: dict[str, Any]) -> dict[str, Any]:
     if repo.get_connection() is None:
         raise NotConnectedError(team_id)
     enabled = pipeline_enabled(team_id)
-    run_id, status = launch_run(team_id, keys, trigger="selection", start=enabled)
-    repo.untrack_other_projects(keys)
+    run_id, status = launch_run(team_id, keys, trigger="selection", start=enabled, untrack_others=True)
     logger.info(
         "Jira project selection recorded", extra={"project_keys": keys, "status": status, "pipeline": enabled}
     )
