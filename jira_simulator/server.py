@@ -98,7 +98,7 @@ _DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d")
 
 @dataclass(frozen=True)
 class _Jql:
-    projects: tuple[str, ...]
+    projects: tuple[tuple[str, ...], ...]  # each clause's projects: "= A" is (A,), "in (A, B)" is (A, B)
     conditions: tuple[tuple[str, str, Any], ...]  # (field, op, value)
     order_field: str
     descending: bool
@@ -151,7 +151,7 @@ def parse_jql(jql: str) -> _Jql:
     """Parse the JQL subset the simulator supports (see the module docs); raise ApiError(400) otherwise."""
     tokens = _tokenize(jql or "")
     i = 0
-    projects: list[str] = []
+    projects: list[tuple[str, ...]] = []
     conditions: list[tuple[str, str, Any]] = []
     order_field, descending = "key", False
 
@@ -192,9 +192,19 @@ def parse_jql(jql: str) -> _Jql:
         i += 2
         if low == "project":
             if op == "=":
-                projects.append(value())
+                projects.append((value(),))
             elif op == "in":
-                raise ApiError(400, "The simulator does not support 'project in (...)': use 'project = KEY'.")
+                if i >= len(tokens) or tokens[i][1] != "(":
+                    raise ApiError(400, "Error in the JQL Query: Expecting '(' after 'in'.")
+                i += 1
+                group = [value()]
+                while i < len(tokens) and tokens[i][1] == ",":
+                    i += 1
+                    group.append(value())
+                if i >= len(tokens) or tokens[i][1] != ")":
+                    raise ApiError(400, "Error in the JQL Query: Expecting ')' to close the list.")
+                i += 1
+                projects.append(tuple(group))
             else:
                 raise ApiError(400, f"The operator '{op}' is not supported by the 'project' field.")
         elif low in ("created", "updated", "createddate", "updateddate"):
@@ -719,15 +729,20 @@ class JiraSimulator:
             return hit
         issues: list[dict] = []
         order = {p.key: n for n, p in enumerate(self.ws.projects)}
-        for raw in jql.projects:
-            p = self.ws.project(raw)
-            if p is None:
-                raise ApiError(400, f"The value '{raw}' does not exist for the field 'project'.")
-        wanted = {self.ws.project(raw).key for raw in jql.projects}  # type: ignore[union-attr]
-        if len(wanted) > 1:
-            return [], []  # "project = A AND project = B" matches nothing
-        for key in wanted:
-            issues.extend(self.ws.issues_by_project[key])
+        groups = []
+        for group in jql.projects:
+            keys = set()
+            for raw in group:
+                p = self.ws.project(raw)
+                if p is None:
+                    raise ApiError(400, f"The value '{raw}' does not exist for the field 'project'.")
+                keys.add(p.key)
+            groups.append(keys)
+        # Clauses are ANDed: "project = A AND project = B" matches nothing.
+        wanted = set.intersection(*groups)
+        for p in self.ws.projects:
+            if p.key in wanted:
+                issues.extend(self.ws.issues_by_project[p.key])
         for field_name, op, value in jql.conditions:
             test = _OPS[op]
             if field_name == "key":

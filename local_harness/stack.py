@@ -19,6 +19,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -179,6 +180,9 @@ class LocalStack:
         self.invocations: list[Invocation] = []
         self._modules: dict[str, ModuleType] = {}
         self._lock = threading.Lock()
+        # Warm execution environments per function, each with its own thread (see `invoke`).
+        self._idle_environments: dict[str, list[ThreadPoolExecutor]] = {}
+        self._environments: list[ThreadPoolExecutor] = []
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
         self._log_stream = log_stream
@@ -227,6 +231,10 @@ class LocalStack:
 
     def stop(self) -> None:
         self.wait_for_executions(timeout_s=30)
+        for environment in self._environments:
+            environment.shutdown(wait=False)
+        self._environments.clear()
+        self._idle_environments.clear()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -353,18 +361,38 @@ class LocalStack:
         context = LambdaContext(function_name=name, timeout_s=spec.timeout_s)
         started = time.monotonic()
         hook = self.dispatch_hooks.get(spec.logical_id)
+
+        def run() -> tuple[Any, str | None]:
+            try:
+                return (hook(handler, event, context) if hook else handler(event, context)), None
+            except Exception as exc:
+                failure = {
+                    "errorType": exc.__class__.__name__,
+                    "errorMessage": str(exc),
+                    "stackTrace": traceback.format_exception(exc)[-5:],
+                }
+                return failure, exc.__class__.__name__
+
+        # Like Lambda, one invocation at a time per execution environment, and a warm environment
+        # keeps its thread: what a handler keeps per thread (pynamodb's botocore session and
+        # clients) is reused by the next invocation instead of being rebuilt on every call.
+        environment = self._take_environment(spec.logical_id)
         try:
-            result = hook(handler, event, context) if hook else handler(event, context)
-            error = None
-        except Exception as exc:
-            result = {
-                "errorType": exc.__class__.__name__,
-                "errorMessage": str(exc),
-                "stackTrace": traceback.format_exception(exc)[-5:],
-            }
-            error = exc.__class__.__name__
+            result, error = environment.submit(run).result()
+        finally:
+            with self._lock:
+                self._idle_environments.setdefault(spec.logical_id, []).append(environment)
         self.invocations.append(Invocation(spec.logical_id, event, error, time.monotonic() - started))
         return result, error
+
+    def _take_environment(self, function: str) -> ThreadPoolExecutor:
+        with self._lock:
+            idle = self._idle_environments.setdefault(function, [])
+            if idle:
+                return idle.pop()
+            environment = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"lambda-{function}")
+            self._environments.append(environment)
+            return environment
 
     def _install_dispatch(self) -> None:
         from moto.awslambda_simple.models import LambdaSimpleBackend

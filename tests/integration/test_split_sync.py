@@ -29,11 +29,15 @@ class SearchLog:
 
     def __init__(self, simulator: JiraSimulator) -> None:
         self.pages: list[tuple[str, str | None, list[str]]] = []
+        self.counts: list[str] = []  # approximate-count JQLs
         self._lock = threading.Lock()
         original = simulator.handle
 
         def handle(method: str, path_with_query: str, headers: Any = None, body: bytes | None = None) -> Any:
             answer = original(method, path_with_query, headers, body)
+            if path_with_query.startswith("/rest/api/3/search/approximate-count") and body:
+                with self._lock:
+                    self.counts.append(json.loads(body)["jql"])
             if path_with_query.startswith("/rest/api/3/search/jql") and answer[0] == 200 and body:
                 request, response = json.loads(body), json.loads(answer[2])
                 if request.get("fields") != ["id"] and request.get("maxResults") != 1:
@@ -113,6 +117,11 @@ def test_big_project_syncs_recent_first_then_backfills_in_parallel_ranges(
     last_first_phase = max(n for n, p in enumerate(order) if "updated <" not in p[0])
     first_backfill = min(n for n, p in enumerate(order) if "updated <" in p[0])
     assert last_first_phase < first_backfill
+
+    # Sizing: one count per project; at the end one count for the whole run (nothing was deleted).
+    assert sorted(log.counts) == sorted(
+        [f'project = "{BIG}"', f'project = "{SMALL}"', f'project in ("{BIG}", "{SMALL}")']
+    )
 
     # Metrics after each phase; after the first, ALPHA reads as backfilling and OPS complete.
     assert len(phases_seen) == 2

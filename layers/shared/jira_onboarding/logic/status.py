@@ -38,11 +38,9 @@ def get_run_status(team_id: str, run_id: str) -> RunStatusResponse:
     if run is None:
         # Another team's run id reads exactly like one that does not exist.
         raise OnboardingRequestError(f"No onboarding run {run_id!r} for this team.", status=404)
-    projects = []
-    for key in run.project_keys:
-        project = repo.get_project(key)
-        if project is not None:
-            projects.append(_progress(project))
+    # One query for the team's tracked projects rather than a read per project.
+    tracked = {p.project_key: p for p in repo.list_projects()}
+    projects = [_progress(tracked[key]) for key in run.project_keys if key in tracked]
     end = run.finished_at or datetime.now(UTC)
     return RunStatusResponse(
         run_id=run.run_id,

@@ -102,15 +102,12 @@ def _prepare(client: JiraClient, repo: Repository, project: TrackedProject, run_
 
 
 def _complete(client: JiraClient, repo: Repository, project: TrackedProject, run_id: str) -> None:
-    """The project's last segment is done: account for issues deleted meanwhile, then COMPLETE."""
+    """The project's last segment is done: COMPLETE, with what the store holds."""
     key = project.project_key
-    # A full sync: issues deleted in Jira after their page was fetched are stored live. One count
-    # call finds out; only then does the id-only sweep run. Over older data (a retried first sync)
-    # the sweep always runs: stored issues may be gone from Jira.
-    swept = project.sync_mode == "full" and (
-        not project.fresh_store
-        or client.approximate_count(f'project = "{key}"', what=f"project {key}") < project.issues_stored
-    )
+    # A full sync over older data (a retried first sync): stored issues may be gone from Jira, so
+    # the id-only sweep runs. Over an empty store the fetched issues are what is stored; issues
+    # deleted meanwhile are found by Reconcile Run with one count for the whole run.
+    swept = project.sync_mode == "full" and not project.fresh_store
     if swept:
         sweep_deleted(client, repo, key)
     values: dict[str, object] = {}
@@ -156,14 +153,14 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
         count_fetched = project.sync_mode == "full"
         cursor = segment.cursor
         # Pages are committed in batches of up to CHANGELOG_BATCH_ISSUES issues, so one bulk
-        # changelog call serves ten pages instead of one. In the first phase an invocation's first
-        # batch is a single page: the team sees issues within seconds. A crash mid-batch refetches
-        # the batch from the cursor it started at (nothing was committed for it), so nothing is
-        # missed or counted twice.
+        # changelog call serves ten pages instead of one. A crash mid-batch refetches the batch from
+        # the cursor it started at (nothing was committed for it), so nothing is missed or counted
+        # twice. The first page of a first sync is also stored at once, before its changelog: the
+        # team sees issues within seconds, and the batch rewrites them with their histories.
+        preview = fresh and segment.phase == "recent" and cursor is None
         pending: list[JiraIssue] = []
         next_token: str | None = None
         batch_pages = 0
-        batch_limit = 1 if segment.phase == "recent" else CHANGELOG_BATCH_ISSUES
         while True:
             page = client.search_page(
                 segment.jql,
@@ -172,13 +169,20 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
                 max_results=settings.jira_page_size,
                 what=f"project {step.project_key}",
             )
-            pending.extend(parse_issue(raw, field_map, estimation_field) for raw in page.issues)
+            parsed = [parse_issue(raw, field_map, estimation_field) for raw in page.issues]
+            pending.extend(parsed)
             batch_pages += 1
             next_token = page.next_page_token
             last = page.is_last or not page.next_page_token
-            if not last and len(pending) < batch_limit and time_left_s() >= settings.sync_time_reserve_s:
+            if preview and not last:
+                repo.save_issues(parsed, run_id=step.run_id, fresh=True)
+            preview = False
+            if (
+                not last
+                and len(pending) < CHANGELOG_BATCH_ISSUES
+                and time_left_s() >= settings.sync_time_reserve_s
+            ):
                 continue
-            batch_limit = CHANGELOG_BATCH_ISSUES
             issues, pending = pending, []
             if issues:
                 issues = attach_changelogs(client, issues, field_map.sprint_field)

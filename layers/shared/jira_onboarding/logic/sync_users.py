@@ -23,7 +23,9 @@ USERS_REFRESH_INTERVAL = timedelta(days=7)
 
 def members_digest(members: list[TeamMember]) -> str:
     """What matching reads from the members (not its own results): who they are, by which names."""
-    rows = sorted((m.member_id, m.github_login or "", m.display_name or "", sorted(m.emails)) for m in members)
+    rows = sorted(
+        (m.member_id, m.github_login or "", m.display_name or "", sorted(m.emails)) for m in members
+    )
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:32]
 
 

@@ -1,0 +1,60 @@
+"""After a run's segments: did Jira lose issues while the run was fetching them?
+
+A full sync stores every issue it fetched, so an issue deleted in Jira after its page was fetched
+stays stored as live. One approximate count over all the run's freshly synced projects answers
+that for the whole run: when Jira still has at least as many issues as the run fetched, nothing
+was lost. Only when it has fewer does each project get its own count, and a project with fewer
+issues an id-only sweep. (A deletion and a creation in the same window cancel out; the weekly
+sweep of the nightly run is the backstop.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jira_onboarding.contracts import StepInput
+from jira_onboarding.dal.repository import Repository
+from jira_onboarding.logic.connections import open_jira
+from jira_onboarding.logic.sync_project import sweep_deleted
+from jira_onboarding.observability import logger
+from jira_onboarding.records import SyncStatus
+
+
+def reconcile_run(step: StepInput) -> dict[str, Any]:
+    repo = Repository(step.team_id)
+    run = repo.get_run(step.run_id)
+    tracked = {p.project_key: p for p in repo.list_projects()}
+    projects = [
+        p
+        for key in (run.project_keys if run else [])
+        if (p := tracked.get(key))
+        and p.run_id == step.run_id
+        and p.sync_status == SyncStatus.COMPLETE
+        and p.sync_mode == "full"
+        and p.fresh_store
+    ]
+    if not projects:
+        return {"run_id": step.run_id, "checked": [], "swept": []}
+    fetched = sum(p.issues_stored for p in projects)
+    swept: list[str] = []
+    client = open_jira(step.team_id, repo)
+    try:
+        keys = ", ".join(f'"{p.project_key}"' for p in projects)
+        jira_total = client.approximate_count(f"project in ({keys})", what="the run's projects")
+        if jira_total < fetched:
+            for project in projects:
+                key = project.project_key
+                if (
+                    client.approximate_count(f'project = "{key}"', what=f"project {key}")
+                    < project.issues_stored
+                ):
+                    sweep_deleted(client, repo, key)
+                    repo.update_project(key, issues_stored=repo.count_issues(key))
+                    swept.append(key)
+    finally:
+        client.close()
+    logger.info(
+        "Run reconciled with Jira",
+        extra={"projects": len(projects), "fetched": fetched, "jira_total": jira_total, "swept": swept},
+    )
+    return {"run_id": step.run_id, "checked": [p.project_key for p in projects], "swept": swept}
