@@ -76,7 +76,7 @@ def _serve(conn: Any, size: Any, latency_s: float, burst: float | None) -> None:
             keys: list[tuple] = []
             for p in self.ws.projects:
                 one = type(jql)(
-                    (p.key,), jql.conditions, jql.order_field, jql.descending, f"{jql.normalized}|{p.key}"
+                    ((p.key,),), jql.conditions, jql.order_field, jql.descending, f"{jql.normalized}|{p.key}"
                 )
                 i, k = super()._matching(one)
                 issues += i
