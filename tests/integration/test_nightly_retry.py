@@ -172,3 +172,29 @@ def test_nightly_picks_up_changes_and_marks_deleted_issues(
     progress = repo.get_project("ALPHA")
     assert progress.sync_status == "COMPLETE"
     assert progress.issues_stored == workspace.issue_count("ALPHA")
+
+
+def test_nightly_refreshes_the_sprints_of_a_project_with_activity(
+    stack, connected_team, workspace: Workspace, simulator: JiraSimulator
+):
+    # Given ALPHA synced, then in Jira its active sprint was closed and one of its issues edited
+    _select(stack, ["ALPHA"])
+    repo = Repository(TEAM)
+    active = next(s for s in repo.list_sprints() if s.state == "active" and s.board_id in _alpha_boards(repo))
+    sprint = workspace.sprint(active.id)
+    sprint["state"] = "closed"
+    sprint["completeDate"] = sprint.get("endDate")
+    keys = [raw["key"] for raw in workspace.issues_by_project["ALPHA"]]
+    workspace.update_issue(keys[0], summary="Touched as the sprint closed")
+    calls_before = len(simulator.request_log)
+
+    _nightly(stack)
+
+    # Then the stored sprint is closed, and the refresh cost the boards and sprints calls
+    assert next(s for s in repo.list_sprints() if s.id == active.id).state == "closed"
+    paths = [r.path for r in simulator.request_log[calls_before:]]
+    assert any(p.endswith("/sprint") for p in paths)
+
+
+def _alpha_boards(repo: Repository) -> set[int]:
+    return {board.id for board, _ in repo.list_boards() if board.project_key == "ALPHA"}

@@ -81,7 +81,8 @@ def _refresh_structure(
 
 def _prepare(client: JiraClient, repo: Repository, project: TrackedProject, run_id: str) -> TrackedProject:
     """Work a project needs once per run before its first page: the plan (when no Plan Sync step
-    made one), boards and sprints for a full sync, the weekly deletion sweep for an incremental one."""
+    made one), boards and sprints for a full sync, the weekly deletion sweep (and boards and
+    sprints) for an incremental one."""
     key = project.project_key
     if project.plan_run_id != run_id:
         connection = repo.get_connection()
@@ -96,7 +97,9 @@ def _prepare(client: JiraClient, repo: Repository, project: TrackedProject, run_
             now = datetime.now(UTC)
             if project.last_swept_at is None or now - project.last_swept_at >= SWEEP_INTERVAL:
                 sweep_deleted(client, repo, key)
-            repo.update_project(key, expected_run_id=run_id, structure_run_id=run_id)
+                _refresh_structure(client, repo, project, run_id)
+            else:
+                repo.update_project(key, expected_run_id=run_id, structure_run_id=run_id)
         project = repo.get_project(key) or project
     return project
 
@@ -114,6 +117,10 @@ def _complete(client: JiraClient, repo: Repository, project: TrackedProject, run
     if swept or (project.sync_mode == "incremental" and project.issues_written):
         # The status shows what the store holds for the project, not just what this run fetched.
         values["issues_stored"] = repo.count_issues(key)
+    if project.sync_mode == "incremental" and project.issues_written:
+        # Activity since the last sync: sprints may have started, closed or been created (issues
+        # move when a sprint closes). A quiet project costs no call here.
+        _refresh_structure(client, repo, project, run_id)
     if project.sync_mode == "full":
         values["last_swept_at"] = project.started_at
     repo.complete_project(key, run_id=run_id, synced_from=project.started_at or datetime.now(UTC), **values)
