@@ -216,6 +216,12 @@ class Repository:
         except DoesNotExist:
             return None
 
+    def projects_of(self, project_keys: Iterable[str]) -> list[TrackedProject]:
+        """The tracked projects among `project_keys`, in that order: one Query of the team's
+        projects rather than a read per key."""
+        tracked = {p.project_key: p for p in self.list_projects()}
+        return [tracked[key] for key in project_keys if key in tracked]
+
     def list_projects(self) -> list[TrackedProject]:
         return [TrackedProject.model_validate(_as_dict(i)) for i in TrackedProjectItem.query(self.team_id)]
 

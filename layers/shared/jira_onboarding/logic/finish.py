@@ -91,9 +91,9 @@ def finish_run(step: RunOutcome) -> dict[str, Any]:
     run = repo.get_run(step.run_id)
     keys = run.project_keys if run else []
     statuses: dict[str, str] = {}
-    for key in keys:
-        project = repo.get_project(key)
-        if project is None or project.run_id != step.run_id:
+    for project in repo.projects_of(keys):
+        key = project.project_key
+        if project.run_id != step.run_id:
             continue
         if project.sync_status not in {SyncStatus.COMPLETE, SyncStatus.FAILED}:
             # Left without an outcome (the plan failed, or a bug): say so instead of claiming success.

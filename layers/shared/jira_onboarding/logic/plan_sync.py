@@ -106,16 +106,16 @@ def full_segments(
 
 
 def plan_project(
-    client: JiraClient, repo: Repository, project: TrackedProject, run_id: str, *, has_field_map: bool
+    client: JiraClient, repo: Repository, project: TrackedProject, run_id: str
 ) -> TrackedProject:
     """Choose full or incremental for this run, split the project into segments and store the plan
-    (once per run: a replay returns the stored plan)."""
+    (once per run: a replay returns the stored plan). The site's field map is already stored."""
     if project.plan_run_id == run_id:
         return project
     now = datetime.now(UTC)
     key = project.project_key
     values: dict[str, object] = {"sync_status": SyncStatus.SYNCING.value, "started_at": now}
-    if project.last_synced_at is not None and has_field_map:
+    if project.last_synced_at is not None:
         segments = {
             "all": ProjectSegment(phase="recent", jql=incremental_jql(key, project.last_synced_at, now))
         }
@@ -153,10 +153,9 @@ def plan_run(step: StepInput) -> RunPlan:
     here and left out; the others go on."""
     repo = Repository(step.team_id)
     run = repo.get_run(step.run_id)
-    projects = [p for key in (run.project_keys if run else []) if (p := repo.get_project(key))]
     projects = [
         p
-        for p in projects
+        for p in repo.projects_of(run.project_keys if run else [])
         if p.run_id == step.run_id and p.sync_status not in {SyncStatus.COMPLETE, SyncStatus.FAILED}
     ]
     client = open_jira(step.team_id, repo)
@@ -166,7 +165,7 @@ def plan_run(step: StepInput) -> RunPlan:
 
         def plan_one(project: TrackedProject) -> TrackedProject | None:
             try:
-                return plan_project(client, repo, project, step.run_id, has_field_map=True)
+                return plan_project(client, repo, project, step.run_id)
             except PROJECT_REFUSED as exc:
                 mark_failed(repo, step.run_id, project.project_key, exc.__class__.__name__, str(exc))
                 return None

@@ -23,12 +23,10 @@ from jira_onboarding.records import SyncStatus
 def reconcile_run(step: StepInput) -> dict[str, Any]:
     repo = Repository(step.team_id)
     run = repo.get_run(step.run_id)
-    tracked = {p.project_key: p for p in repo.list_projects()}
     projects = [
         p
-        for key in (run.project_keys if run else [])
-        if (p := tracked.get(key))
-        and p.run_id == step.run_id
+        for p in repo.projects_of(run.project_keys if run else [])
+        if p.run_id == step.run_id
         and p.sync_status == SyncStatus.COMPLETE
         and p.sync_mode == "full"
         and p.fresh_store

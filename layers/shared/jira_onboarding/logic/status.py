@@ -38,9 +38,7 @@ def get_run_status(team_id: str, run_id: str) -> RunStatusResponse:
     if run is None:
         # Another team's run id reads exactly like one that does not exist.
         raise OnboardingRequestError(f"No onboarding run {run_id!r} for this team.", status=404)
-    # One query for the team's tracked projects rather than a read per project.
-    tracked = {p.project_key: p for p in repo.list_projects()}
-    projects = [_progress(tracked[key]) for key in run.project_keys if key in tracked]
+    projects = [_progress(project) for project in repo.projects_of(run.project_keys)]
     end = run.finished_at or datetime.now(UTC)
     return RunStatusResponse(
         run_id=run.run_id,

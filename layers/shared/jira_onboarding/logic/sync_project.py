@@ -81,15 +81,12 @@ def _refresh_structure(
 
 def _prepare(client: JiraClient, repo: Repository, project: TrackedProject, run_id: str) -> TrackedProject:
     """Work a project needs once per run before its first page: the plan (when no Plan Sync step
-    made one), boards and sprints for a full sync, the weekly deletion sweep (and boards and
-    sprints) for an incremental one."""
+    made one), boards and sprints for a full sync, the weekly deletion sweep for an incremental one
+    (whose boards and sprints are refreshed at the end, see `_complete`)."""
     key = project.project_key
     if project.plan_run_id != run_id:
-        connection = repo.get_connection()
-        has_field_map = bool(connection and connection.field_map)
-        if project.last_synced_at is None or not has_field_map:
-            ensure_field_map(client, repo, refresh=True)
-        project = plan_project(client, repo, project, run_id, has_field_map=True)
+        ensure_field_map(client, repo, refresh=project.last_synced_at is None)
+        project = plan_project(client, repo, project, run_id)
     if project.structure_run_id != run_id:
         if project.sync_mode == "full":
             _refresh_structure(client, repo, project, run_id)
@@ -97,9 +94,7 @@ def _prepare(client: JiraClient, repo: Repository, project: TrackedProject, run_
             now = datetime.now(UTC)
             if project.last_swept_at is None or now - project.last_swept_at >= SWEEP_INTERVAL:
                 sweep_deleted(client, repo, key)
-                _refresh_structure(client, repo, project, run_id)
-            else:
-                repo.update_project(key, expected_run_id=run_id, structure_run_id=run_id)
+            repo.update_project(key, expected_run_id=run_id, structure_run_id=run_id)
         project = repo.get_project(key) or project
     return project
 
@@ -114,12 +109,16 @@ def _complete(client: JiraClient, repo: Repository, project: TrackedProject, run
     if swept:
         sweep_deleted(client, repo, key)
     values: dict[str, object] = {}
-    if swept or (project.sync_mode == "incremental" and project.issues_written):
+    activity = project.sync_mode == "incremental" and bool(project.issues_written)
+    if swept or activity:
         # The status shows what the store holds for the project, not just what this run fetched.
         values["issues_stored"] = repo.count_issues(key)
-    if project.sync_mode == "incremental" and project.issues_written:
-        # Activity since the last sync: sprints may have started, closed or been created (issues
-        # move when a sprint closes). A quiet project costs no call here.
+    weekly = bool(
+        project.started_at and project.last_swept_at and project.last_swept_at >= project.started_at
+    )
+    if project.sync_mode == "incremental" and (activity or weekly):
+        # Sprints may have started, closed or been created (issues move when a sprint closes):
+        # refreshed after activity and with the weekly sweep. A quiet project costs no call here.
         _refresh_structure(client, repo, project, run_id)
     if project.sync_mode == "full":
         values["last_swept_at"] = project.started_at
