@@ -256,12 +256,9 @@ class LocalStack:
         from jira_onboarding.settings import get_settings
 
         get_settings.cache_clear()
-        try:
-            from aws_lambda_powertools.utilities import parameters
+        from jira_onboarding import aws
 
-            parameters.clear_caches()
-        except Exception:  # noqa: S110 - best effort: caches may not exist yet
-            pass
+        aws.clear_caches()
 
     def _redirect_logs(self, stream: io.TextIOBase) -> None:
         from jira_onboarding.observability import logger

@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 
 import boto3
 import pytest
+from pynamodb.connection import Connection
 from jira_onboarding.dal.repository import Repository
+from jira_onboarding.errors import NotConnectedError
 from jira_onboarding.settings import get_settings
 
 from local_harness.stack import LocalStack
@@ -150,7 +152,7 @@ def test_changed_selection_starts_a_new_run_and_stops_tracking_what_was_left_out
 def test_tracking_a_new_selection_keeps_stored_data_and_untracks_what_was_left_out(stack: LocalStack):
     # Given two projects a previous run synced
     repo = Repository(TEAM)
-    repo.track_projects("run-1", ["ALPHA", "BETA"])
+    repo.record_run("run-1", ["ALPHA", "BETA"])
     synced_at = datetime(2026, 11, 1, tzinfo=UTC)
     for key in ("ALPHA", "BETA"):
         repo.update_project(
@@ -164,7 +166,7 @@ def test_tracking_a_new_selection_keeps_stored_data_and_untracks_what_was_left_o
         )
 
     # When a new run tracks ALPHA and OPS only
-    dropped = repo.track_projects("run-2", ["ALPHA", "OPS"], untrack_others=True)
+    dropped = repo.record_run("run-2", ["ALPHA", "OPS"], untrack_others=True)
 
     # Then ALPHA starts afresh for the new run but keeps what it knows of its stored data
     assert dropped == ["BETA"]
@@ -179,8 +181,27 @@ def test_tracking_a_new_selection_keeps_stored_data_and_untracks_what_was_left_o
     assert (beta.selected, beta.run_id, beta.sync_status) == (False, "run-1", "COMPLETE")
     assert (beta.issues_stored, beta.pages_synced, beta.last_synced_at) == (120, 3, synced_at)
     # and a run that only refreshes some projects (the nightly batch) untracks nothing
-    assert repo.track_projects("run-3", ["OPS"]) == []
+    assert repo.record_run("run-3", ["OPS"]) == []
     assert repo.get_project("ALPHA").selected is True
+    # and each run is recorded with its projects
+    assert [repo.get_run(r).project_keys for r in ("run-1", "run-2", "run-3")] == [
+        ["ALPHA", "BETA"],
+        ["ALPHA", "OPS"],
+        ["OPS"],
+    ]
+
+
+def test_a_run_that_requires_a_connection_writes_nothing_without_one(stack: LocalStack):
+    # Given a team that never registered a connection
+    repo = Repository("team-without-jira")
+
+    # When a run that needs the connection is recorded
+    with pytest.raises(NotConnectedError):
+        repo.record_run("run-1", ["ALPHA"], require_connection=True)
+
+    # Then neither the run nor its project was written
+    assert repo.get_run("run-1") is None
+    assert repo.list_projects() == []
 
 
 def test_flag_off_records_the_selection_pending_for_the_nightly_job(
@@ -219,3 +240,36 @@ def test_flag_rules_can_enable_the_pipeline_for_one_team_only(stack: LocalStack,
     assert status == 202
     assert body["status"] == "RUNNING"
     stack.wait_for_executions()
+
+
+def test_a_run_of_many_projects_is_written_in_batches_of_25_across_tables(stack: LocalStack, monkeypatch):
+    # Given DynamoDB that leaves part of the first batch unprocessed (throttled)
+    from jira_onboarding.dal import tables
+
+    tables.bind_tables()
+    real_dispatch = Connection.dispatch
+    calls: list[int] = []
+
+    def dispatch(self, operation: str, kwargs: dict):
+        if operation != "BatchWriteItem":
+            return real_dispatch(self, operation, kwargs)
+        request = kwargs["RequestItems"]
+        calls.append(sum(len(puts) for puts in request.values()))
+        if len(calls) == 1:  # the first call stores all but the last two of the projects
+            table, puts = next((t, p) for t, p in request.items() if len(p) > 2)
+            kept = {**request, table: puts[:-2]}
+            real_dispatch(self, operation, {"RequestItems": kept})
+            return {"UnprocessedItems": {table: puts[-2:]}}
+        return real_dispatch(self, operation, kwargs)
+
+    monkeypatch.setattr(Connection, "dispatch", dispatch)
+    keys = [f"P{n:02d}" for n in range(40)]
+
+    # When a run of 40 projects is recorded
+    Repository(TEAM).record_run("run-1", keys)
+
+    # Then the run and its 40 projects went in 25s, the unprocessed two were sent again, and all are stored
+    assert calls == [25, 2, 16]
+    repo = Repository(TEAM)
+    assert repo.get_run("run-1").project_keys == keys
+    assert sorted(p.project_key for p in repo.list_projects()) == keys

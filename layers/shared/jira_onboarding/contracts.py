@@ -1,6 +1,9 @@
-"""Input and output models at every boundary: the HTTP API and the state machine's tasks."""
+"""Input and output models at every boundary: the HTTP API and the state machine's tasks.
 
-from __future__ import annotations
+The modules that define pydantic models do not use `from __future__ import annotations`: pydantic
+would evaluate every string annotation again when it creates the class, a third of the ~0.5 ms each
+model class costs a cold start.
+"""
 
 import re
 from typing import Any, Literal
@@ -83,7 +86,7 @@ class ConnectionRequest(Contract):
         return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
     @model_validator(mode="after")
-    def _complete(self) -> ConnectionRequest:
+    def _complete(self) -> "ConnectionRequest":
         if (self.site_url is None) == (self.cloud_id is None):
             raise ValueError("give exactly one of site_url (API token) or cloud_id (OAuth)")
         needed = {

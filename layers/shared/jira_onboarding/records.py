@@ -1,7 +1,5 @@
 """Plain records the logic works with; data access converts them to and from table items."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 

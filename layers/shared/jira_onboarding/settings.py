@@ -1,7 +1,5 @@
 """Settings read from the environment, lazily: never at import time, and resettable in tests."""
 
-from __future__ import annotations
-
 import os
 from functools import lru_cache
 
@@ -53,7 +51,7 @@ class Settings(BaseModel):
     tables: TableNames
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
         env = dict(os.environ if environ is None else environ)
         env.setdefault("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1"))
         return cls.model_validate({**env, "tables": TableNames.model_validate(env)})

@@ -25,8 +25,10 @@ from jira_onboarding.dal.tables import (
     TeamMemberItem,
     TrackedProjectItem,
     bind_tables,
+    put_items,
     utcnow,
 )
+from jira_onboarding.errors import NotConnectedError
 from jira_onboarding.jira.models import FieldChange, JiraBoard, JiraIssue, JiraSprint, JiraUser
 from jira_onboarding.metrics.issues import STORED_ATTRIBUTES, MetricIssue, MetricIssueBuilder
 from jira_onboarding.records import (
@@ -87,6 +89,13 @@ class Repository:
         except DoesNotExist:
             return None
 
+    def _connected(self) -> bool:
+        try:
+            JiraConnectionItem.get(self.team_id, attributes_to_get=["team_id"])
+        except DoesNotExist:
+            return False
+        return True
+
     def save_connection(self, site_url: str, auth_kind: str, secret_name: str) -> JiraConnection:
         item = JiraConnectionItem(
             self.team_id, site_url=site_url, auth_kind=auth_kind, secret_name=secret_name
@@ -132,27 +141,67 @@ class Repository:
                 raise
 
     # ---- runs ------------------------------------------------------------------------------
-    def create_run(
+    def record_run(
         self,
         run_id: str,
-        project_keys: list[str],
+        project_keys: Iterable[str],
         *,
         trigger: str = "selection",
         status: RunStatus = RunStatus.RUNNING,
         execution_arn: str | None = None,
         reason: str | None = None,
-    ) -> OnboardingRun:
-        item = OnboardingRunItem(
-            self.team_id,
-            run_id,
-            project_keys=project_keys,
-            status=status.value,
-            trigger=trigger,
-            execution_arn=execution_arn,
-            reason=reason,
-        )
-        item.save()
-        return OnboardingRun.model_validate(_as_dict(item))
+        untrack_others: bool = False,
+        require_connection: bool = False,
+    ) -> list[str]:
+        """Write a run and track each of its projects PENDING for it.
+
+        Each project's cursor is reset; data already stored for it stays (a new run refreshes it in
+        place). With `untrack_others` (a new selection), the team's projects left out stop being
+        synced and keep their data; returns their keys. With `require_connection`, nothing is
+        written unless the team has a Jira connection (NotConnectedError).
+
+        One read of the connection (when required), one Query of the team's projects and one
+        BatchWriteItem over both tables per 25 items, plus one update per project left out (none
+        unless the selection shrank).
+        """
+        selected = list(dict.fromkeys(project_keys))
+        existing = {
+            item.project_key: item
+            for item in TrackedProjectItem.query(self.team_id, attributes_to_get=_TRACKING_READ)
+        }
+        if require_connection and not self._connected():
+            raise NotConnectedError(self.team_id)
+        now = utcnow()
+        items: list[Model] = [
+            OnboardingRunItem(
+                self.team_id,
+                run_id,
+                project_keys=selected,
+                status=status.value,
+                trigger=trigger,
+                execution_arn=execution_arn,
+                reason=reason,
+            )
+        ]
+        for key in selected:
+            item = TrackedProjectItem(
+                self.team_id, key, sync_status=SyncStatus.PENDING.value, run_id=run_id, updated_at=now
+            )
+            if key in existing:
+                for name in _KEPT_WHEN_TRACKED_AGAIN:
+                    setattr(item, name, getattr(existing[key], name))
+            items.append(item)
+        put_items(items)
+        if not untrack_others:
+            return []
+        dropped = [key for key, item in existing.items() if key not in selected and item.selected]
+        for key in dropped:
+            # An update, not a put of the item read above: the previous run may still be writing
+            # this project's progress, and a put would undo what it wrote since the Query.
+            TrackedProjectItem(self.team_id, key).update(
+                actions=[TrackedProjectItem.selected.set(False), TrackedProjectItem.updated_at.set(now)]
+            )
+        return dropped
 
     def get_run(self, run_id: str) -> OnboardingRun | None:
         try:
@@ -174,42 +223,6 @@ class Repository:
         OnboardingRunItem(self.team_id, run_id).update(actions=actions)
 
     # ---- tracked projects ------------------------------------------------------------------
-    def track_projects(
-        self, run_id: str, project_keys: Iterable[str], *, untrack_others: bool = False
-    ) -> list[str]:
-        """Record each selected project PENDING for this run, resetting its cursor; data already
-        stored for it stays (a new run refreshes it in place). With `untrack_others`, the team's
-        projects left out of `project_keys` stop being synced and keep their data; returns their keys.
-
-        One Query of the team's projects and one BatchWrite, whatever the number of projects, plus
-        one update per project left out (none unless the selection shrank).
-        """
-        selected = list(dict.fromkeys(project_keys))
-        existing = {
-            item.project_key: item
-            for item in TrackedProjectItem.query(self.team_id, attributes_to_get=_TRACKING_READ)
-        }
-        now = utcnow()
-        with TrackedProjectItem.batch_write() as batch:
-            for key in selected:
-                item = TrackedProjectItem(
-                    self.team_id, key, sync_status=SyncStatus.PENDING.value, run_id=run_id, updated_at=now
-                )
-                if key in existing:
-                    for name in _KEPT_WHEN_TRACKED_AGAIN:
-                        setattr(item, name, getattr(existing[key], name))
-                batch.save(item)
-        if not untrack_others:
-            return []
-        dropped = [key for key, item in existing.items() if key not in selected and item.selected]
-        for key in dropped:
-            # An update, not a put of the item read above: the previous run may still be writing
-            # this project's progress, and a put would undo what it wrote since the Query.
-            TrackedProjectItem(self.team_id, key).update(
-                actions=[TrackedProjectItem.selected.set(False), TrackedProjectItem.updated_at.set(now)]
-            )
-        return dropped
-
     def get_project(self, project_key: str) -> TrackedProject | None:
         try:
             return TrackedProject.model_validate(_as_dict(TrackedProjectItem.get(self.team_id, project_key)))

@@ -6,13 +6,11 @@ Table names come from the settings and are bound on first use (`bind_tables`), n
 
 from __future__ import annotations
 
-import functools
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
-import botocore.loaders
-import botocore.session
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
@@ -23,35 +21,15 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.connection import Connection
 from pynamodb.connection import base as _pynamodb_connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from jira_onboarding.aws import thread_session
 from jira_onboarding.settings import Settings, get_settings
 
-_thread_sessions = threading.local()
-
-
-def _thread_session(env_vars: dict[str, Any] | None = None) -> botocore.session.Session:
-    """One botocore session per thread for every table's connection. PynamoDB gives each model's
-    connection its own session, and each new session parses botocore's endpoint and DynamoDB model
-    files again: ~0.1 s per table on a function's first calls, a dozen times over in the process
-    that runs every function locally. Sessions stay per thread (botocore creates clients unsafely
-    across threads); the clients PynamoDB makes from them are unchanged."""
-    session = getattr(_thread_sessions, "session", None)
-    if session is None:
-        session = _thread_sessions.session = botocore.session.get_session(env_vars)
-        # The parsed data files are read-only: every thread's session shares one loader (cache).
-        session.register_component("data_loader", _shared_loader())
-    return session
-
-
-@functools.cache
-def _shared_loader() -> botocore.loaders.Loader:
-    return botocore.loaders.create_loader()
-
-
-_pynamodb_connection.get_session = _thread_session
+_pynamodb_connection.get_session = thread_session  # one session per thread: see aws.thread_session
 
 
 def utcnow() -> datetime:
@@ -292,12 +270,14 @@ _BINDINGS: dict[type[Model], str] = {
     InsightItem: "insights",
 }
 _bound_to: tuple[str, ...] | None = None
+_batches: Connection | None = None
+_PUT_ATTEMPTS = 8
 _lock = threading.Lock()
 
 
 def bind_tables(settings: Settings | None = None) -> None:
     """Point every model at its physical table (idempotent; re-binds when the names change)."""
-    global _bound_to  # noqa: PLW0603 - one binding per process, re-bound when settings change
+    global _bound_to, _batches  # noqa: PLW0603 - one binding per process, re-bound when settings change
     settings = settings or get_settings()
     key = (settings.region, *(getattr(settings.tables, attr) for attr in _BINDINGS.values()))
     if key == _bound_to:
@@ -307,4 +287,26 @@ def bind_tables(settings: Settings | None = None) -> None:
             model.Meta.table_name = getattr(settings.tables, attr)
             model.Meta.region = settings.region
             model._connection = None  # PynamoDB caches the connection with the old table name
+        _batches = None
         _bound_to = key
+
+
+def put_items(items: list[Model]) -> None:
+    """Put items of any of the tables with one BatchWriteItem per 25 of them (PynamoDB's batches
+    are one table each). Unprocessed items are sent again with a backoff; not atomic."""
+    global _batches  # noqa: PLW0603 - cached per process like the models' connections
+    if _batches is None:
+        # A connection of our own: a new one per call would build a botocore client, ~10 ms.
+        _batches = Connection(region=get_settings().region)
+    for start in range(0, len(items), 25):
+        request: dict[str, list[dict[str, Any]]] = {}
+        for item in items[start : start + 25]:
+            request.setdefault(item.Meta.table_name, []).append({"PutRequest": {"Item": item.serialize()}})
+        for attempt in range(_PUT_ATTEMPTS):
+            answer = _batches.dispatch("BatchWriteItem", {"RequestItems": request})
+            request = answer.get("UnprocessedItems") or {}
+            if not request:
+                break
+            time.sleep(min(0.05 * 2**attempt, 2.0))
+        else:
+            raise RuntimeError(f"DynamoDB left {sum(map(len, request.values()))} items unprocessed")

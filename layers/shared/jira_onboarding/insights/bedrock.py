@@ -7,11 +7,11 @@ import json
 import re
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from jira_onboarding.aws import thread_session
 from jira_onboarding.insights.models import InsightAnswer
 from jira_onboarding.settings import get_settings
 
@@ -30,7 +30,7 @@ class BedrockAnswerError(Exception):
 def bedrock_client() -> Any:
     settings = get_settings()
     # The metrics step has a 120 s budget: fail over to the offline generator well before it.
-    return boto3.client(
+    return thread_session().create_client(
         "bedrock-runtime",
         region_name=settings.region,
         config=Config(read_timeout=60, connect_timeout=5, retries={"max_attempts": 2, "mode": "standard"}),

@@ -1,8 +1,6 @@
 """The data the insight generator works from: the team, its GitHub delivery, and a Jira section when
 Jira is connected and synced (from the latest metrics snapshot), None otherwise."""
 
-from __future__ import annotations
-
 import statistics
 from datetime import UTC, datetime, timedelta
 from typing import Any

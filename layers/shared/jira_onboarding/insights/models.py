@@ -1,7 +1,5 @@
 """The insight models: what a generator returns and what Bedrock must answer."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import BaseModel, Field

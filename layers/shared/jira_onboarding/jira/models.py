@@ -1,8 +1,6 @@
 """Pydantic models of the Jira payloads we read. Unknown fields are ignored; shapes follow the
 official OpenAPI specs and the recorded responses in shared/jira-fixtures."""
 
-from __future__ import annotations
-
 import re
 from datetime import datetime
 from typing import Any
@@ -81,7 +79,7 @@ class JiraSprint(JiraModel):
         return parse_jira_datetime(value)
 
     @classmethod
-    def from_issue_value(cls, value: dict[str, Any]) -> JiraSprint:
+    def from_issue_value(cls, value: dict[str, Any]) -> "JiraSprint":
         """The sprint field on an issue calls the board `boardId`; the Agile API says `originBoardId`."""
         data = dict(value)
         if "originBoardId" not in data and "boardId" in data:
@@ -96,7 +94,7 @@ class JiraBoard(JiraModel):
     project_key: str | None = None
 
     @classmethod
-    def from_payload(cls, value: dict[str, Any]) -> JiraBoard:
+    def from_payload(cls, value: dict[str, Any]) -> "JiraBoard":
         location = value.get("location") or {}
         return cls(
             id=value["id"],
@@ -169,7 +167,7 @@ class FieldMap(JiraModel):
     epic_link_field: str | None = None
 
     @classmethod
-    def detect(cls, fields: list[JiraField]) -> FieldMap:
+    def detect(cls, fields: list[JiraField]) -> "FieldMap":
         sprint = None
         jsw_points: list[str] = []
         float_points: list[str] = []

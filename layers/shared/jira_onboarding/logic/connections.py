@@ -6,10 +6,9 @@ import json
 import time
 from typing import Any
 
-import boto3
 import httpx
-from aws_lambda_powertools.utilities import parameters
 
+from jira_onboarding import aws
 from jira_onboarding.contracts import ConnectionRequest, ConnectionResponse
 from jira_onboarding.dal.repository import Repository
 from jira_onboarding.errors import JiraError, NotConnectedError, OnboardingRequestError
@@ -31,7 +30,7 @@ def register_connection(team_id: str, site_url: str, auth_kind: str, credentials
         raise OnboardingRequestError(f"auth_kind must be one of {', '.join(AUTH_KINDS)}, not {auth_kind!r}.")
     settings = get_settings()
     name = secret_name_for(team_id, settings)
-    client = boto3.client("secretsmanager", region_name=settings.region)
+    client = aws.client("secretsmanager", settings.region)
     if auth_kind == "oauth":
         # Validate the token set now: a missing refresh token would fail at the first refresh.
         secret = OAuthTokens.model_validate(credentials).model_dump_json()
@@ -47,6 +46,7 @@ def register_connection(team_id: str, site_url: str, auth_kind: str, credentials
         client.put_secret_value(SecretId=name, SecretString=secret)
     except client.exceptions.ResourceNotFoundException:
         client.create_secret(Name=name, SecretString=secret)
+    aws.forget_secret(name)
     Repository(team_id).save_connection(site_url.rstrip("/"), auth_kind, name)
 
 
@@ -55,7 +55,7 @@ def _token_store(repo: Repository, secret_name: str) -> TokenStore:
     return TokenStore(
         repo,
         secret_name,
-        secrets_client=boto3.client("secretsmanager", region_name=settings.region),
+        secrets_client=aws.client("secretsmanager", settings.region),
         token_url=settings.oauth_token_url,
     )
 
@@ -66,7 +66,10 @@ def load_credentials(team_id: str, repo: Repository) -> tuple[JiraCredentials, T
     if connection is None:
         raise NotConnectedError(team_id)
     if connection.auth_kind in {"api_token", "bearer"}:
-        secret = parameters.get_secret(connection.secret_name, transform="json", max_age=30)
+        try:
+            secret = aws.secret_json(connection.secret_name, get_settings().region)
+        except ValueError:  # not JSON
+            secret = None
         if not isinstance(secret, dict):
             raise OnboardingRequestError(
                 "The stored Jira credentials are unreadable; register the connection again."

@@ -17,12 +17,9 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
-
+from jira_onboarding import aws
 from jira_onboarding.contracts import StartOnboardingRequest, StartOnboardingResponse
 from jira_onboarding.dal.repository import Repository
-from jira_onboarding.errors import NotConnectedError
-from jira_onboarding.feature_flags import pipeline_enabled
 from jira_onboarding.observability import logger
 from jira_onboarding.records import RunStatus
 from jira_onboarding.settings import get_settings
@@ -34,17 +31,10 @@ if TYPE_CHECKING:
 IDEMPOTENCY_WINDOW_S = 600
 
 
-@lru_cache(maxsize=8)
-def _client(service: str, region: str) -> Any:
-    """One boto3 client per service for the life of the execution environment: creating one costs
-    ~100 ms (botocore loads its service model), more than the rest of a start request."""
-    return boto3.client(service, region_name=region)  # type: ignore[call-overload]
-
-
 @lru_cache(maxsize=4)
 def _idempotency_store_template(table_name: str, client: Any) -> DynamoDBPersistenceLayer:
     # Built once per execution environment: each DynamoDBPersistenceLayer registers a User-Agent
-    # hook on its boto3 client, so one per request piled up a hook per request on the shared
+    # hook on its client, so one per request piled up a hook per request on the shared
     # client, and every later DynamoDB call ran them all (a warm container slowed down for life).
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
@@ -60,7 +50,9 @@ def _idempotency_store_template(table_name: str, client: Any) -> DynamoDBPersist
 def _idempotency_store(team_id: str) -> DynamoDBPersistenceLayer:
     """A persistence layer for one request, whose partition key is the team."""
     settings = get_settings()
-    template = _idempotency_store_template(settings.tables.idempotency, _client("dynamodb", settings.region))
+    template = _idempotency_store_template(
+        settings.tables.idempotency, aws.client("dynamodb", settings.region)
+    )
     store = copy.copy(template)
     store.static_pk_value = team_id  # the team is the partition key here too
     return store
@@ -93,10 +85,12 @@ def launch_run(
     trigger: str,
     start: bool = True,
     untrack_others: bool = False,
+    require_connection: bool = False,
 ) -> tuple[str, str]:
     """Record a run over `project_keys` (PENDING) and start its execution; returns (run id, status).
 
-    With `untrack_others` (a new selection), the team's projects left out stop being tracked. If the
+    With `untrack_others` (a new selection), the team's projects left out stop being tracked; with
+    `require_connection`, nothing is recorded for a team without a Jira connection. If the
     execution cannot be started (or `start` is False), the run is QUEUED, the projects stay PENDING
     and the nightly retry runs them: the caller never sees an error for a pipeline problem.
     """
@@ -105,23 +99,23 @@ def launch_run(
     run_id = new_run_id(team_id, project_keys)
     logger.append_keys(run_id=run_id)
     machine_arn = settings.state_machine_arn
+    expected_arn = execution_arn(machine_arn, run_id) if machine_arn and start else None
+    repo.record_run(
+        run_id,
+        project_keys,
+        trigger=trigger,
+        status=RunStatus.RUNNING if start else RunStatus.QUEUED,
+        reason=None if start else "Queued for the nightly sync.",
+        execution_arn=expected_arn,
+        untrack_others=untrack_others,
+        require_connection=require_connection,
+    )
     if not start:
-        repo.create_run(
-            run_id,
-            project_keys,
-            trigger=trigger,
-            status=RunStatus.QUEUED,
-            reason="Queued for the nightly sync.",
-        )
-        repo.track_projects(run_id, project_keys, untrack_others=untrack_others)
         return run_id, "PENDING"
-    expected_arn = execution_arn(machine_arn, run_id) if machine_arn else None
-    repo.create_run(run_id, project_keys, trigger=trigger, execution_arn=expected_arn)
-    repo.track_projects(run_id, project_keys, untrack_others=untrack_others)
     try:
         if not machine_arn:
             raise RuntimeError("STATE_MACHINE_ARN is not set")
-        execution = _client("stepfunctions", settings.region).start_execution(
+        execution = aws.client("stepfunctions", settings.region).start_execution(
             stateMachineArn=machine_arn,
             name=run_id,
             input=json.dumps({"team_id": team_id, "run_id": run_id, "project_keys": project_keys}),
@@ -142,12 +136,14 @@ def launch_run(
 
 
 def _start(team_id: str, selection: dict[str, Any]) -> dict[str, Any]:
+    # lazy: Powertools' feature flags import boto3 (AppConfig), which the nightly function does not need
+    from jira_onboarding.feature_flags import pipeline_enabled
+
     keys: list[str] = selection["project_keys"]
-    repo = Repository(team_id)
-    if repo.get_connection() is None:
-        raise NotConnectedError(team_id)
     enabled = pipeline_enabled(team_id)
-    run_id, status = launch_run(team_id, keys, trigger="selection", start=enabled, untrack_others=True)
+    run_id, status = launch_run(
+        team_id, keys, trigger="selection", start=enabled, untrack_others=True, require_connection=True
+    )
     logger.info(
         "Jira project selection recorded", extra={"project_keys": keys, "status": status, "pipeline": enabled}
     )

@@ -5,8 +5,6 @@ in a branch is ALPHA-12); it links only when its project is one of the team's sy
 the issue exists in the synced issues. Everything else is unlinked, with its reason.
 """
 
-from __future__ import annotations
-
 import re
 import statistics
 from collections import defaultdict

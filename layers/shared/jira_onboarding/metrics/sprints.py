@@ -7,8 +7,6 @@ from its status history (a status whose category is done), else from its resolut
 figure carries the issue keys it counts and `BASIS` says how it was counted, so a reader can check.
 """
 
-from __future__ import annotations
-
 import statistics
 from bisect import bisect_left
 from collections import defaultdict
