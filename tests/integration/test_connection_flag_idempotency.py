@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import boto3
 import pytest
-from pynamodb.connection import Connection
 from jira_onboarding.dal.repository import Repository
 from jira_onboarding.errors import NotConnectedError
 from jira_onboarding.settings import get_settings
+from pynamodb.connection import Connection
 
 from local_harness.stack import LocalStack
 from tests.conftest import SIM_EMAIL, SIM_TOKEN, TEAM
