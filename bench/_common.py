@@ -213,6 +213,17 @@ class WriteCounter:
             self.units[short] += size * factor
             self.first_at.setdefault(short, time.monotonic())
 
+    def reset(self) -> None:
+        with self._lock:
+            self.items.clear()
+            self.units.clear()
+            self.first_at.clear()
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """items and units per table, and when each table was first written (time.monotonic)."""
+        with self._lock:
+            return {"items": dict(self.items), "units": dict(self.units), "first_at": dict(self.first_at)}
+
     def install(self) -> None:
         from moto.dynamodb.models import DynamoDBBackend
 
@@ -259,6 +270,29 @@ class WriteCounter:
             return result
 
         DynamoDBBackend.transact_write_items = transact
+
+
+def serve_write_counter(controls: dict[str, Any]) -> None:
+    """`--setup` of local_harness/dynamodb_process.py: count the writes in the DynamoDB process."""
+    counter = WriteCounter()
+    counter.install()
+    controls["writes"] = counter.snapshot
+    controls["writes-reset"] = lambda: counter.reset() or {}
+
+
+class RemoteWriteCounter:
+    """The WriteCounter of a DynamoDB process of its own (LocalStack(dynamodb_process=True))."""
+
+    setup = "bench._common:serve_write_counter"
+
+    def __init__(self, process: Any) -> None:
+        self.process = process
+
+    def reset(self) -> None:
+        self.process.control("writes-reset")
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        return dict(self.process.control("writes"))
 
 
 def serialize_powertools_logger() -> None:

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     SIM_EMAIL,
     SIM_TOKEN,
+    RemoteWriteCounter,
     SimProcess,
     WriteCounter,
     classify,
@@ -85,6 +86,13 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--skip-memory", action="store_true", help="skip the separate memory pass")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument(
+        "--dynamodb",
+        choices=["process", "in-process"],
+        default="process",
+        help="moto's DynamoDB in a process of its own (default; as DynamoDB is a service of its own "
+        "in AWS) or in the process of the handlers",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
@@ -110,12 +118,22 @@ def main() -> int:
         "users": truth["users"],
         "largest_issues": max(p["issues"] for p in truth["projects"].values()),
     }
-    writes = WriteCounter()
+    separate = args.dynamodb == "process"
+    figures["dynamodb"] = args.dynamodb
     log_path = Path(os.environ.get("BENCH_LOG", "/tmp/bench_sync.log.jsonl"))
     logs = log_path.open("w", encoding="utf-8")
     try:
-        with LocalStack(log_stream=logs) as stack:
-            writes.install()
+        with LocalStack(
+            log_stream=logs,
+            dynamodb_process=separate,
+            dynamodb_setup=RemoteWriteCounter.setup if separate else None,
+        ) as stack:
+            writes: WriteCounter | RemoteWriteCounter
+            if stack.dynamodb is not None:
+                writes = RemoteWriteCounter(stack.dynamodb)
+            else:
+                writes = WriteCounter()
+                writes.install()
             register_connection(TEAM, sim.url, "api_token", {"email": SIM_EMAIL, "api_token": SIM_TOKEN})
             # Compute Metrics is skipped here: on moto, reading 50,000 issues back is quadratic (moto's
             # query rescans the partition per page), which measures moto, not the function; figure 6
@@ -128,13 +146,12 @@ def main() -> int:
 
             stack.dispatch_hooks["ComputeMetricsFunction"] = skip_metrics
             sim.clear()
-            writes.items.clear()
-            writes.units.clear()
-            writes.first_at.clear()
+            writes.reset()
             marks: dict[str, float] = {}
             started = time.monotonic()
             started_wall = time.time()  # the simulator logs wall-clock times
             cpu_started = time.process_time()  # CPU of every thread of this process (the local stack)
+            ddb_cpu_started = stack.dynamodb.control("cpu") if stack.dynamodb else 0.0
             code, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": keys})
             marks["post_answered"] = time.monotonic() - started
             assert code == 202, body
@@ -144,8 +161,11 @@ def main() -> int:
             # Everything here (handlers, moto, Step Functions) shares one interpreter: CPU seconds
             # close to the wall time mean the local run was bound by this process's CPU, not by Jira.
             figures["cpu_seconds"] = round(time.process_time() - cpu_started, 1)
+            if stack.dynamodb is not None:
+                figures["dynamodb_cpu_seconds"] = round(stack.dynamodb.control("cpu") - ddb_cpu_started, 1)
+            counted = writes.snapshot()
             marks["compute_metrics_started"] = metrics_started[0] - started if metrics_started else math.nan
-            first_issue = writes.first_at.get("JiraIssuesTable")
+            first_issue = counted["first_at"].get("JiraIssuesTable")
             marks["first_issue_stored"] = (first_issue - started) if first_issue else math.nan
             log = sim.log()
             repo = Repository(TEAM)
@@ -162,20 +182,24 @@ def main() -> int:
                 for e, _, at, _ in log
                 if first_issue and at - started_wall <= first_issue - started
             ]
+            # Every call of the run: seconds after the POST, endpoint kind, status, and the 4th field
+            # the simulator logs (the JQL or the path), to find the critical path.
+            figures["calls_timeline"] = [
+                (round(at - started_wall, 3), classify(e), code, detail) for e, code, at, detail in log
+            ]
             calls = Counter(classify(e) for e, s, _, _ in log)
             figures["calls_total"] = len(log)
             figures["calls_by_endpoint"] = dict(calls)
             figures["calls_429"] = sum(1 for _, s, _, _ in log if s == 429)
             figures["calls_min"] = need
-            figures["issue_writes"] = writes.items.get("JiraIssuesTable", 0)
-            figures["writes_items"] = dict(writes.items)
-            figures["writes_units"] = dict(writes.units)
+            figures["issue_writes"] = counted["items"].get("JiraIssuesTable", 0)
+            figures["writes_items"] = counted["items"]
+            figures["writes_units"] = counted["units"]
             figures["invocations"] = Counter(i.function for i in stack.invocations)
 
             # 7. Nightly with nothing changed: the real nightly handler starts an incremental run.
             sim.clear()
-            writes.items.clear()
-            writes.units.clear()
+            writes.reset()
             from tests.conftest import load_event
 
             t0 = time.monotonic()
@@ -188,8 +212,9 @@ def main() -> int:
             nlog = sim.log()
             figures["nightly_calls"] = len(nlog)
             figures["nightly_calls_by_endpoint"] = dict(Counter(classify(e) for e, _, _, _ in nlog))
-            figures["nightly_issue_writes"] = writes.items.get("JiraIssuesTable", 0)
-            figures["nightly_writes_items"] = dict(writes.items)
+            counted = writes.snapshot()
+            figures["nightly_issue_writes"] = counted["items"].get("JiraIssuesTable", 0)
+            figures["nightly_writes_items"] = counted["items"]
     finally:
         pass
 
@@ -257,6 +282,14 @@ def report(f: dict[str, Any], latency_s: float, burst: float) -> None:
         (
             "3. CPU of the local stack / wall",
             f"{f.get('cpu_seconds', math.nan):.1f} s / {f['marks_s'].get('execution_done', math.nan):.1f} s",
+            "",
+            "",
+        ),
+        (
+            "3. CPU of moto's DynamoDB / wall",
+            f"{f['dynamodb_cpu_seconds']:.1f} s (its own process)"
+            if "dynamodb_cpu_seconds" in f
+            else "(in the local stack's process)",
             "",
             "",
         ),

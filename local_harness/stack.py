@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from local_harness.dynamodb_process import DynamoDBProcess
 from local_harness.template import REPO_ROOT, FunctionSpec, TemplateModel, template_model
 
 REGION = "us-east-1"
@@ -170,8 +171,15 @@ class LocalStack:
     """The whole application on moto: tables, functions and the state machine from the template."""
 
     def __init__(
-        self, *, parameters: dict[str, Any] | None = None, log_stream: io.TextIOBase | None = None
+        self,
+        *,
+        parameters: dict[str, Any] | None = None,
+        log_stream: io.TextIOBase | None = None,
+        dynamodb_process: bool = False,
+        dynamodb_setup: str | None = None,
     ) -> None:
+        """`dynamodb_process`: DynamoDB in a process of its own (see local_harness/dynamodb_process.py),
+        with `dynamodb_setup` (module:function) run in it first."""
         self.model = template_model()
         self.parameters = {**self.model.parameter_defaults(), "Stage": "local", **(parameters or {})}
         self.resolver = _Resolver(self.model, self.parameters)
@@ -186,6 +194,7 @@ class LocalStack:
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
         self._log_stream = log_stream
+        self.dynamodb: DynamoDBProcess | None = DynamoDBProcess(dynamodb_setup) if dynamodb_process else None
         # Tests can wrap a function's dispatch (e.g. to kill it between pages): name -> wrapper.
         self.dispatch_hooks: dict[
             str, Callable[[Callable[[dict, LambdaContext], Any], dict, LambdaContext], Any]
@@ -214,6 +223,8 @@ class LocalStack:
                 "POWERTOOLS_DEV": "false",
             }
         )
+        if self.dynamodb is not None:
+            self._set_env({"AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb.start()})
         self._mock = mock_aws(
             config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
         )
@@ -238,6 +249,8 @@ class LocalStack:
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+        if self.dynamodb is not None:
+            self.dynamodb.stop()
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -421,6 +421,43 @@ def test_a_lambda_killed_between_pages_resumes_from_the_saved_cursor(
     assert len(set(tokens)) == _pages_of(workspace, FAULTED)
 
 
+def test_a_batch_write_failing_while_the_next_batch_is_fetched_resumes_from_the_last_commit(
+    stack, fast, connected_team, workspace, simulator: JiraSimulator, monkeypatch
+):
+    # Given one batch per page, so the sync writes a batch while it fetches the next one, and a
+    # DynamoDB failure (a kill, a lost connection) in the write of the second batch
+    from jira_onboarding.logic import sync_project
+
+    monkeypatch.setattr(sync_project, "CHANGELOG_BATCH_ISSUES", PAGE_SIZE)
+    original = Repository.save_issues
+    batch_writes = {"n": 0}
+
+    def save_issues(self: Repository, issues: list, **kwargs: Any) -> int:
+        if threading.current_thread().name.startswith("commit") and issues[0].project_key == FAULTED:
+            batch_writes["n"] += 1
+            if batch_writes["n"] == 2:
+                original(self, issues[: len(issues) // 2], **kwargs)  # half of it lands
+                raise _killed_error("Lambda.Unknown")("Task timed out after 120.00 seconds")
+        return original(self, issues, **kwargs)
+
+    monkeypatch.setattr(Repository, "save_issues", save_issues)
+    log = CallLog(simulator)
+
+    # When the run goes on (the state machine retries the failed invocation)
+    run, _ = _run(stack, [FAULTED])
+
+    # Then the failed invocation had fetched the third page while the second was being written,
+    # the retry started from the first batch's cursor, and the store is the ground truth, counted once
+    progress = {p["project_key"]: p for p in run["projects"]}[FAULTED]
+    assert _sync_invocations(stack, FAULTED)[0].error == "Lambda.Unknown"
+    assert progress["status"] == "COMPLETE", progress
+    _assert_ground_truth(workspace, FAULTED, progress)
+    tokens = [p.token for p in log.pages(FAULTED)]
+    first, second, third = tokens[:3]
+    assert first is None and second and third
+    assert tokens[3:] == [second, third]
+
+
 # ---- an issue deleted between pages ---------------------------------------------------------------
 
 

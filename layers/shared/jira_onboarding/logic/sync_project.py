@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from jira_onboarding.contracts import ProjectPageResult, ProjectStepInput
@@ -32,6 +33,69 @@ SWEEP_INTERVAL = timedelta(days=7)
 SWEEP_PAGE_SIZE = 5000  # the documented maximum when only ids are requested
 # Issues per commit: one bulk changelog call covers up to 1,000 issues (ten search pages).
 CHANGELOG_BATCH_ISSUES = BULK_CHANGELOG_MAX_ISSUES
+
+
+class _Committer:
+    """Stores a segment's batches and advances its cursor on a thread of its own, one batch at a
+    time and in order, while the invocation fetches the next batch: storing 1,000 issues is 40
+    BatchWriteItem calls, which would otherwise sit on the segment's chain of pages.
+
+    A batch is committed only after the previous one: `submit` first waits for it. A crash loses at
+    most the batch being written and the one being fetched, and both are refetched from the cursor
+    the last commit saved.
+    """
+
+    def __init__(self, repo: Repository, step: ProjectStepInput, *, fresh: bool, count_fetched: bool) -> None:
+        self._repo = repo
+        self._step = step
+        self._fresh = fresh
+        self._count_fetched = count_fetched
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="commit")
+        self._in_flight: Future[TrackedProject | None] | None = None
+        self.written = 0
+        self.after: TrackedProject | None = None  # the project after the last commit that applied
+
+    def submit(
+        self, issues: list[JiraIssue], *, previous_cursor: str | None, next_cursor: str | None, pages: int
+    ) -> bool:
+        """Wait for the previous batch, then start this one; False if a commit did not apply."""
+        if not self.wait():
+            return False
+        self._in_flight = self._pool.submit(self._commit, issues, previous_cursor, next_cursor, pages)
+        return True
+
+    def wait(self) -> bool:
+        """Wait for the batch in flight; False if its commit did not apply (another invocation
+        moved the cursor on: a replay, whose outcome stands)."""
+        if self._in_flight is None:
+            return True
+        future, self._in_flight = self._in_flight, None
+        after = future.result()
+        if after is None:
+            return False
+        self.after = after
+        return True
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def _commit(
+        self, issues: list[JiraIssue], previous_cursor: str | None, next_cursor: str | None, pages: int
+    ) -> TrackedProject | None:
+        step = self._step
+        stored = self._repo.save_issues(issues, run_id=step.run_id, fresh=self._fresh)
+        self.written += stored
+        return self._repo.commit_segment(
+            step.project_key,
+            run_id=step.run_id,
+            segment=step.segment,
+            previous_cursor=previous_cursor,
+            next_cursor=next_cursor,
+            issues_fetched=len(issues) if self._count_fetched else 0,
+            issues_written=stored,
+            pages=pages,
+            done=next_cursor is None,
+        )
 
 
 def sweep_deleted(client: JiraClient, repo: Repository, project_key: str) -> int:
@@ -140,7 +204,7 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
         return _result(step, project, done=True)
 
     client = open_jira(step.team_id, repo, time_left_s=time_left_s)
-    written = 0
+    committer: _Committer | None = None
     last = False
     try:
         project = _prepare(client, repo, project, step.run_id)
@@ -156,7 +220,7 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
         estimation_field = project.estimation_field
         fields = field_map.issue_fields(extra=(estimation_field,) if estimation_field else ())
         fresh = bool(project.fresh_store)
-        count_fetched = project.sync_mode == "full"
+        committer = _Committer(repo, step, fresh=fresh, count_fetched=project.sync_mode == "full")
         cursor = segment.cursor
         # Pages are committed in batches of up to CHANGELOG_BATCH_ISSUES issues, so one bulk
         # changelog call serves ten pages instead of one. A crash mid-batch refetches the batch from
@@ -192,34 +256,26 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
             issues, pending = pending, []
             if issues:
                 issues = attach_changelogs(client, issues, field_map.sprint_field)
-            stored = repo.save_issues(issues, run_id=step.run_id, fresh=fresh)
-            written += stored
-            after = repo.commit_segment(
-                step.project_key,
-                run_id=step.run_id,
-                segment=step.segment,
-                previous_cursor=cursor,
-                next_cursor=None if last else page.next_page_token,
-                issues_fetched=len(issues) if count_fetched else 0,
-                issues_written=stored,
-                pages=batch_pages,
-                done=last,
+            next_cursor = None if last else page.next_page_token
+            submitted = committer.submit(
+                issues, previous_cursor=cursor, next_cursor=next_cursor, pages=batch_pages
             )
-            if after is None:
-                # Another invocation committed this cursor first (a replay): its outcome stands.
-                logger.warning("Segment cursor moved on meanwhile; stopping this invocation")
-                return _result(step, repo.get_project(step.project_key), done=False)
-            cursor = page.next_page_token
+            if not submitted:
+                return _replayed(step, repo)
+            cursor = next_cursor
             batch_pages = 0
-            if last:
-                if all(s.done for s in after.segments.values()):
-                    _complete(client, repo, after, step.run_id)
+            if last or time_left_s() < settings.sync_time_reserve_s:
                 break
-            if time_left_s() < settings.sync_time_reserve_s:
-                break
+        if not committer.wait():
+            return _replayed(step, repo)
+        if last and committer.after and all(s.done for s in committer.after.segments.values()):
+            _complete(client, repo, committer.after, step.run_id)
     except JiraThrottledError as exc:
         if exc.retry_after is None:
             raise
+        # What was fetched before the throttle is committed first; the pause starts from there.
+        if committer is not None and not committer.wait():
+            return _replayed(step, repo)
         wait = max(1, math.ceil(exc.retry_after))
         waited = repo.add_throttle_wait(step.project_key, wait)
         if waited > MAX_THROTTLED_SECONDS:
@@ -233,9 +289,19 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
     else:
         done, wait = last, 0
     finally:
+        if committer is not None:
+            committer.close()  # no write outlives the invocation (a frozen Lambda would hold it)
         client.close()
-        metrics.add_metric(name="JiraIssuesStored", unit=MetricUnit.Count, value=written)
+        metrics.add_metric(
+            name="JiraIssuesStored", unit=MetricUnit.Count, value=committer.written if committer else 0
+        )
     return _result(step, repo.get_project(step.project_key), done=done, wait_seconds=wait)
+
+
+def _replayed(step: ProjectStepInput, repo: Repository) -> ProjectPageResult:
+    # Another invocation committed this cursor first (a replay): its outcome stands.
+    logger.warning("Segment cursor moved on meanwhile; stopping this invocation")
+    return _result(step, repo.get_project(step.project_key), done=False)
 
 
 def _result(
