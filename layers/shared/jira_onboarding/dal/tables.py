@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -291,22 +292,42 @@ def bind_tables(settings: Settings | None = None) -> None:
         _bound_to = key
 
 
-def put_items(items: list[Model]) -> None:
+def forget_connections() -> None:
+    """Drop every cached connection: the next call binds the tables and connects again (a local
+    stack whose DynamoDB endpoint changed; never needed in Lambda)."""
+    global _bound_to, _batches  # noqa: PLW0603
+    with _lock:
+        _bound_to = None
+        _batches = None
+
+
+def put_items(items: list[Model], *, threads: int = 1) -> None:
     """Put items of any of the tables with one BatchWriteItem per 25 of them (PynamoDB's batches
-    are one table each). Unprocessed items are sent again with a backoff; not atomic."""
-    global _batches  # noqa: PLW0603 - cached per process like the models' connections
-    if _batches is None:
-        # A connection of our own: a new one per call would build a botocore client, ~10 ms.
-        _batches = Connection(region=get_settings().region)
+    are one table each, one request after another), sent by up to `threads` threads at once.
+    Unprocessed items are sent again with a backoff. Not atomic: a failure leaves some written."""
+    requests: list[dict[str, list[dict[str, Any]]]] = []
     for start in range(0, len(items), 25):
         request: dict[str, list[dict[str, Any]]] = {}
         for item in items[start : start + 25]:
             request.setdefault(item.Meta.table_name, []).append({"PutRequest": {"Item": item.serialize()}})
-        for attempt in range(_PUT_ATTEMPTS):
-            answer = _batches.dispatch("BatchWriteItem", {"RequestItems": request})
-            request = answer.get("UnprocessedItems") or {}
-            if not request:
-                break
-            time.sleep(min(0.05 * 2**attempt, 2.0))
-        else:
-            raise RuntimeError(f"DynamoDB left {sum(map(len, request.values()))} items unprocessed")
+        requests.append(request)
+    if threads > 1 and len(requests) > 1:
+        with ThreadPoolExecutor(max_workers=min(threads, len(requests)), thread_name_prefix="put") as pool:
+            list(pool.map(_batch_write, requests))  # list(): re-raises the first failure
+    else:
+        for request in requests:
+            _batch_write(request)
+
+
+def _batch_write(request: dict[str, list[dict[str, Any]]]) -> None:
+    global _batches  # noqa: PLW0603 - cached per process like the models' connections
+    if _batches is None:
+        # A connection of our own: a new one per call would build a botocore client, ~10 ms.
+        _batches = Connection(region=get_settings().region)
+    for attempt in range(_PUT_ATTEMPTS):
+        answer = _batches.dispatch("BatchWriteItem", {"RequestItems": request})
+        request = answer.get("UnprocessedItems") or {}
+        if not request:
+            return
+        time.sleep(min(0.05 * 2**attempt, 2.0))
+    raise RuntimeError(f"DynamoDB left {sum(map(len, request.values()))} items unprocessed")

@@ -1,0 +1,46 @@
+"""The local stack's DynamoDB: moto with the harness's patches, in-process or in its own process."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from jira_onboarding.dal.repository import Repository
+
+from local_harness.stack import LocalStack
+
+LIMIT = 405_000  # moto's item size limit
+
+
+def _item(key: str, payload: int) -> dict:
+    # the size moto counts: each attribute name plus its value
+    rest = LIMIT - payload - sum(len(n) for n in ("team_id", "issue_key", "a", "b")) - len("t") - len(key)
+    return {
+        "team_id": {"S": "t"},
+        "issue_key": {"S": key},
+        "a": {"S": "x" * payload},
+        "b": {"S": "y" * rest},
+    }
+
+
+@pytest.mark.parametrize("dynamodb_process", [False, True], ids=["in-process", "own process"])
+def test_the_item_size_limit_is_moto_s_own_and_items_round_trip(dynamodb_process: bool):
+    with LocalStack(dynamodb_process=dynamodb_process) as stack:
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        table = stack.resolver.physical["JiraIssuesTable"]
+
+        # An item exactly at the limit is stored; one byte more is refused, as moto refuses it
+        client.put_item(TableName=table, Item=_item("A-1", 1000))
+        too_big = _item("A-2", 1000)
+        too_big["b"]["S"] += "y"
+        with pytest.raises(ClientError, match="Item size has exceeded"):
+            client.put_item(TableName=table, Item=too_big)
+
+        # and the pipeline's writes and reads go where the tables are
+        Repository("team-a").record_run("run-1", ["ALPHA"])
+        assert Repository("team-a").get_run("run-1").project_keys == ["ALPHA"]
+        stored = client.get_item(TableName=table, Key={"team_id": {"S": "t"}, "issue_key": {"S": "A-1"}})
+        assert len(stored["Item"]["b"]["S"]) == len(_item("A-1", 1000)["b"]["S"])
+        assert "Item" not in client.get_item(
+            TableName=table, Key={"team_id": {"S": "t"}, "issue_key": {"S": "A-2"}}
+        )
