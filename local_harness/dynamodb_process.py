@@ -25,6 +25,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,10 +42,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         from botocore.awsrequest import AWSPreparedRequest
+        from botocore.compat import HTTPHeaders
         from moto.core.models import botocore_stubber
 
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        headers = dict(self.headers.items())
+        headers = HTTPHeaders()
+        for key, value in self.headers.items():
+            headers[key] = value
         scope = _SCOPE.search(headers.get("Authorization", ""))
         region = scope.group(1) if scope else "us-east-1"
         url = f"https://dynamodb.{region}.amazonaws.com/"
@@ -92,6 +96,8 @@ def serve(setup: str | None) -> None:
     if setup:
         module, _, function = setup.partition(":")
         getattr(importlib.import_module(module), function)(CONTROLS)
+    # The parent holds our stdin: when it exits, however it exits, so does this process.
+    threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True
     print(server.server_address[1], flush=True)
@@ -111,7 +117,8 @@ class DynamoDBProcess:
         if self.setup:
             command += ["--setup", self.setup]
         root = Path(__file__).resolve().parent.parent
-        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=root)  # noqa: S603 - our own module
+        pipe = subprocess.PIPE  # stdin: the child exits when it closes (see `serve`)
+        self._process = subprocess.Popen(command, stdin=pipe, stdout=pipe, text=True, cwd=root)  # noqa: S603
         assert self._process.stdout is not None
         port = self._process.stdout.readline().strip()
         if not port.isdigit():
