@@ -44,3 +44,45 @@ def test_the_item_size_limit_is_moto_s_own_and_items_round_trip(dynamodb_process
         assert "Item" not in client.get_item(
             TableName=table, Key={"team_id": {"S": "t"}, "issue_key": {"S": "A-2"}}
         )
+
+
+def test_a_batch_naming_one_key_twice_is_refused_as_dynamodb_refuses_it(stack: LocalStack):
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    table = stack.resolver.physical["JiraIssuesTable"]
+
+    def put(key: str, summary: str) -> dict:
+        item = {"team_id": {"S": "t"}, "issue_key": {"S": key}, "summary": {"S": summary}}
+        return {"PutRequest": {"Item": item}}
+
+    # Two different items with one key: refused, nothing written (moto alone accepted this)
+    with pytest.raises(ClientError, match="Provided list of item keys contains duplicates"):
+        client.batch_write_item(RequestItems={table: [put("A-1", "one"), put("A-1", "two")]})
+    assert client.scan(TableName=table)["Count"] == 0
+
+    # Distinct keys are written, and a delete of another key in the same batch applies
+    client.batch_write_item(RequestItems={table: [put("A-1", "one"), put("A-2", "two")]})
+    client.batch_write_item(
+        RequestItems={
+            table: [
+                put("A-3", "three"),
+                {"DeleteRequest": {"Key": {"team_id": {"S": "t"}, "issue_key": {"S": "A-1"}}}},
+            ]
+        }
+    )
+    stored = client.scan(TableName=table)["Items"]
+    assert sorted(i["issue_key"]["S"] for i in stored) == ["A-2", "A-3"]
+
+
+def test_put_items_keeps_the_last_item_of_a_key(stack: LocalStack):
+    from jira_onboarding.dal.tables import JiraIssueItem, bind_tables, put_items
+
+    bind_tables()
+    put_items(
+        [
+            JiraIssueItem("t", "A-1", issue_id="1", project_key="A", summary="old"),
+            JiraIssueItem("t", "A-1", issue_id="1", project_key="A", summary="new"),
+            JiraIssueItem("t", "A-2", issue_id="2", project_key="A", summary="other"),
+        ]
+    )
+    assert JiraIssueItem.get("t", "A-1").summary == "new"
+    assert JiraIssueItem.get("t", "A-2").summary == "other"

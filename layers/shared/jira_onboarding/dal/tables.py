@@ -6,6 +6,7 @@ Table names come from the settings and are bound on first use (`bind_tables`), n
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -305,6 +306,11 @@ def put_items(items: list[Model], *, threads: int = 1) -> None:
     """Put items of any of the tables with one BatchWriteItem per 25 of them (PynamoDB's batches
     are one table each, one request after another), sent by up to `threads` threads at once.
     Unprocessed items are sent again with a backoff. Not atomic: a failure leaves some written."""
+    # DynamoDB refuses a batch naming one key twice: the last item of a key wins, as puts would.
+    latest: dict[tuple[Any, ...], Model] = {}
+    for item in items:
+        latest[(type(item), *(getattr(item, name) for name in _key_names(type(item))))] = item
+    items = list(latest.values())
     requests: list[dict[str, list[dict[str, Any]]]] = []
     for start in range(0, len(items), 25):
         request: dict[str, list[dict[str, Any]]] = {}
@@ -317,6 +323,12 @@ def put_items(items: list[Model], *, threads: int = 1) -> None:
     else:
         for request in requests:
             _batch_write(request)
+
+
+@functools.cache
+def _key_names(model: type[Model]) -> tuple[str, ...]:
+    attributes = model.get_attributes().items()
+    return tuple(name for name, attribute in attributes if attribute.is_hash_key or attribute.is_range_key)
 
 
 def _batch_write(request: dict[str, list[dict[str, Any]]]) -> None:
