@@ -279,3 +279,10 @@ def test_statemachine_function_substitutions_have_invoke_policy(machine: str) ->
             if (res.get(target) or {}).get("Type") in FUNCTION_TYPES and target not in invokable:
                 problems.append(f"{key}: {machine} has no LambdaInvokePolicy for {target}")
     assert not problems, "\n".join(problems)
+
+
+def test_segments_run_as_many_at_once_as_the_planner_assumes(machine: str) -> None:
+    from jira_onboarding.logic import plan_sync
+
+    maps = [state for _, name, state in all_states(machine) if name == "Sync Segments"]
+    assert [m.get("MaxConcurrency") for m in maps] == [plan_sync.SEGMENT_CONCURRENCY]

@@ -36,7 +36,10 @@ RECENT_DAYS = 30
 # Projects above this many issues sync recent-first and backfill in parallel ranges; smaller ones
 # take a few seconds whole, and every extra query costs a partly filled page.
 SPLIT_ABOVE = 5_000
-BACKFILL_RANGE_ISSUES = 5_000  # about this many issues per backfill range
+BACKFILL_RANGE_ISSUES = 5_000  # at most about this many issues per backfill range
+# Segments the state machine syncs at once (Sync Segments' MaxConcurrency). The backfill ranges
+# come in multiples of it: 6 ranges on 4 slots would end with 2 chains running and 2 slots idle.
+SEGMENT_CONCURRENCY = 4
 # Incremental runs ask for issues updated since the last sync plus this overlap, as a JQL period
 # ("-90m"): periods are relative to now, so the Jira user's time zone cannot shift the window.
 OVERLAP_MINUTES = 15
@@ -92,7 +95,10 @@ def full_segments(
     if first.issues:
         raw = (first.issues[0].get("fields") or {}).get("created")
         first_created = datetime.fromisoformat(raw.replace("Z", "+00:00")) if isinstance(raw, str) else None
-    ranges = creation_ranges(first_created or now, now, math.ceil(total / BACKFILL_RANGE_ISSUES))
+    slots = SEGMENT_CONCURRENCY
+    ranges = creation_ranges(
+        first_created or now, now, slots * math.ceil(total / (slots * BACKFILL_RANGE_ISSUES))
+    )
     for n, (low, high) in enumerate(ranges, start=1):
         conditions = [f"updated < {boundary}"]
         if low:
