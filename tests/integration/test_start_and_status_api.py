@@ -168,3 +168,27 @@ def test_step_sample_events_are_accepted_by_their_handlers(stack: LocalStack, co
         result, error = stack.invoke(stack.resolver.physical[function], event)
         assert error is None, (name, result)
     assert Repository(TEAM).get_project("BETA").sync_status == "FAILED"
+
+
+def test_the_status_reads_every_attribute_its_progress_shows(stack: LocalStack):
+    # Given a run with a project syncing its backfill and one failed, retried tomorrow
+    from datetime import UTC, datetime, timedelta
+
+    from jira_onboarding.logic.status import _progress, get_run_status
+
+    repo = Repository("team-s")
+    repo.record_run("run-1", ["ALPHA", "BETA"])
+    repo.update_project(
+        "ALPHA", sync_status="SYNCING", phase="backfill", issues_stored=40, issues_total_estimate=120
+    )
+    retry = datetime.now(UTC) + timedelta(days=1)
+    repo.update_project("BETA", sync_status="FAILED", reason="Jira said no", next_retry_at=retry)
+
+    # When the page polls, reading only the progress attributes
+    status = get_run_status("team-s", "run-1")
+
+    # Then it shows what the whole items say
+    full = [_progress(p) for p in repo.projects_of(["ALPHA", "BETA"])]
+    assert status.projects == full
+    assert (status.projects[0].phase, status.projects[0].percent) == ("backfill", 33)
+    assert status.projects[1].reason == "Jira said no" and status.projects[1].next_retry_at

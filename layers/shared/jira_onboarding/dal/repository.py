@@ -230,14 +230,19 @@ class Repository:
         except DoesNotExist:
             return None
 
-    def projects_of(self, project_keys: Iterable[str]) -> list[TrackedProject]:
+    def projects_of(
+        self, project_keys: Iterable[str], *, attributes: Iterable[str] | None = None
+    ) -> list[TrackedProject]:
         """The tracked projects among `project_keys`, in that order: one Query of the team's
-        projects rather than a read per key."""
-        tracked = {p.project_key: p for p in self.list_projects()}
+        projects rather than a read per key. With `attributes`, only those are read (the others
+        take their defaults)."""
+        tracked = {p.project_key: p for p in self.list_projects(attributes=attributes)}
         return [tracked[key] for key in project_keys if key in tracked]
 
-    def list_projects(self) -> list[TrackedProject]:
-        return [TrackedProject.model_validate(_as_dict(i)) for i in TrackedProjectItem.query(self.team_id)]
+    def list_projects(self, *, attributes: Iterable[str] | None = None) -> list[TrackedProject]:
+        names = sorted({"team_id", "project_key", *attributes}) if attributes is not None else None
+        items = TrackedProjectItem.query(self.team_id, attributes_to_get=names)
+        return [TrackedProject.model_validate(_as_dict(i)) for i in items]
 
     def update_project(self, project_key: str, *, expected_run_id: str | None = None, **values: Any) -> bool:
         """Set fields on a tracked project; with `expected_run_id`, only while that run owns it."""

@@ -9,6 +9,18 @@ from jira_onboarding.dal.repository import Repository, to_iso
 from jira_onboarding.errors import OnboardingRequestError
 from jira_onboarding.records import RunStatus, SyncStatus, TrackedProject
 
+# What a poll reads of each project: not its plan (`segments`, a JQL query per segment), which the
+# page never shows and which would be read and parsed twice a second for as long as the run lasts.
+PROGRESS_ATTRIBUTES = (
+    "sync_status",
+    "phase",
+    "issues_stored",
+    "issues_total_estimate",
+    "reason",
+    "next_retry_at",
+    "updated_at",
+)
+
 
 def _progress(project: TrackedProject) -> ProjectProgress:
     total = project.issues_total_estimate
@@ -38,7 +50,8 @@ def get_run_status(team_id: str, run_id: str) -> RunStatusResponse:
     if run is None:
         # Another team's run id reads exactly like one that does not exist.
         raise OnboardingRequestError(f"No onboarding run {run_id!r} for this team.", status=404)
-    projects = [_progress(project) for project in repo.projects_of(run.project_keys)]
+    tracked = repo.projects_of(run.project_keys, attributes=PROGRESS_ATTRIBUTES)
+    projects = [_progress(project) for project in tracked]
     end = run.finished_at or datetime.now(UTC)
     return RunStatusResponse(
         run_id=run.run_id,
