@@ -276,8 +276,13 @@ def serve_write_counter(controls: dict[str, Any]) -> None:
     """`--setup` of local_harness/dynamodb_process.py: count the writes in the DynamoDB process."""
     counter = WriteCounter()
     counter.install()
+
+    def reset() -> dict[str, Any]:
+        counter.reset()
+        return {}
+
     controls["writes"] = counter.snapshot
-    controls["writes-reset"] = lambda: counter.reset() or {}
+    controls["writes-reset"] = reset
 
 
 class RemoteWriteCounter:

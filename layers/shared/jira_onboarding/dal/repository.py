@@ -90,13 +90,6 @@ class Repository:
         except DoesNotExist:
             return None
 
-    def _connected(self) -> bool:
-        try:
-            JiraConnectionItem.get(self.team_id, attributes_to_get=["team_id"])
-        except DoesNotExist:
-            return False
-        return True
-
     def save_connection(self, site_url: str, auth_kind: str, secret_name: str) -> JiraConnection:
         item = JiraConnectionItem(
             self.team_id, site_url=site_url, auth_kind=auth_kind, secret_name=secret_name
@@ -170,7 +163,7 @@ class Repository:
             item.project_key: item
             for item in TrackedProjectItem.query(self.team_id, attributes_to_get=_TRACKING_READ)
         }
-        if require_connection and not self._connected():
+        if require_connection and self.get_connection() is None:
             raise NotConnectedError(self.team_id)
         now = utcnow()
         items: list[Model] = [

@@ -296,10 +296,8 @@ def bind_tables(settings: Settings | None = None) -> None:
 def forget_connections() -> None:
     """Drop every cached connection: the next call binds the tables and connects again (a local
     stack whose DynamoDB endpoint changed; never needed in Lambda)."""
-    global _bound_to, _batches  # noqa: PLW0603
-    with _lock:
-        _bound_to = None
-        _batches = None
+    global _bound_to  # noqa: PLW0603 - the next bind_tables drops the connections
+    _bound_to = None
 
 
 def put_items(items: list[Model], *, threads: int = 1) -> None:
