@@ -1156,6 +1156,9 @@ def _self_signed_cert(directory: Path, host: str) -> tuple[Path, Path]:
 
 class _HttpHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as two writes: without TCP_NODELAY the body waits for the client's
+    # delayed ACK of the headers, ~40 ms on every answer (Jira answers without that stall).
+    disable_nagle_algorithm = True
     simulator: JiraSimulator
 
     def _answer(self) -> None:
