@@ -196,6 +196,18 @@ def main() -> int:
             figures["writes_items"] = counted["items"]
             figures["writes_units"] = counted["units"]
             figures["invocations"] = Counter(i.function for i in stack.invocations)
+            # Every invocation but the status polls: function, project and segment, start and length.
+            figures["invocations_timeline"] = [
+                (
+                    i.function,
+                    i.event.get("project_key"),
+                    i.event.get("segment"),
+                    round(i.ended_at - i.seconds - started, 3),
+                    round(i.seconds, 3),
+                )
+                for i in stack.invocations
+                if i.function != "GetSyncStatusFunction"
+            ]
 
             # 7. Nightly with nothing changed: the real nightly handler starts an incremental run.
             sim.clear()

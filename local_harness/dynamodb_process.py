@@ -89,6 +89,7 @@ def serve(setup: str | None) -> None:
 
     from local_harness.stack import (
         _patch_moto_atomic_writes,
+        _patch_moto_attribute_value_parse,
         _patch_moto_batch_write_keys,
         _patch_moto_item_size_check,
     )
@@ -100,6 +101,7 @@ def serve(setup: str | None) -> None:
     _patch_moto_atomic_writes()
     _patch_moto_item_size_check()
     _patch_moto_batch_write_keys()
+    _patch_moto_attribute_value_parse()
     CONTROLS["cpu"] = time.process_time  # CPU seconds of this process, for the benchmarks
     if setup:
         module, _, function = setup.partition(":")

@@ -59,6 +59,7 @@ class Invocation:
     event: dict[str, Any]
     error: str | None
     seconds: float
+    ended_at: float = 0.0  # time.monotonic() when it returned
 
 
 class _Resolver:
@@ -250,6 +251,55 @@ def _patch_moto_batch_write_keys() -> None:
     DynamoHandler._local_harness_keys = True  # type: ignore[attr-defined]
 
 
+_PLAIN_ATTRIBUTE_VALUES = frozenset({"S", "N", "BOOL", "NULL"})
+
+
+def _patch_moto_attribute_value_parse() -> None:
+    """moto parses every request against the service model, member by member: for DynamoDB an item
+    is a map of AttributeValue structures, each walked through its ten possible members, a third
+    of moto's CPU when the pipeline stores issues. An AttributeValue with one member that the
+    parser would return unchanged (S, N, BOOL, NULL; SS and NS as a list of the same strings;
+    M and L holding such values) is built directly; anything else (B, BS, a null member, more
+    than one member) still goes through moto's parser. The result is the same either way:
+    tests/infrastructure/test_local_harness_dynamodb.py compares the two."""
+    from moto.core.parse import BaseJSONParser
+
+    if getattr(BaseJSONParser, "_local_harness_attribute_values", False):
+        return
+    parse_structure = BaseJSONParser._parse_structure
+
+    def fast(value: Any) -> Any:
+        if type(value) is dict and len(value) == 1:
+            ((kind, inner),) = value.items()
+            if kind in _PLAIN_ATTRIBUTE_VALUES and inner is not None:
+                return {kind: inner}
+            if kind in ("SS", "NS") and type(inner) is list:
+                return {kind: list(inner)}
+            if kind == "M" and type(inner) is dict:
+                members = {name: fast(member) for name, member in inner.items()}
+                if _NOT_PLAIN not in members.values():
+                    return {"M": members}
+            elif kind == "L" and type(inner) is list:
+                items = [fast(member) for member in inner]
+                if _NOT_PLAIN not in items:
+                    return {"L": items}
+        return _NOT_PLAIN
+
+    def _parse_structure(self: Any, shape: Any, value: Any) -> Any:
+        if shape.name == "AttributeValue":
+            parsed = fast(value)
+            if parsed is not _NOT_PLAIN:
+                return parsed
+        return parse_structure(self, shape, value)
+
+    _parse_structure.__wrapped__ = parse_structure  # type: ignore[attr-defined] # moto's own, for the tests
+    BaseJSONParser._parse_structure = _parse_structure  # type: ignore[method-assign]
+    BaseJSONParser._local_harness_attribute_values = True  # type: ignore[attr-defined]
+
+
+_NOT_PLAIN = object()  # an AttributeValue the fast path leaves to moto's parser
+
+
 class LocalStack:
     """The whole application on moto: tables, functions and the state machine from the template."""
 
@@ -316,6 +366,7 @@ class LocalStack:
         _patch_moto_atomic_writes()
         _patch_moto_item_size_check()
         _patch_moto_batch_write_keys()
+        _patch_moto_attribute_value_parse()
         self._install_dispatch()
         self._create_tables()
         self._create_functions()
@@ -479,7 +530,8 @@ class LocalStack:
         finally:
             with self._lock:
                 self._idle_environments.setdefault(spec.logical_id, []).append(environment)
-        self.invocations.append(Invocation(spec.logical_id, event, error, time.monotonic() - started))
+        ended = time.monotonic()
+        self.invocations.append(Invocation(spec.logical_id, event, error, ended - started, ended))
         return result, error
 
     def _take_environment(self, function: str) -> ThreadPoolExecutor:

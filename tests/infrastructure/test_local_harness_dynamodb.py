@@ -86,3 +86,50 @@ def test_put_items_keeps_the_last_item_of_a_key(stack: LocalStack):
     )
     assert JiraIssueItem.get("t", "A-1").summary == "new"
     assert JiraIssueItem.get("t", "A-2").summary == "other"
+
+
+def test_attribute_values_are_parsed_as_moto_parses_them():
+    """The harness's fast path for AttributeValues (local_harness/stack.py) gives what moto's own
+    parser gives, for every kind of value, nested or not, including those it leaves to moto."""
+    import base64
+    import json
+
+    import botocore.session
+    from moto.core.parse import BaseJSONParser, JSONParser
+
+    from local_harness.stack import _patch_moto_attribute_value_parse
+
+    _patch_moto_attribute_value_parse()
+    blob = base64.b64encode(b"\x00\x01").decode()
+    item = {
+        "team_id": {"S": "t"},
+        "issue_key": {"S": "A-1"},
+        "n": {"N": "1.5"},
+        "yes": {"BOOL": True},
+        "no": {"BOOL": False},
+        "nothing": {"NULL": True},
+        "strings": {"SS": ["a", "b"]},
+        "numbers": {"NS": ["1", "2"]},
+        "list": {"L": [{"S": "x"}, {"N": "2"}, {"M": {"deep": {"L": [{"BOOL": True}]}}}]},
+        "map": {"M": {"a": {"S": "x"}, "b": {"NULL": True}}},
+        "empty_list": {"L": []},
+        "empty_map": {"M": {}},
+        "blob": {"B": blob},
+        "blobs": {"BS": [blob]},
+        "map_with_blob": {"M": {"a": {"S": "x"}, "b": {"B": blob}}},
+        "list_with_blob": {"L": [{"S": "x"}, {"B": blob}]},
+        "null_member": {"S": None, "N": "3"},
+        "two_members": {"S": "x", "N": "3"},
+    }
+    operation = botocore.session.get_session().get_service_model("dynamodb").operation_model("BatchWriteItem")
+    request = {"body": json.dumps({"RequestItems": {"table": [{"PutRequest": {"Item": item}}]}}).encode()}
+
+    class MotoParser(JSONParser):
+        _parse_structure = BaseJSONParser._parse_structure.__wrapped__  # type: ignore[attr-defined]
+
+    fast = JSONParser(operation).parse(request)
+    moto = MotoParser(operation).parse(request)
+    assert fast == moto
+    parsed = fast["RequestItems"]["table"][0]["PutRequest"]["Item"]
+    assert parsed["blob"] == {"B": b"\x00\x01"} and parsed["map_with_blob"]["M"]["b"] == {"B": b"\x00\x01"}
+    assert parsed["null_member"] == {"N": "3"}
