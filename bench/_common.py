@@ -87,6 +87,10 @@ def _serve(conn: Any, seed: int, size: Any, latency_s: float, burst: float | Non
                 conn.send(log)
             elif command == "truth":
                 conn.send(_ground_truth(ws, ws.sprint_field_id))
+            elif command == "count":  # issues matching each JQL query, as the search answers them
+                from jira_simulator.server import parse_jql
+
+                conn.send([len(sim._matching(parse_jql(jql))[0]) for jql in arg])
             elif command == "clear":
                 with sim._lock:
                     sim.request_log.clear()
@@ -125,6 +129,9 @@ class SimProcess:
 
     def truth(self) -> dict[str, Any]:
         return self._ask("truth")
+
+    def count(self, queries: list[str]) -> list[int]:
+        return self._ask("count", queries)
 
     def set_limits(self, latency_s: float, burst: float | None) -> None:
         self._ask("set", (latency_s, burst))

@@ -175,6 +175,15 @@ def main() -> int:
                 p["project_key"]: p.get("reason") for p in status["projects"] if p.get("reason")
             }
             figures["stored_equals_jira"] = all(stored[k] == truth["projects"][k]["issues"] for k in keys)
+            # The run's segments (disjoint JQL queries, see logic/plan_sync.py) and their sizes: the
+            # longest chain of pages the plan leaves.
+            segments = [
+                (project.project_key, name, segment.jql)
+                for project in repo.list_projects()
+                for name, segment in project.segments.items()
+            ]
+            counts = sim.count([jql for _, _, jql in segments])
+            figures["segments"] = [(key, name, n) for (key, name, _), n in zip(segments, counts, strict=True)]
             figures["marks_s"] = {k: round(v, 3) for k, v in marks.items()}
             # What happened before the first issue was stored: each Jira call, seconds after the POST.
             figures["calls_before_first_issue"] = [
@@ -261,9 +270,11 @@ def main() -> int:
 def report(f: dict[str, Any], latency_s: float, burst: float) -> None:
     need = f["calls_min"]
     rate_bound = need["total"] / burst if burst else 0.0
-    # The longest chain: the largest project's search pages one after another (split into
-    # disjoint ranges it is shorter, so this is the bound without splitting).
-    chain_pages = math.ceil(f["largest_issues"] / 100)
+    # The longest chain: the search pages of the largest segment one after another (a project is
+    # split into segments fetched in parallel; unsplit, the largest project would be the chain).
+    largest_segment = max((n for _, _, n in f.get("segments", [])), default=f["largest_issues"])
+    chain_pages = math.ceil(largest_segment / 100)
+    unsplit_bound = math.ceil(f["largest_issues"] / 100) * latency_s
     chain_bound = (chain_pages or 0) * latency_s
     lower = max(rate_bound, chain_bound, 1e-9)
     marks = f["marks_s"]
@@ -286,7 +297,8 @@ def report(f: dict[str, Any], latency_s: float, burst: float) -> None:
         ("3. lower bound: calls needed / rate", f"{need['total']} / {burst:g} = {rate_bound:.1f} s", "", ""),
         (
             "3. lower bound: longest chain x latency",
-            f"{chain_pages} x {latency_s:.2f} = {chain_bound:.1f} s",
+            f"{chain_pages} x {latency_s:.2f} = {chain_bound:.1f} s "
+            f"(largest segment, {largest_segment} issues; unsplit: {unsplit_bound:.1f} s)",
             "",
             "",
         ),

@@ -74,18 +74,29 @@ def test_a_batch_naming_one_key_twice_is_refused_as_dynamodb_refuses_it(stack: L
 
 
 def test_put_items_keeps_the_last_item_of_a_key(stack: LocalStack):
-    from jira_onboarding.dal.tables import JiraIssueItem, bind_tables, put_items
+    from jira_onboarding.dal.tables import (
+        JiraIssueItem,
+        TrackedProjectItem,
+        bind_tables,
+        put_items,
+        serialize_values,
+    )
 
     bind_tables()
     put_items(
         [
             JiraIssueItem("t", "A-1", issue_id="1", project_key="A", summary="old"),
-            JiraIssueItem("t", "A-1", issue_id="1", project_key="A", summary="new"),
+            serialize_values(
+                JiraIssueItem,
+                {"team_id": "t", "issue_key": "A-1", "issue_id": "1", "project_key": "A", "summary": "new"},
+            ),
             JiraIssueItem("t", "A-2", issue_id="2", project_key="A", summary="other"),
+            TrackedProjectItem("t", "A-1", sync_status="PENDING"),  # the same key in another table
         ]
     )
     assert JiraIssueItem.get("t", "A-1").summary == "new"
     assert JiraIssueItem.get("t", "A-2").summary == "other"
+    assert TrackedProjectItem.get("t", "A-1").sync_status == "PENDING"
 
 
 def test_attribute_values_are_parsed_as_moto_parses_them():

@@ -26,6 +26,7 @@ from jira_onboarding.dal.tables import (
     TrackedProjectItem,
     bind_tables,
     put_items,
+    serialize_values,
     utcnow,
 )
 from jira_onboarding.errors import NotConnectedError
@@ -430,33 +431,36 @@ class Repository:
             ):
                 stored[item.issue_key] = None if item.deleted else item.content_hash
         now = utcnow()
-        items: list[Model] = [
-            JiraIssueItem(
-                self.team_id,
-                issue.key,
-                issue_id=issue.id,
-                project_key=issue.project_key,
-                summary=issue.summary,
-                status_name=issue.status_name,
-                status_category=issue.status_category,
-                issue_type=issue.issue_type,
-                is_subtask=issue.is_subtask,
-                priority=issue.priority,
-                assignee_account_id=issue.assignee_account_id,
-                reporter_account_id=issue.reporter_account_id,
-                created=issue.created,
-                updated=issue.updated,
-                resolved=issue.resolved,
-                labels=list(issue.labels),
-                parent_key=issue.parent_key,
-                sprint_ids=list(issue.sprint_ids),
-                story_points=issue.story_points,
-                sprint_changes=[_change_json(c) for c in issue.sprint_changes] or None,
-                status_changes=[_change_json(c) for c in issue.status_changes] or None,
-                deleted=False,
-                content_hash=hashes[issue.key],
-                run_id=run_id,
-                synced_at=now,
+        items = [
+            serialize_values(
+                JiraIssueItem,
+                {
+                    "team_id": self.team_id,
+                    "issue_key": issue.key,
+                    "issue_id": issue.id,
+                    "project_key": issue.project_key,
+                    "summary": issue.summary,
+                    "status_name": issue.status_name,
+                    "status_category": issue.status_category,
+                    "issue_type": issue.issue_type,
+                    "is_subtask": issue.is_subtask,
+                    "priority": issue.priority,
+                    "assignee_account_id": issue.assignee_account_id,
+                    "reporter_account_id": issue.reporter_account_id,
+                    "created": issue.created,
+                    "updated": issue.updated,
+                    "resolved": issue.resolved,
+                    "labels": list(issue.labels),
+                    "parent_key": issue.parent_key,
+                    "sprint_ids": list(issue.sprint_ids),
+                    "story_points": issue.story_points,
+                    "sprint_changes": [_change_json(c) for c in issue.sprint_changes] or None,
+                    "status_changes": [_change_json(c) for c in issue.status_changes] or None,
+                    "deleted": False,
+                    "content_hash": hashes[issue.key],
+                    "run_id": run_id,
+                    "synced_at": now,
+                },
             )
             for issue in issues
             if stored.get(issue.key) != hashes[issue.key]
