@@ -339,7 +339,9 @@ def serialize_values(model: type[Model], values: dict[str, Any]) -> SerializedIt
 @functools.cache
 def _plain_attributes(model: type[Model]) -> dict[str, Attribute[Any]]:
     attributes = model.get_attributes()
-    if getattr(model, "_discriminator", None) or any(isinstance(a, MapAttribute) for a in attributes.values()):
+    if getattr(model, "_discriminator", None) or any(
+        isinstance(a, MapAttribute) for a in attributes.values()
+    ):
         raise TypeError(f"{model.__name__} has map or discriminator attributes: build the model instead")
     return dict(attributes)
 
