@@ -9,7 +9,6 @@ machine waits instead of a Lambda.
 from __future__ import annotations
 
 import base64
-import json
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from pydantic_core import from_json
 
 from jira_onboarding.errors import (
     JiraAuthError,
@@ -241,8 +241,10 @@ class JiraClient:
                 continue
             if response.is_success:
                 try:
-                    return response.json()
-                except (ValueError, json.JSONDecodeError) as exc:
+                    # pydantic's JSON parser: a bulk changelog of 1,000 issues is megabytes (every
+                    # history carries its author), and json.loads took ~5 times as long.
+                    return from_json(response.content)
+                except ValueError as exc:
                     error = JiraMalformedResponseError(f"Jira sent a body that is not valid JSON for {what}.")
                     if last:
                         raise error from exc
