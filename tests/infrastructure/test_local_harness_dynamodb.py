@@ -1,4 +1,5 @@
-"""The local stack's DynamoDB: moto with the harness's patches, in-process or in its own process."""
+"""The local stack: moto's DynamoDB with the harness's patches (in-process or in its own process), and
+the interpreter setting it changes while it runs."""
 
 from __future__ import annotations
 
@@ -144,3 +145,14 @@ def test_attribute_values_are_parsed_as_moto_parses_them():
     parsed = fast["RequestItems"]["table"][0]["PutRequest"]["Item"]
     assert parsed["blob"] == {"B": b"\x00\x01"} and parsed["map_with_blob"]["M"]["b"] == {"B": b"\x00\x01"}
     assert parsed["null_member"] == {"N": "3"}
+
+
+def test_the_stack_switches_threads_as_often_as_it_says_and_restores_the_interpreter():
+    import sys
+
+    from local_harness.stack import EXECUTION_ENVIRONMENT_SWITCH_INTERVAL_S
+
+    before = sys.getswitchinterval()
+    with LocalStack():
+        assert sys.getswitchinterval() == EXECUTION_ENVIRONMENT_SWITCH_INTERVAL_S
+    assert sys.getswitchinterval() == before
