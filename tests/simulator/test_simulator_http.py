@@ -92,3 +92,29 @@ def test_simulator_module_entry_point_help():
         [sys.executable, "-m", "jira_simulator", "--help"], capture_output=True, text=True, check=True
     ).stdout
     assert "--latency-ms" in out and "--burst" in out
+
+
+def test_jira_client_verifies_tls_with_one_context_per_ca_setting(demo_ws, monkeypatch):
+    """The client builds httpx's verified TLS context once per process (per SSL_CERT_FILE): a site
+    whose certificate the CA setting does not trust is refused, one it trusts answers."""
+    from jira_onboarding.errors import JiraError
+    from jira_onboarding.jira.client import JiraClient, JiraCredentials, _tls_context
+
+    sim = JiraSimulator(demo_ws)
+    with sim.serve(tls=True) as base_url:
+        credentials = JiraCredentials(base_url, "api_token", email=AUTH[0], api_token=AUTH[1])
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+        monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+        untrusted = JiraClient.connect(credentials, timeout_s=5, max_attempts=1)
+        with pytest.raises(JiraError):
+            untrusted.myself()  # self-signed: not in the default bundle
+        untrusted.close()
+
+        monkeypatch.setenv("SSL_CERT_FILE", sim.tls_cert_path)
+        first = JiraClient.connect(credentials, timeout_s=5)
+        second = JiraClient.connect(credentials, timeout_s=5)
+        assert first.myself().account_id == second.myself().account_id
+        first.close()
+        second.close()
+        assert _tls_context(sim.tls_cert_path, None) is _tls_context(sim.tls_cert_path, None)
+        assert _tls_context(sim.tls_cert_path, None) is not _tls_context(None, None)
