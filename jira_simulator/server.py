@@ -768,8 +768,8 @@ class JiraSimulator:
             test = _OPS[op]
             if field_name == "key":
                 vkey = (order.get(value.rsplit("-", 1)[0], -1), _key_num(value))
-                keys = [(order[i["key"].rsplit("-", 1)[0]], _key_num(i["key"])) for i in issues]
-                keep = [k for k in keep if test(keys[k], vkey)]
+                positions = [(order[i["key"].rsplit("-", 1)[0]], _key_num(i["key"])) for i in issues]
+                keep = [k for k in keep if test(positions[k], vkey)]
             else:
                 dates = [at for key in projects for at in self._dates(key, field_name)]
                 keep = [k for k in keep if test(dates[k], value)]
