@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import bisect
-import functools
 import hashlib
 import json
 import re
@@ -236,10 +235,7 @@ def parse_jql(jql: str) -> _Jql:
     return _Jql(tuple(projects), tuple(conditions), order_field, descending, normalized)
 
 
-@functools.lru_cache(maxsize=1 << 18)
 def _ts(value: str) -> float:
-    # Cached: a query over a large project reads every issue's dates, and each new JQL range would
-    # parse them all again (Jira answers a new query in about the time of any other).
     return datetime.fromisoformat(value).timestamp()
 
 

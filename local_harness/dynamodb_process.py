@@ -87,21 +87,13 @@ class _Handler(BaseHTTPRequestHandler):
 def serve(setup: str | None) -> None:
     from moto import mock_aws
 
-    from local_harness.stack import (
-        _patch_moto_atomic_writes,
-        _patch_moto_attribute_value_parse,
-        _patch_moto_batch_write_keys,
-        _patch_moto_item_size_check,
-    )
+    from local_harness.stack import patch_moto_dynamodb
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     mock = mock_aws()
     mock.start()
-    _patch_moto_atomic_writes()
-    _patch_moto_item_size_check()
-    _patch_moto_batch_write_keys()
-    _patch_moto_attribute_value_parse()
+    patch_moto_dynamodb()
     CONTROLS["cpu"] = time.process_time  # CPU seconds of this process, for the benchmarks
     if setup:
         module, _, function = setup.partition(":")

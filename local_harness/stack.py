@@ -301,6 +301,14 @@ def _patch_moto_attribute_value_parse() -> None:
 _NOT_PLAIN = object()  # an AttributeValue the fast path leaves to moto's parser
 
 
+def patch_moto_dynamodb() -> None:
+    """Every patch of moto's DynamoDB, in-process or in its own process (dynamodb_process.py)."""
+    _patch_moto_atomic_writes()
+    _patch_moto_item_size_check()
+    _patch_moto_batch_write_keys()
+    _patch_moto_attribute_value_parse()
+
+
 class LocalStack:
     """The whole application on moto: tables, functions and the state machine from the template."""
 
@@ -364,7 +372,7 @@ class LocalStack:
         # an interpreter of its own. By default a thread holds the GIL for up to 5 ms before it must
         # let another run, so a segment whose Jira answer has arrived waits behind another
         # function's batch serialization, which in Lambda runs elsewhere. 1 ms brings the threads
-        # closer to separate processes (the full benchmark: ~3 s less over ~77 s).
+        # closer to separate processes (in the full benchmark the gain was within the noise).
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(EXECUTION_ENVIRONMENT_SWITCH_INTERVAL_S)
         self._mock = mock_aws(
@@ -372,10 +380,7 @@ class LocalStack:
         )
         self._mock.start()
         _patch_moto_state_machine_copy()
-        _patch_moto_atomic_writes()
-        _patch_moto_item_size_check()
-        _patch_moto_batch_write_keys()
-        _patch_moto_attribute_value_parse()
+        patch_moto_dynamodb()
         self._install_dispatch()
         self._create_tables()
         self._create_functions()
