@@ -1,18 +1,25 @@
 """Figure 1: the start handler's warm latency in-process (p50/p99), and every function's cold
-import time (a fresh interpreter importing functions/<name>/app.py, as a Lambda init does).
+import time, measured on what `sam build` ships.
 
-    .venv/bin/python bench/bench_start_handler.py [--requests 300] [--cold-runs 5]
+    make build && .venv/bin/python bench/bench_start_handler.py [--requests 300] [--cold-runs 9]
 
 Warm: POST /jira/onboarding through the real handler on the local stack (moto), each request a
 different team so none is an idempotent replay. moto's StartExecution is set not to run the state
 machine here (real Step Functions starts executions asynchronously), so only the handler is timed,
 moto's in-process DynamoDB, Secrets Manager and Step Functions calls included.
 
-Cold: by default only the packages the shared layer ships (layers/shared/requirements.txt and what
-they depend on) can be imported, as in Lambda. The development venv also holds test tools, and some
-runtime packages import them when present: httpx loads click, rich and pygments (schemathesis'
-dependencies) for its command line, ~100 ms that a Lambda never pays. `--dev-venv` measures with
-everything the venv holds, as this benchmark did before.
+Cold: a fresh interpreter imports `.aws-sam/build/<Function>/app.py` as a Lambda init does, with
+the runtime's view of the world:
+- sys.path is the function's folder and the built layer's python/ only (`python -S`: none of the dev
+  venv's packages, which the layer does not ship and some libraries import when present);
+- nothing is written back (PYTHONDONTWRITEBYTECODE, as on Lambda's read-only /opt), so a module
+  without bytecode in the artifact is compiled from source on every run, as it would be there;
+- the function's environment from template.yaml, with the variables Lambda sets
+  (LAMBDA_TASK_ROOT, AWS_LAMBDA_FUNCTION_NAME), so tracing is on where the template says
+  `Tracing: Active` and Powertools' tracer imports the X-Ray SDK and patches what it traces.
+Runs are interleaved (one of each function, then again) so a slow moment of the machine does not
+land on one function only. `--strip-bytecode` measures a copy of the build without __pycache__
+(the layer as SAM's python3.11 builder shipped it).
 """
 
 from __future__ import annotations
@@ -20,19 +27,26 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO_ROOT, SIM_EMAIL, SIM_TOKEN, fmt_table, verdict
 
+from local_harness.template import FunctionSpec, template_model
+
+BUILD_DIR = REPO_ROOT / ".aws-sam" / "build"
+LAYER_ID = "SharedLayer"
+
 COLD_SNIPPET = """
 import importlib.util, sys, time
-for name in sys.argv[2:]:
-    sys.modules[name] = None  # not in the layer: importing it raises ImportError, as in Lambda
+sys.path[:0] = sys.argv[2:]
 t0 = time.perf_counter()
 spec = importlib.util.spec_from_file_location("app", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
@@ -41,64 +55,94 @@ print(f"{(time.perf_counter() - t0) * 1000:.1f}")
 """
 
 
-def dev_only_modules() -> list[str]:
-    """Top-level modules of installed distributions the layer does not ship (not required, even
-    indirectly, by layers/shared/requirements.txt)."""
-    from importlib import metadata
-
-    from packaging.requirements import Requirement
-    from packaging.utils import canonicalize_name
-
-    lines = (REPO_ROOT / "layers" / "shared" / "requirements.txt").read_text().splitlines()
-    todo = [Requirement(line) for line in lines if line.strip() and not line.startswith("#")]
-    shipped: set[str] = set()
-    seen: set[tuple[str, frozenset[str]]] = set()
-    while todo:
-        req = todo.pop()
-        key = (canonicalize_name(req.name), frozenset(req.extras))
-        if key in seen:
-            continue
-        seen.add(key)
-        shipped.add(key[0])
-        for raw in metadata.requires(req.name) or []:
-            dep = Requirement(raw)
-            extras = req.extras or {""}
-            if dep.marker is None or any(dep.marker.evaluate({"extra": e}) for e in extras):
-                todo.append(dep)
-    return sorted(
-        module
-        for module, dists in metadata.packages_distributions().items()
-        if module != "jira_onboarding" and not any(canonicalize_name(d) in shipped for d in dists)
+def _build_is_stale(build_dir: Path) -> str | None:
+    """Why `build_dir` does not hold a build of the current sources, or None if it does."""
+    built = build_dir / "template.yaml"
+    if not built.is_file():
+        return f"{build_dir} has no build"
+    sources = [
+        REPO_ROOT / "template.yaml",
+        *(REPO_ROOT / "layers" / "shared").rglob("*"),
+        *(REPO_ROOT / "functions").rglob("*"),
+    ]
+    newest = max(
+        (p for p in sources if p.is_file() and "__pycache__" not in p.parts),
+        key=lambda p: p.stat().st_mtime,
     )
+    if newest.stat().st_mtime > built.stat().st_mtime:
+        return f"{newest.relative_to(REPO_ROOT)} is newer than {built}"
+    return None
 
 
-def cold_imports(runs: int, *, dev_venv: bool = False) -> dict[str, float]:
+def _lambda_environment(
+    function: FunctionSpec, code_dir: Path, tracing: bool, parameters: dict[str, Any]
+) -> dict[str, str]:
     env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO_ROOT / "layers" / "shared"),
-        "AWS_DEFAULT_REGION": "us-east-1",
+        "PATH": os.environ.get("PATH", ""),
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
         "AWS_REGION": "us-east-1",
-        "POWERTOOLS_SERVICE_NAME": "jira-onboarding",
-        "POWERTOOLS_METRICS_NAMESPACE": "JiraOnboarding",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "PYTHONDONTWRITEBYTECODE": "0",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+        "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
+        "LAMBDA_TASK_ROOT": str(code_dir),
     }
-    hidden = [] if dev_venv else dev_only_modules()
-    out: dict[str, float] = {}
-    for app in sorted((REPO_ROOT / "functions").glob("*/app.py")):
-        samples = []
-        for _ in range(runs):
-            done = subprocess.run(
-                [sys.executable, "-c", COLD_SNIPPET, str(app), *hidden],
-                capture_output=True,
-                text=True,
-                env=env,
-                cwd=app.parent,
-                check=True,
+    for name, raw in function.environment.items():
+        value = parameters[raw["Ref"]] if isinstance(raw, dict) and raw.get("Ref") in parameters else raw
+        # Names and ARNs of resources become placeholders: settings are read per request.
+        env[name] = str(value) if isinstance(value, str | int | float) else f"bench-{name.lower()}"
+    if not tracing:
+        env["POWERTOOLS_TRACE_DISABLED"] = "true"
+    return env
+
+
+def cold_imports(runs: int, *, build_dir: Path = BUILD_DIR, strip_bytecode: bool = False) -> dict[str, float]:
+    if why := _build_is_stale(build_dir):
+        raise SystemExit(f"bench_start_handler: {why}; run `make build` first")
+    with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp:
+        if strip_bytecode:
+            build_dir = Path(
+                shutil.copytree(build_dir, Path(tmp) / "build", ignore=shutil.ignore_patterns("__pycache__"))
             )
-            samples.append(float(done.stdout.strip().splitlines()[-1]))
-        out[app.parent.name] = statistics.median(samples)
-    return out
+        model = template_model()
+        parameters = model.parameter_defaults()
+        globals_tracing = model.raw.get("Globals", {}).get("Function", {}).get("Tracing")
+        layer = build_dir / LAYER_ID / "python"
+        jobs = []
+        for function in sorted(model.functions(), key=lambda f: f.code_dir.name):
+            code_dir = build_dir / function.logical_id
+            props = model.resources[function.logical_id]["Properties"]
+            tracing = props.get("Tracing", globals_tracing) == "Active"
+            jobs.append(
+                (
+                    function.code_dir.name,
+                    code_dir,
+                    _lambda_environment(function, code_dir, tracing, parameters),
+                )
+            )
+        samples: dict[str, list[float]] = {name: [] for name, _, _ in jobs}
+        for _ in range(runs):
+            for name, code_dir, env in jobs:
+                done = subprocess.run(
+                    [
+                        sys.executable,
+                        "-S",
+                        "-c",
+                        COLD_SNIPPET,
+                        str(code_dir / "app.py"),
+                        str(code_dir),
+                        str(layer),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    cwd=code_dir,
+                    check=False,
+                )
+                if done.returncode:
+                    raise SystemExit(f"bench_start_handler: importing {name} failed:\n{done.stderr}")
+                samples[name].append(float(done.stdout.strip().splitlines()[-1]))
+    return {name: statistics.median(xs) for name, xs in samples.items()}
 
 
 def warm_start(requests: int) -> list[float]:
@@ -147,12 +191,14 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--cold-runs", type=int, default=5)
+    parser.add_argument("--cold-runs", type=int, default=9)
     parser.add_argument(
-        "--dev-venv", action="store_true", help="cold imports may use every package of the dev venv"
+        "--strip-bytecode",
+        action="store_true",
+        help="measure cold imports on a copy of the build without __pycache__",
     )
     args = parser.parse_args()
-    cold = cold_imports(args.cold_runs, dev_venv=args.dev_venv)
+    cold = cold_imports(args.cold_runs, strip_bytecode=args.strip_bytecode)
     warm = sorted(warm_start(args.requests))
     p50 = statistics.median(warm)
     p99 = warm[min(len(warm) - 1, int(len(warm) * 0.99))]
@@ -166,7 +212,7 @@ def main() -> int:
         fmt_table(
             rows,
             f"bench_start_handler: {len(warm)} warm requests, cold import median of {args.cold_runs}"
-            f" ({'dev venv' if args.dev_venv else 'layer packages only'})",
+            f" ({'built artifacts without bytecode' if args.strip_bytecode else 'built artifacts'})",
         )
     )
     return 0

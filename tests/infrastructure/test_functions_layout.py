@@ -268,3 +268,47 @@ def test_http_api_routes_all_sit_behind_the_jwt_authorizer() -> None:
 
 def test_template_resources_exist() -> None:
     assert resources(), "template.yaml has no Resources"
+
+
+def _make_variable(makefile: str, name: str) -> str | None:
+    for line in makefile.splitlines():
+        key, sep, value = line.partition(":=")
+        if sep and key.strip() == name:
+            return value.strip()
+    return None
+
+
+def test_shared_layer_is_built_for_the_functions_runtime_and_architecture() -> None:
+    """The layer's Makefile installs wheels for one platform and compiles bytecode with one Python:
+    both must be what every function runs on, or Lambda would load the wrong binaries (pydantic-core)
+    or ignore the bytecode and compile again at every cold start."""
+    layers = {
+        name: res
+        for name, res in resources_of_type("AWS::Serverless::LayerVersion").items()
+        if normalized_uri(properties(res).get("ContentUri")) == "layers/shared"
+    }
+    assert len(layers) == 1, "template.yaml must declare one layer built from layers/shared/"
+    ((layer_id, layer),) = layers.items()
+    assert (layer.get("Metadata") or {}).get("BuildMethod") == "makefile", (
+        f"{layer_id}: BuildMethod must be makefile (layers/shared/Makefile ships bytecode)"
+    )
+    makefile = (SHARED_LAYER_DIR / "Makefile").read_text(encoding="utf-8")
+    assert f"build-{layer_id}:" in makefile, f"layers/shared/Makefile has no build-{layer_id} target"
+    runtimes = {function_property(properties(res), "Runtime") for res in serverless_functions().values()}
+    architectures = {
+        tuple(as_list(function_property(properties(res), "Architectures")) or ["x86_64"])
+        for res in serverless_functions().values()
+    }
+    assert len(runtimes) == 1 and len(architectures) == 1, (
+        f"functions share one layer, so one runtime and one architecture: {runtimes}, {architectures}"
+    )
+    (runtime,) = runtimes
+    ((architecture,),) = architectures
+    assert as_list(properties(layer).get("CompatibleRuntimes")) == [runtime]
+    assert _make_variable(makefile, "PYTHON_VERSION") == runtime.removeprefix("python"), (
+        f"layers/shared/Makefile: PYTHON_VERSION must be the functions' runtime, {runtime}"
+    )
+    machine = {"x86_64": "x86_64", "arm64": "aarch64"}[architecture]
+    assert _make_variable(makefile, "PLATFORM") == f"manylinux2014_{machine}", (
+        f"layers/shared/Makefile: PLATFORM must match the functions' architecture, {architecture}"
+    )

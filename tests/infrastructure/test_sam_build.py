@@ -7,7 +7,11 @@ twice; it builds into a temporary folder only when .aws-sam/build is missing or 
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +102,92 @@ def test_sam_build_function_artifact_contains_handler(
 ) -> None:
     artifact = _artifact(build_dir, built_resources, function, "CodeUri")
     assert (artifact / "app.py").is_file(), f"{function}: {artifact} has no app.py"
+
+
+def _layer_python(build_dir: Path, built_resources: dict[str, Any]) -> Path:
+    (layer_id,) = (
+        name
+        for name, res in resources_of_type("AWS::Serverless::LayerVersion").items()
+        if normalized_uri(properties(res).get("ContentUri")) == "layers/shared"
+    )
+    return _artifact(build_dir, built_resources, layer_id, "ContentUri") / "python"
+
+
+def test_sam_build_layer_ships_bytecode_that_is_never_recompiled(
+    build_dir: Path, built_resources: dict[str, Any]
+) -> None:
+    """Lambda's /opt is read-only: a module without bytecode in the layer is compiled from source at
+    every cold start. Every module ships a .pyc of this Python (the runtime's: checked against the
+    template by test_functions_layout), hash-based and unchecked, so no mtime can invalidate it."""
+    python = _layer_python(build_dir, built_resources)
+    assert not (python / "bin").exists(), f"{python}/bin: console scripts are of no use on Lambda"
+    missing, checked = [], []
+    for source in python.rglob("*.py"):
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        if not cached.is_file():
+            missing.append(str(source.relative_to(python)))
+            continue
+        header = cached.read_bytes()[:8]
+        if header[:4] != importlib.util.MAGIC_NUMBER or int.from_bytes(header[4:8], "little") != 0b01:
+            checked.append(str(source.relative_to(python)))
+    assert not missing, f"{len(missing)} modules without bytecode, e.g. {sorted(missing)[:5]}"
+    assert not checked, f"{len(checked)} .pyc not unchecked-hash for this Python, e.g. {sorted(checked)[:5]}"
+
+
+# Runs in a fresh interpreter on the built artifacts, as a Lambda init does: counts the modules
+# compiled from source and reports what the X-Ray SDK patched.
+_LAMBDA_INIT = """
+import importlib.abc, importlib.machinery, json, sys
+compiled = []
+source_to_code = importlib.machinery.SourceFileLoader.source_to_code
+def counting(self, data, path, *args, **kwargs):
+    compiled.append(path)
+    return source_to_code(self, data, path, *args, **kwargs)
+importlib.machinery.SourceFileLoader.source_to_code = counting
+sys.path[:0] = sys.argv[1:]
+import app
+from aws_xray_sdk.core import patcher
+print(json.dumps({
+    "compiled": [p for p in compiled if p.startswith(sys.argv[2])],
+    "patched": sorted(patcher._PATCHED_MODULES),
+    "httpx": "httpx" in sys.modules,
+}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("function", "patched", "imports_httpx"),
+    [
+        ("StartOnboardingFunction", ["botocore"], False),
+        ("SyncProjectIssuesFunction", ["botocore", "httpx"], True),
+    ],
+)
+def test_built_function_initializes_with_tracing_on_and_compiles_nothing_from_the_layer(
+    build_dir: Path, built_resources: dict[str, Any], function: str, patched: list[str], imports_httpx: bool
+) -> None:
+    """In Lambda (`Tracing: Active`) the tracer is on: it patches botocore, and httpx only where the
+    function makes HTTP calls, so the start function never imports httpx."""
+    code = _artifact(build_dir, built_resources, function, "CodeUri")
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_LAMBDA_FUNCTION_NAME": function,
+        "LAMBDA_TASK_ROOT": str(code),
+        "POWERTOOLS_SERVICE_NAME": "jira-onboarding",
+    }
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", _LAMBDA_INIT, str(code), str(_layer_python(build_dir, built_resources))],
+        cwd=code,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["compiled"] == [], "compiled from source at init: " + ", ".join(report["compiled"][:5])
+    assert report["patched"] == patched
+    assert report["httpx"] is imports_httpx

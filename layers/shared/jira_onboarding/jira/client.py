@@ -41,6 +41,7 @@ from jira_onboarding.jira.models import (
     JiraUser,
     SearchPage,
 )
+from jira_onboarding.observability import trace_httpx
 
 USER_PAGE_SIZE = 1000  # the documented maximum of /rest/api/3/users/search
 AGILE_PAGE_SIZE = 50
@@ -48,6 +49,8 @@ AGILE_PAGE_SIZE = 50
 BULK_CHANGELOG_MAX_ISSUES = 1000
 BULK_CHANGELOG_MAX_FIELDS = 10
 BULK_CHANGELOG_PAGE_SIZE = 10000  # the documented maximum: one call per 1,000 issues usually suffices
+
+trace_httpx()
 
 
 @dataclass(frozen=True)

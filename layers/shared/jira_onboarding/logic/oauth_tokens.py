@@ -19,11 +19,13 @@ from pydantic import BaseModel
 
 from jira_onboarding.dal.repository import Repository
 from jira_onboarding.errors import JiraAuthError
-from jira_onboarding.observability import logger
+from jira_onboarding.observability import logger, trace_httpx
 
 ATLASSIAN_TOKEN_URL = "https://auth.atlassian.com/oauth/token"  # noqa: S105 - a URL, not a secret
 EXPIRY_MARGIN_S = 60.0
 LEASE_TTL_S = 30.0
+
+trace_httpx()
 
 
 class OAuthTokens(BaseModel):
