@@ -10,7 +10,7 @@ from jira_onboarding.dal.repository import Repository
 from jira_onboarding.settings import get_settings
 
 from local_harness.stack import LocalStack
-from tests.conftest import TEAM, load_event
+from tests.conftest import TEAM, load_event, select_and_wait
 
 
 def _stored_items(team_id: str) -> list[dict]:
@@ -192,3 +192,40 @@ def test_the_status_reads_every_attribute_its_progress_shows(stack: LocalStack):
     assert status.projects == full
     assert (status.projects[0].phase, status.projects[0].percent) == ("backfill", 33)
     assert status.projects[1].reason == "Jira said no" and status.projects[1].next_retry_at
+
+
+def test_status_counts_a_first_sync_s_first_page_as_soon_as_it_is_stored(
+    stack: LocalStack, connected_team, workspace, monkeypatch: pytest.MonkeyPatch
+):
+    # Given a first sync of ALPHA (120 issues: two pages of 100, one batch). Its first page is stored
+    # at once, before the batch's changelog call; record what the status says just before the
+    # batch itself is written.
+    seen: list[tuple[dict, int]] = []
+    alpha_writes: list[int] = []
+    original = Repository.save_issues
+
+    def save_issues(self: Repository, issues, **kwargs):
+        issues = list(issues)
+        if issues and issues[0].key.startswith("ALPHA-"):
+            alpha_writes.append(len(issues))
+            if len(alpha_writes) == 2:  # the batch, after the first page's preview write
+                code, _, status = stack.http("GET", f"/jira/onboarding/{kwargs['run_id']}", team_id=TEAM)
+                assert code == 200
+                seen.append((status, self.count_issues("ALPHA")))
+        return original(self, issues, **kwargs)
+
+    monkeypatch.setattr(Repository, "save_issues", save_issues)
+
+    # When the team selects it
+    run = select_and_wait(stack, ["ALPHA"])
+
+    # Then between the first page and the batch, the status shows the 100 issues the store holds
+    assert alpha_writes == [100, 120]
+    ((during, in_store),) = seen
+    (alpha,) = during["projects"]
+    assert in_store == 100
+    assert alpha["status"] == "SYNCING" and alpha["issues_stored"] == 100 and alpha["percent"] == 83
+    # and once the batch lands they are counted once: 120 stored, not 220
+    (alpha,) = run["projects"]
+    assert alpha["status"] == "COMPLETE"
+    assert alpha["issues_stored"] == len(workspace.issues_by_project["ALPHA"]) == 120

@@ -48,6 +48,7 @@ class TrackedProject(Record):
     fresh_store: bool | None = None
     pages_synced: int = 0
     issues_stored: int = 0
+    issues_previewed: int | None = None
     issues_written: int = 0
     issues_total_estimate: int | None = None
     estimation_field: str | None = None

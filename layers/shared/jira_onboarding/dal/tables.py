@@ -67,6 +67,9 @@ class TrackedProjectItem(_TeamModel):
     fresh_store = BooleanAttribute(null=True)  # nothing of the project was stored when the run began
     pages_synced = NumberAttribute(default=0)
     issues_stored = NumberAttribute(default=0)
+    # Issues a first sync stored ahead of their batch (the first page of the recent segment); the
+    # status shows them until the committed count overtakes them (logic/status.py).
+    issues_previewed = NumberAttribute(null=True)
     issues_written = NumberAttribute(default=0)  # items the run wrote (new or changed)
     issues_total_estimate = NumberAttribute(null=True)
     estimation_field = UnicodeAttribute(null=True)

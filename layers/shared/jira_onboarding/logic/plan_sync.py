@@ -133,6 +133,7 @@ def plan_project(
             sync_mode="full",
             issues_total_estimate=total,
             issues_stored=0,
+            issues_previewed=None,
             phase="recent" if len(segments) > 1 else None,
             # Nothing stored yet: pages need no read-before-write, and the fetched count is the
             # stored count (no Count query at the end).

@@ -15,6 +15,7 @@ PROGRESS_ATTRIBUTES = (
     "sync_status",
     "phase",
     "issues_stored",
+    "issues_previewed",
     "issues_total_estimate",
     "reason",
     "next_retry_at",
@@ -24,18 +25,24 @@ PROGRESS_ATTRIBUTES = (
 
 def _progress(project: TrackedProject) -> ProjectProgress:
     total = project.issues_total_estimate
+    stored = project.issues_stored
+    if project.sync_status == SyncStatus.SYNCING:
+        # A first sync stores its first page before that page's batch commits; the committed count
+        # includes the page once the batch lands, so the larger of the two never counts an issue
+        # twice.
+        stored = max(stored, project.issues_previewed or 0)
     percent = None
     if project.sync_status == SyncStatus.COMPLETE:
         percent = 100
     elif total:
-        percent = min(99, int(100 * project.issues_stored / total))
+        percent = min(99, int(100 * stored / total))
     elif total == 0:
         percent = 0
     return ProjectProgress(
         project_key=project.project_key,
         status=project.sync_status.value,
         phase=project.phase if project.sync_status == SyncStatus.SYNCING else None,
-        issues_stored=project.issues_stored,
+        issues_stored=stored,
         issues_total_estimate=total,
         percent=percent,
         reason=project.reason if project.sync_status == SyncStatus.FAILED else None,

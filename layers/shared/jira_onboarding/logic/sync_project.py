@@ -226,7 +226,8 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
         # changelog call serves ten pages instead of one. A crash mid-batch refetches the batch from
         # the cursor it started at (nothing was committed for it), so nothing is missed or counted
         # twice. The first page of a first sync is also stored at once, before its changelog: the
-        # team sees issues within seconds, and the batch rewrites them with their histories.
+        # team sees issues within seconds (the status counts them as previewed), and the batch
+        # rewrites them with their histories.
         preview = fresh and segment.phase == "recent" and cursor is None
         pending: list[JiraIssue] = []
         next_token: str | None = None
@@ -246,6 +247,11 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
             last = page.is_last or not page.next_page_token
             if preview and not last:
                 repo.save_issues(parsed, run_id=step.run_id, fresh=True)
+                # Set, not added: a project has one recent segment, and a retried first page is
+                # the same page.
+                repo.update_project(
+                    step.project_key, expected_run_id=step.run_id, issues_previewed=len(parsed)
+                )
             preview = False
             if (
                 not last
