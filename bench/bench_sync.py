@@ -292,6 +292,12 @@ def report(f: dict[str, Any], latency_s: float, burst: float) -> None:
             "<= 5 s",
             verdict(marks["first_issue_stored"] <= 5),
         ),
+        (
+            "2. POST -> first issue in the status",
+            f"{marks.get('first_issue_status', math.nan):.2f} s (polled every 0.5 s)",
+            "",
+            "",
+        ),
         ("2. POST -> all projects COMPLETE", f"{wall:.1f} s", "", ""),
         ("2. POST -> Compute Metrics step reached", f"{marks['compute_metrics_started']:.1f} s", "", ""),
         ("3. lower bound: calls needed / rate", f"{need['total']} / {burst:g} = {rate_bound:.1f} s", "", ""),
