@@ -68,9 +68,10 @@ def _tracer() -> Tracer:
     if Tracer._is_tracer_disabled():
         return Tracer(service=SERVICE, disabled=True, provider=_NoTraceProvider())
     # Powertools patches every library the X-Ray SDK knows by default: that imported httpx and
-    # sqlite3 into functions that use neither (~45 ms of the start function's cold start), and
-    # traced DynamoDB calls three times (botocore, pynamodb, http.client). botocore is what every
-    # function calls AWS with; httpx is patched by the modules that make HTTP calls (trace_httpx).
+    # sqlite3 into functions that use neither (~45 ms of the start function's cold start), and gave
+    # each DynamoDB call three subsegments (the SDK's botocore, PynamoDB and http.client patches).
+    # botocore is what every function calls AWS with; httpx is patched by the modules that make
+    # HTTP calls (trace_httpx).
     return Tracer(service=SERVICE, patch_modules=["botocore"])
 
 
