@@ -37,11 +37,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO_ROOT, SIM_EMAIL, SIM_TOKEN, fmt_table, verdict
+from _common import SIM_EMAIL, SIM_TOKEN, fmt_table, verdict
 
-from local_harness.template import FunctionSpec, template_model
+from local_harness.template import BUILD_DIR, FunctionSpec, build_is_stale, template_model
 
-BUILD_DIR = REPO_ROOT / ".aws-sam" / "build"
 LAYER_ID = "SharedLayer"
 
 COLD_SNIPPET = """
@@ -53,25 +52,6 @@ module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 print(f"{(time.perf_counter() - t0) * 1000:.1f}")
 """
-
-
-def _build_is_stale(build_dir: Path) -> str | None:
-    """Why `build_dir` does not hold a build of the current sources, or None if it does."""
-    built = build_dir / "template.yaml"
-    if not built.is_file():
-        return f"{build_dir} has no build"
-    sources = [
-        REPO_ROOT / "template.yaml",
-        *(REPO_ROOT / "layers" / "shared").rglob("*"),
-        *(REPO_ROOT / "functions").rglob("*"),
-    ]
-    newest = max(
-        (p for p in sources if p.is_file() and "__pycache__" not in p.parts),
-        key=lambda p: p.stat().st_mtime,
-    )
-    if newest.stat().st_mtime > built.stat().st_mtime:
-        return f"{newest.relative_to(REPO_ROOT)} is newer than {built}"
-    return None
 
 
 def _lambda_environment(
@@ -101,7 +81,7 @@ def cold_imports(
 ) -> dict[str, tuple[float, float]]:
     """Each function's cold import (median, min) in ms. The machine's noise moves the median by
     tens of ms between runs; the min is the import's own work with the least interference."""
-    if why := _build_is_stale(build_dir):
+    if why := build_is_stale(build_dir):
         raise SystemExit(f"bench_start_handler: {why}; run `make build` first")
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp:
         if strip_bytecode:

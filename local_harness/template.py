@@ -11,6 +11,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+BUILD_DIR = REPO_ROOT / ".aws-sam" / "build"  # where `make build` puts `sam build`'s output
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -53,6 +54,30 @@ for _short, _long in {
 def load_template(path: Path | str = TEMPLATE_PATH) -> dict[str, Any]:
     with Path(path).open(encoding="utf-8") as handle:
         return yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+def build_is_stale(build_dir: Path = BUILD_DIR) -> str | None:
+    """Why `build_dir` does not hold a build of the current sources (template, layer, functions),
+    or None if it does."""
+    built = build_dir / "template.yaml"
+    if not built.is_file():
+        return f"{build_dir} has no build"
+    sources = [
+        TEMPLATE_PATH,
+        *(REPO_ROOT / "layers" / "shared").rglob("*"),
+        *(REPO_ROOT / "functions").rglob("*"),
+    ]
+    newest = max(
+        (
+            p
+            for p in sources
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix not in {".pyc", ".pyo"}
+        ),
+        key=lambda p: p.stat().st_mtime,
+    )
+    if newest.stat().st_mtime > built.stat().st_mtime:
+        return f"{newest.relative_to(REPO_ROOT)} is newer than {built}"
+    return None
 
 
 @dataclass(frozen=True)

@@ -134,3 +134,14 @@ def serverless_functions(tpl: dict[str, Any] | None = None) -> dict[str, dict[st
     return {
         name: properties(res) for name, res in resources_of_type("AWS::Serverless::Function", tpl=tpl).items()
     }
+
+
+def shared_layer_ids(tpl: dict[str, Any] | None = None) -> set[str]:
+    """Logical ids of the layers built from layers/shared/."""
+    return {
+        name
+        for name, res in resources_of_type(
+            "AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion", tpl=tpl
+        ).items()
+        if normalized_uri(properties(res).get("ContentUri")) == "layers/shared"
+    }

@@ -27,12 +27,12 @@ from .support import (
     function_folder,
     function_globals,
     function_property,
-    normalized_uri,
     properties,
     ref_name,
     resources,
     resources_of_type,
     serverless_functions,
+    shared_layer_ids,
 )
 
 FUNCTIONS = sorted(serverless_functions())
@@ -72,16 +72,6 @@ def _top_level_names(tree: ast.Module) -> set[str]:
         elif isinstance(node, ast.ImportFrom | ast.Import):
             names |= {alias.asname or alias.name.split(".")[0] for alias in node.names}
     return names
-
-
-def _shared_layer_ids() -> set[str]:
-    return {
-        name
-        for name, res in resources_of_type(
-            "AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"
-        ).items()
-        if normalized_uri(properties(res).get("ContentUri")) == "layers/shared"
-    }
 
 
 def _requirement_key(text: str, where: str) -> tuple[str, tuple[str, ...], str, str]:
@@ -167,7 +157,7 @@ def test_function_has_sample_event(function: str) -> None:
 
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_function_uses_shared_layer(function: str) -> None:
-    layer_ids = _shared_layer_ids()
+    layer_ids = shared_layer_ids()
     assert layer_ids, "the template has no LayerVersion with ContentUri layers/shared/"
     # SAM appends a function's own Layers to the Globals' Layers.
     layers = as_list(function_globals().get("Layers")) + as_list(_props(function).get("Layers"))
@@ -282,13 +272,10 @@ def test_shared_layer_is_built_for_the_functions_runtime_and_architecture() -> N
     """The layer's Makefile installs wheels for one platform and compiles bytecode with one Python:
     both must be what every function runs on, or Lambda would load the wrong binaries (pydantic-core)
     or ignore the bytecode and compile again at every cold start."""
-    layers = {
-        name: res
-        for name, res in resources_of_type("AWS::Serverless::LayerVersion").items()
-        if normalized_uri(properties(res).get("ContentUri")) == "layers/shared"
-    }
-    assert len(layers) == 1, "template.yaml must declare one layer built from layers/shared/"
-    ((layer_id, layer),) = layers.items()
+    layer_ids = shared_layer_ids()
+    assert len(layer_ids) == 1, "template.yaml must declare one layer built from layers/shared/"
+    (layer_id,) = layer_ids
+    layer = resources()[layer_id]
     assert (layer.get("Metadata") or {}).get("BuildMethod") == "makefile", (
         f"{layer_id}: BuildMethod must be makefile (layers/shared/Makefile ships bytecode)"
     )

@@ -17,45 +17,30 @@ from typing import Any
 
 import pytest
 
+from local_harness.template import BUILD_DIR, build_is_stale
+
 from .cfn_yaml import load_own_template
 from .support import (
-    FUNCTIONS_DIR,
     REPO_ROOT,
     SAM,
-    SHARED_LAYER_DIR,
     TEMPLATE_PATH,
     missing_tool,
     normalized_uri,
     properties,
-    resources_of_type,
     sam_env,
     serverless_functions,
+    shared_layer_ids,
 )
 
 pytestmark = pytest.mark.slow
 
-DEFAULT_BUILD_DIR = REPO_ROOT / ".aws-sam" / "build"
 FUNCTIONS = sorted(serverless_functions())
-
-
-def _newest_source_mtime() -> float:
-    sources = [TEMPLATE_PATH, *SHARED_LAYER_DIR.rglob("*"), *FUNCTIONS_DIR.rglob("*")]
-    return max(
-        p.stat().st_mtime
-        for p in sources
-        if p.is_file() and "__pycache__" not in p.parts and p.suffix not in {".pyc", ".pyo"}
-    )
-
-
-def _build_is_fresh(build_dir: Path) -> bool:
-    built_template = build_dir / "template.yaml"
-    return built_template.is_file() and built_template.stat().st_mtime >= _newest_source_mtime()
 
 
 @pytest.fixture(scope="module")
 def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if _build_is_fresh(DEFAULT_BUILD_DIR):
-        return DEFAULT_BUILD_DIR
+    if build_is_stale(BUILD_DIR) is None:
+        return BUILD_DIR
     if not SAM.exists():
         missing_tool(f"SAM CLI is not installed at {SAM.relative_to(REPO_ROOT)}")
     out = tmp_path_factory.mktemp("sam-build")
@@ -82,16 +67,16 @@ def _artifact(build_dir: Path, built_resources: dict[str, Any], logical_id: str,
     return build_dir / uri
 
 
+def _layer_python(build_dir: Path, built_resources: dict[str, Any]) -> Path:
+    layer_id = min(shared_layer_ids())  # test_functions_layout checks there is exactly one
+    return _artifact(build_dir, built_resources, layer_id, "ContentUri") / "python"
+
+
 def test_sam_build_layer_contains_library_and_dependencies(
     build_dir: Path, built_resources: dict[str, Any]
 ) -> None:
-    layers = [
-        name
-        for name, res in resources_of_type("AWS::Serverless::LayerVersion").items()
-        if normalized_uri(properties(res).get("ContentUri")) == "layers/shared"
-    ]
-    assert layers, "the template has no AWS::Serverless::LayerVersion for layers/shared/"
-    python = _artifact(build_dir, built_resources, layers[0], "ContentUri") / "python"
+    assert shared_layer_ids(), "the template has no AWS::Serverless::LayerVersion for layers/shared/"
+    python = _layer_python(build_dir, built_resources)
     assert (python / "jira_onboarding" / "__init__.py").is_file(), f"{python}: no jira_onboarding package"
     assert (python / "pydantic").is_dir(), f"{python}: the layer's requirements (pydantic) were not installed"
 
@@ -102,15 +87,6 @@ def test_sam_build_function_artifact_contains_handler(
 ) -> None:
     artifact = _artifact(build_dir, built_resources, function, "CodeUri")
     assert (artifact / "app.py").is_file(), f"{function}: {artifact} has no app.py"
-
-
-def _layer_python(build_dir: Path, built_resources: dict[str, Any]) -> Path:
-    (layer_id,) = (
-        name
-        for name, res in resources_of_type("AWS::Serverless::LayerVersion").items()
-        if normalized_uri(properties(res).get("ContentUri")) == "layers/shared"
-    )
-    return _artifact(build_dir, built_resources, layer_id, "ContentUri") / "python"
 
 
 def test_sam_build_layer_ships_bytecode_that_is_never_recompiled(
@@ -137,7 +113,7 @@ def test_sam_build_layer_ships_bytecode_that_is_never_recompiled(
 # Runs in a fresh interpreter on the built artifacts, as a Lambda init does: counts the modules
 # compiled from source and reports what the X-Ray SDK patched.
 _LAMBDA_INIT = """
-import importlib.abc, importlib.machinery, json, sys
+import importlib.machinery, json, sys
 compiled = []
 source_to_code = importlib.machinery.SourceFileLoader.source_to_code
 def counting(self, data, path, *args, **kwargs):
