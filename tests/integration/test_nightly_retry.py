@@ -11,7 +11,7 @@ from jira_onboarding.records import TeamMember
 
 from jira_simulator import FaultPlan, JiraSimulator, Workspace
 from local_harness.stack import LocalStack
-from tests.conftest import TEAM, load_event
+from tests.conftest import TEAM
 
 
 def _select(stack: LocalStack, keys: list[str]) -> None:
@@ -21,7 +21,10 @@ def _select(stack: LocalStack, keys: list[str]) -> None:
 
 
 def _nightly(stack: LocalStack) -> dict:
-    result, error = stack.invoke(stack.resolver.physical["NightlyRetryFunction"], load_event("nightly_retry"))
+    """Tonight's schedules fire (the team's own, created when it connected)."""
+    fired = stack.fire_schedules(datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    assert len(fired) == 1, fired
+    _, result, error = fired[0]
     assert error is None, result
     stack.wait_for_executions()
     return result

@@ -6,6 +6,7 @@ model class costs a cold start.
 """
 
 import re
+from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -272,3 +273,12 @@ class InsightsResponse(BoundaryModel):
     model_id: str | None = None
     fallback_reason: str | None = None
     insights: list[InsightView]
+
+
+class NightlyTeamEvent(BoundaryModel):
+    """What a team's nightly schedule sends (logic/nightly_schedules.py): the team, and the
+    schedule's nominal time (`<aws.scheduler.scheduled-time>`, the same for each retry of a night)."""
+
+    model_config = ConfigDict(extra="ignore")
+    team_id: str = Field(min_length=1)
+    scheduled_time: datetime

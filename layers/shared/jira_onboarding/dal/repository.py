@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from pynamodb.attributes import Attribute
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
@@ -91,12 +91,54 @@ class Repository:
         except DoesNotExist:
             return None
 
-    def save_connection(self, site_url: str, auth_kind: str, secret_name: str) -> JiraConnection:
+    def save_connection(self, site_url: str, auth_kind: str, *, credentials_envelope: str) -> JiraConnection:
         item = JiraConnectionItem(
-            self.team_id, site_url=site_url, auth_kind=auth_kind, secret_name=secret_name
+            self.team_id, site_url=site_url, auth_kind=auth_kind, credentials_envelope=credentials_envelope
         )
         item.save()
         return JiraConnection.model_validate(_as_dict(item))
+
+    def read_credentials(self) -> tuple[str | None, str | None]:
+        """(envelope, legacy secret name) of the team's connection, read consistently: the OAuth
+        tokens may have been rotated by another Lambda a moment ago."""
+        try:
+            item = JiraConnectionItem.get(
+                self.team_id, consistent_read=True, attributes_to_get=["credentials_envelope", "secret_name"]
+            )
+        except DoesNotExist:
+            return None, None
+        return item.credentials_envelope, item.secret_name
+
+    def replace_credentials(self, envelope: str, *, lease_owner: str) -> bool:
+        """Store rotated credentials, only while `lease_owner` still holds the refresh lease."""
+        try:
+            JiraConnectionItem(self.team_id).update(
+                actions=[JiraConnectionItem.credentials_envelope.set(envelope)],
+                condition=JiraConnectionItem.refresh_lease_owner == lease_owner,
+            )
+        except UpdateError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def migrate_credentials(self, envelope: str | None, *, secret_name: str) -> bool:
+        """Move a connection off its Secrets Manager secret: store the envelope (None: keep the one
+        stored since, by a token rotation) and forget the secret's name, unless the connection was
+        registered again meanwhile."""
+        actions: list[Action] = [JiraConnectionItem.secret_name.remove()]
+        condition = JiraConnectionItem.secret_name == secret_name
+        if envelope is not None:
+            actions.append(JiraConnectionItem.credentials_envelope.set(envelope))
+            # never over tokens a rotation stored meanwhile: they are newer than the secret's
+            condition &= JiraConnectionItem.credentials_envelope.does_not_exist()
+        try:
+            JiraConnectionItem(self.team_id).update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
 
     def save_field_map(self, field_map: dict[str, Any]) -> None:
         JiraConnectionItem(self.team_id).update(actions=[JiraConnectionItem.field_map.set(field_map)])
@@ -197,6 +239,31 @@ class Repository:
                 actions=[TrackedProjectItem.selected.set(False), TrackedProjectItem.updated_at.set(now)]
             )
         return dropped
+
+    def claim_run(self, run_id: str, *, trigger: str) -> bool:
+        """Reserve a run id with a conditional put: False when it exists already. A nightly run id
+        is the same for every start of one team's night, so a repeat is refused, not run twice."""
+        item = OnboardingRunItem(
+            self.team_id, run_id, status=RunStatus.QUEUED.value, trigger=trigger, reason="Starting."
+        )
+        try:
+            item.save(condition=OnboardingRunItem.run_id.does_not_exist())
+        except PutError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def release_run_claim(self, run_id: str) -> None:
+        """Give back a claimed run id that turned out to have nothing to run."""
+        try:
+            OnboardingRunItem(self.team_id, run_id).delete(
+                condition=(OnboardingRunItem.status == RunStatus.QUEUED.value)
+                & OnboardingRunItem.execution_arn.does_not_exist()
+            )
+        except DeleteError as exc:
+            if not _is_conditional_failure(exc):
+                raise
 
     def get_run(self, run_id: str) -> OnboardingRun | None:
         try:
@@ -729,14 +796,13 @@ class Repository:
                 yield {"table": name, **_as_dict(item)}
 
 
-def iter_all_tracked_projects() -> Iterator[TrackedProject]:
-    """Every team's tracked projects: the nightly batch's one cross-team read (a paged scan of a
-    small table, key attributes and status only)."""
+def connections_page(cursor: dict[str, Any] | None, limit: int) -> tuple[list[str], dict[str, Any] | None]:
+    """One page of the teams with a Jira connection, for the one-off migration only (a paged Scan
+    that resumes from `cursor`): (team ids, the next cursor or None at the end)."""
     bind_tables()
-    for item in TrackedProjectItem.scan(
-        attributes_to_get=["team_id", "project_key", "sync_status", "selected", "run_id", "updated_at"]
-    ):
-        yield TrackedProject.model_validate(_as_dict(item))
+    result = JiraConnectionItem.scan(limit=limit, last_evaluated_key=cursor, attributes_to_get=["team_id"])
+    teams = [item.team_id for item in result]
+    return teams, result.last_evaluated_key
 
 
 def issue_content_hash(issue: JiraIssue) -> str:
