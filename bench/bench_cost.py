@@ -234,7 +234,7 @@ def _workspace() -> Any:
 
 def measure() -> dict[str, Any]:
     """Run onboarding, a quiet night and an active night of one team; the counted phases."""
-    from jira_onboarding.dal.repository import Repository
+    from jira_onboarding.dal.team import TeamStores
     from jira_onboarding.logic.connections import register_connection
     from jira_onboarding.records import TeamMember
 
@@ -252,7 +252,7 @@ def measure() -> dict[str, Any]:
         phase = Phase(stack, sim, writes, reads, calls)
         register_connection(TEAM, url, "api_token", {"email": SIM_EMAIL, "api_token": SIM_TOKEN})
         for member in workspace.team_members:
-            Repository(TEAM).save_member(TeamMember(team_id=TEAM, **member))
+            TeamStores(TEAM).people.save_member(TeamMember(team_id=TEAM, **member))
         keys = [p.key for p in workspace.size.projects]
 
         phase.start()

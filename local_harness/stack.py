@@ -433,7 +433,7 @@ class LocalStack:
         from jira_onboarding.dal import tables
 
         aws.clear_caches()
-        tables.forget_connections()
+        tables.forget_table_bindings()
         from jira_onboarding import credentials
 
         credentials.clear_caches()

@@ -6,8 +6,8 @@ import json
 
 import boto3
 import pytest
-from jira_onboarding.dal.repository import Repository
 from jira_onboarding.dal.tables import JiraConnectionItem, bind_tables
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.connections import load_credentials, secret_name_for
 from jira_onboarding.logic.nightly_schedules import schedule_name_for
 from jira_onboarding.logic.oauth_tokens import read_stored_credentials
@@ -51,7 +51,7 @@ def test_migration_moves_legacy_secrets_into_envelopes_deletes_them_and_schedule
     api_secret = _legacy_connection("team-api", "api_token", {"email": "a@b.c", "api_token": "tok"})
     oauth_secret = _legacy_connection("team-oauth", "oauth", OAUTH)
     # (they still work before the migration: the secret is read)
-    assert load_credentials("team-api", Repository("team-api"))[0].api_token == "tok"
+    assert load_credentials("team-api", TeamStores("team-api"))[0].api_token == "tok"
 
     # When the migration function runs to its end
     name = stack.resolver.physical["MigrateConnectionsFunction"]
@@ -66,10 +66,10 @@ def test_migration_moves_legacy_secrets_into_envelopes_deletes_them_and_schedule
         None,
     )
     assert _secret_gone(api_secret) and _secret_gone(oauth_secret)
-    api = Repository("team-api").get_connection()
+    api = TeamStores("team-api").connection.get()
     assert api is not None and api.secret_name is None and api.credentials_envelope
-    assert load_credentials("team-api", Repository("team-api"))[0].api_token == "tok"
-    assert read_stored_credentials(Repository("team-oauth")) == OAUTH
+    assert load_credentials("team-api", TeamStores("team-api"))[0].api_token == "tok"
+    assert read_stored_credentials(TeamStores("team-oauth")) == OAUTH
     scheduler = boto3.client("scheduler", region_name="us-east-1")
     group = stack.resolver.physical["NightlyScheduleGroup"]
     for team in ("team-api", "team-oauth"):
@@ -94,4 +94,4 @@ def test_migration_resumes_from_its_cursor(stack: LocalStack, page_size: int):
             break
     assert (teams, moved) == (3, 3)
     for i in range(3):
-        assert load_credentials(f"team-{i}", Repository(f"team-{i}"))[0].api_token == f"tok-{i}"
+        assert load_credentials(f"team-{i}", TeamStores(f"team-{i}"))[0].api_token == f"tok-{i}"

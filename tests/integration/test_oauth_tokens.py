@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.connections import register_connection
 from jira_onboarding.logic.oauth_tokens import TokenStore, read_stored_credentials
 from jira_onboarding.settings import get_settings
@@ -112,7 +112,7 @@ def test_two_concurrent_refreshes_spend_the_refresh_token_exactly_once(stack: Lo
 
     def lambda_invocation() -> None:
         store = TokenStore(
-            Repository(TEAM),
+            TeamStores(TEAM),
             http=httpx.Client(transport=auth.transport()),
             sleep=lambda s: time.sleep(0.05),
         )
@@ -132,9 +132,9 @@ def test_two_concurrent_refreshes_spend_the_refresh_token_exactly_once(stack: Lo
     assert errors == []
     assert auth.spent == ["rt-1"]
     assert results == ["at-2", "at-2"]
-    stored = read_stored_credentials(Repository(TEAM))
+    stored = read_stored_credentials(TeamStores(TEAM))
     assert (stored["access_token"], stored["refresh_token"]) == ("at-2", "rt-2")
-    assert Repository(TEAM).get_connection() is not None
+    assert TeamStores(TEAM).connection.get() is not None
 
 
 def test_an_expired_token_mid_sync_is_refreshed_once_and_the_sync_completes(
@@ -161,4 +161,4 @@ def test_an_expired_token_mid_sync_is_refreshed_once_and_the_sync_completes(
     # Then the token was refreshed once and every issue arrived
     assert auth.spent == ["rt-1"]
     assert run["projects"][0]["status"] == "COMPLETE"
-    assert Repository(TEAM).count_issues("ALPHA") == workspace.issue_count("ALPHA")
+    assert TeamStores(TEAM).issues.count("ALPHA") == workspace.issue_count("ALPHA")

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from pynamodb.attributes import (
     Attribute,
+    BinaryAttribute,
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
@@ -242,11 +243,16 @@ class MetricsSnapshotItem(_TeamModel):
     class Meta(_TeamModel.Meta):
         abstract = False
 
-    snapshot_id = UnicodeAttribute(range_key=True)  # time-ordered: the newest sorts last
+    # time-ordered: the newest sorts last. "<snapshot_id>" is a snapshot's header, written last;
+    # "<snapshot_id>#<n>" its parts (dal/metrics.py), so that no item comes near 400 KB.
+    snapshot_id = UnicodeAttribute(range_key=True)
     run_id = UnicodeAttribute(null=True)
     computed_at = UTCDateTimeAttribute(default=utcnow)
-    sprint_metrics = JSONAttribute(null=True)
+    sprint_metrics = JSONAttribute(null=True)  # snapshots stored before the parts
     linkage = JSONAttribute(null=True)
+    parts = NumberAttribute(null=True)
+    body = BinaryAttribute(null=True, legacy_encoding=False)  # a part: zlib-compressed JSON
+    expires_at = NumberAttribute(null=True)  # TTL (epoch seconds), set once a newer snapshot exists
 
 
 class InsightItem(_TeamModel):
@@ -265,6 +271,7 @@ class InsightItem(_TeamModel):
     model_id = UnicodeAttribute(null=True)
     fallback_reason = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=utcnow)
+    expires_at = NumberAttribute(null=True)  # TTL (epoch seconds), set once its snapshot is superseded
 
 
 _BINDINGS: dict[type[Model], str] = {
@@ -302,7 +309,7 @@ def bind_tables(settings: Settings | None = None) -> None:
         _bound_to = key
 
 
-def forget_connections() -> None:
+def forget_table_bindings() -> None:
     """Drop every cached connection: the next call binds the tables and connects again (a local
     stack whose DynamoDB endpoint changed; never needed in Lambda)."""
     global _bound_to  # noqa: PLW0603 - the next bind_tables drops the connections

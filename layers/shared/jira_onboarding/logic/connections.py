@@ -10,7 +10,7 @@ import httpx
 from jira_onboarding import aws
 from jira_onboarding.contracts import ConnectionRequest, ConnectionResponse
 from jira_onboarding.credentials import CredentialsUnreadableError, unseal
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import JiraError, NotConnectedError, OnboardingRequestError
 from jira_onboarding.jira.client import JiraClient, JiraCredentials
 from jira_onboarding.logic.nightly_schedules import ensure_nightly_schedule
@@ -46,22 +46,22 @@ def register_connection(team_id: str, site_url: str, auth_kind: str, credentials
     connection item (jira_onboarding/credentials.py); they never touch a log or another table.
     Also puts the team's nightly schedule in place."""
     value = _credentials_value(auth_kind, credentials)
-    repo = Repository(team_id)
-    previous = repo.get_connection()
-    repo.save_connection(site_url.rstrip("/"), auth_kind, credentials_envelope=seal_for(team_id, value))
+    store = TeamStores(team_id).connection
+    previous = store.get()
+    store.save(site_url.rstrip("/"), auth_kind, credentials_envelope=seal_for(team_id, value))
     if previous is not None and previous.secret_name:
         delete_legacy_secret(previous.secret_name)  # registered again before its migration
     ensure_nightly_schedule(team_id)
 
 
-def _token_store(repo: Repository) -> TokenStore:
+def _token_store(repo: TeamStores) -> TokenStore:
     settings = get_settings()
     return TokenStore(repo, token_url=settings.oauth_token_url)
 
 
-def load_credentials(team_id: str, repo: Repository) -> tuple[JiraCredentials, TokenStore | None]:
+def load_credentials(team_id: str, repo: TeamStores) -> tuple[JiraCredentials, TokenStore | None]:
     """The team's credentials, and for OAuth the store that can refresh them."""
-    connection = repo.get_connection()
+    connection = repo.connection.get()
     if connection is None:
         raise NotConnectedError(team_id)
     if connection.auth_kind in {"api_token", "bearer"}:
@@ -94,7 +94,7 @@ def load_credentials(team_id: str, repo: Repository) -> tuple[JiraCredentials, T
     return credentials, store
 
 
-def open_jira(team_id: str, repo: Repository, *, time_left_s: Any = None) -> JiraClient:
+def open_jira(team_id: str, repo: TeamStores, *, time_left_s: Any = None) -> JiraClient:
     settings = get_settings()
     credentials, store = load_credentials(team_id, repo)
 

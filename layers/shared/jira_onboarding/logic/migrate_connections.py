@@ -14,7 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from jira_onboarding.dal.repository import Repository, connections_page
+from jira_onboarding.dal.connections import connections_page
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.nightly_schedules import ensure_nightly_schedule
 from jira_onboarding.logic.oauth_tokens import delete_legacy_secret, read_stored_credentials, seal_for
 from jira_onboarding.observability import logger
@@ -32,13 +33,13 @@ class MigrationResult(BaseModel):
 
 def migrate_connection(team_id: str) -> bool:
     """Move one team's credentials from its secret into the envelope; True if it moved now."""
-    repo = Repository(team_id)
+    repo = TeamStores(team_id)
     for _ in range(2):  # a token rotation may store the envelope between the read and the write
-        envelope, secret_name = repo.read_credentials()
+        envelope, secret_name = repo.connection.read_credentials()
         if not secret_name:
             return False
         new = None if envelope else seal_for(team_id, read_stored_credentials(repo))
-        if repo.migrate_credentials(new, secret_name=secret_name):
+        if repo.connection.migrate_credentials(new, secret_name=secret_name):
             delete_legacy_secret(secret_name)
             return True
     return False

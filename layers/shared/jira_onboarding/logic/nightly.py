@@ -21,10 +21,10 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.start_onboarding import launch_run
 from jira_onboarding.observability import MetricUnit, logger, metrics
-from jira_onboarding.records import OnboardingRun, RunStatus, SyncStatus, TrackedProject
+from jira_onboarding.records import RunStatus, SyncStatus, TrackedProject
 
 STUCK_AFTER = timedelta(hours=1)
 
@@ -42,35 +42,37 @@ class NightlyResult(BaseModel):
 
 
 def nightly_run_id(team_id: str, scheduled_time: datetime) -> str:
-    """The run (and execution) name of a team's night: deterministic, time-ordered like
-    `new_run_id`, and valid as an execution name whatever characters the team id has."""
-    night = scheduled_time.astimezone(UTC).replace(microsecond=0)
+    """The run (and execution) name of a team's night: deterministic, in the format of
+    `run_ids.new_run_id` (so it sorts by its time among the team's runs; 'n' marks the hash of a
+    nightly one), and valid as an execution name whatever characters the team id has."""
+    night = scheduled_time.astimezone(UTC)
     digest = hashlib.sha256(f"{team_id}|nightly|{night.isoformat()}".encode()).hexdigest()
-    return f"run-{night:%Y%m%dT%H%M%S}-n{digest[:8]}"
+    return f"run-{night:%Y%m%dT%H%M%S%f}-n{digest[:7]}"
 
 
-def _in_progress(project: TrackedProject, run: OnboardingRun | None, now: datetime) -> bool:
+def _in_progress(project: TrackedProject, run_status: RunStatus | None, now: datetime) -> bool:
     """A live run still owns it: leave it alone unless it has not moved for too long."""
-    if run is None or run.status != RunStatus.RUNNING:
+    if run_status != RunStatus.RUNNING:
         return False
     if project.sync_status not in {SyncStatus.PENDING, SyncStatus.SYNCING}:
         return False
     return project.updated_at is not None and now - project.updated_at < STUCK_AFTER
 
 
-def plan_team_night(repo: Repository, now: datetime) -> tuple[list[str], int]:
+def plan_team_night(repo: TeamStores, now: datetime) -> tuple[list[str], int]:
     """The team's projects to run tonight, and how many were left to a run in progress.
     One Query of the team's projects, and one read per distinct run id of a project still
     PENDING or SYNCING (a healthy team has none)."""
-    runs: dict[str, OnboardingRun | None] = {}
+    runs: dict[str, RunStatus | None] = {}
     keys: list[str] = []
     skipped = 0
-    for project in repo.list_projects():
+    for project in repo.projects.list_tracked():
         if not project.selected:
             continue
         run_id = project.run_id or ""
         if project.sync_status in {SyncStatus.PENDING, SyncStatus.SYNCING} and run_id not in runs:
-            runs[run_id] = repo.get_run(run_id) if run_id else None
+            run = repo.runs.get(run_id) if run_id else None
+            runs[run_id] = run.status if run else None
         if _in_progress(project, runs.get(run_id), now):
             skipped += 1
             continue
@@ -78,12 +80,12 @@ def plan_team_night(repo: Repository, now: datetime) -> tuple[list[str], int]:
     return sorted(keys), skipped
 
 
-def _claim(repo: Repository, run_id: str) -> bool:
+def _claim(repo: TeamStores, run_id: str) -> bool:
     """Take tonight's run id; a repeat finds it taken. A run whose start failed earlier tonight
     (still QUEUED) may be taken again: the execution's name still refuses a second execution."""
-    if repo.claim_run(run_id, trigger="nightly"):
+    if repo.runs.claim(run_id, trigger="nightly"):
         return True
-    earlier = repo.get_run(run_id)
+    earlier = repo.runs.get(run_id)
     return earlier is not None and earlier.status == RunStatus.QUEUED
 
 
@@ -92,7 +94,7 @@ def start_team_night(team_id: str, scheduled_time: datetime, now: datetime | Non
 
     The claim comes first: a repeat costs two requests and reads nothing else."""
     now = now or datetime.now(UTC)
-    repo = Repository(team_id)
+    repo = TeamStores(team_id)
     logger.append_keys(team_id=team_id)
     result = NightlyResult(teams=0, projects=0)
     run_id = nightly_run_id(team_id, scheduled_time)
@@ -102,7 +104,7 @@ def start_team_night(team_id: str, scheduled_time: datetime, now: datetime | Non
         return result
     keys, result.skipped_in_progress = plan_team_night(repo, now)
     if not keys:
-        repo.release_run_claim(run_id)
+        repo.runs.release_claim(run_id)
         logger.info("Nightly Jira sync: nothing to run", extra={"skipped": result.skipped_in_progress})
         return result
     _, status = launch_run(team_id, keys, trigger="nightly", run_id=run_id)

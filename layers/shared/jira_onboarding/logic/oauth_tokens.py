@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from jira_onboarding import aws
 from jira_onboarding.credentials import CredentialsUnreadableError, seal, unseal
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import JiraAuthError
 from jira_onboarding.observability import logger, trace_httpx
 from jira_onboarding.settings import get_settings
@@ -53,11 +53,11 @@ def seal_for(team_id: str, value: dict[str, Any]) -> str:
     return seal(team_id, value, key_id=settings.credentials_key_id, region=settings.region)
 
 
-def read_stored_credentials(repo: Repository) -> dict[str, Any]:
+def read_stored_credentials(repo: TeamStores) -> dict[str, Any]:
     """The team's credentials as stored, read through (never cached): the envelope, or for a
     connection not migrated yet its Secrets Manager secret."""
     region = get_settings().region
-    envelope, secret_name = repo.read_credentials()
+    envelope, secret_name = repo.connection.read_credentials()
     try:
         if envelope:
             return unseal(repo.team_id, envelope, region=region)
@@ -85,7 +85,7 @@ class TokenStore:
 
     def __init__(
         self,
-        repo: Repository,
+        repo: TeamStores,
         *,
         token_url: str = ATLASSIAN_TOKEN_URL,
         http: httpx.Client | None = None,
@@ -119,7 +119,7 @@ class TokenStore:
             tokens = self.current()
             if spent is not None and tokens.refresh_token != spent:
                 return tokens.access_token
-            if self.repo.acquire_refresh_lease(owner, self.clock(), LEASE_TTL_S):
+            if self.repo.connection.acquire_refresh_lease(owner, self.clock(), LEASE_TTL_S):
                 rotated = False
                 try:
                     tokens = self.current()  # re-read under the lease
@@ -127,7 +127,7 @@ class TokenStore:
                         return tokens.access_token
                     new = self._exchange(tokens)
                     envelope = seal_for(self.repo.team_id, new.model_dump())
-                    if not self.repo.replace_credentials(envelope, lease_owner=owner):
+                    if not self.repo.connection.replace_credentials(envelope, lease_owner=owner):
                         raise JiraAuthError(
                             "The Jira OAuth refresh took too long and was not saved; reconnect Jira."
                         )
@@ -135,7 +135,7 @@ class TokenStore:
                     logger.info("Jira OAuth tokens rotated")
                     return new.access_token
                 finally:
-                    self.repo.release_refresh_lease(owner, rotated=rotated)
+                    self.repo.connection.release_refresh_lease(owner, rotated=rotated)
             if self.clock() > deadline:
                 raise JiraAuthError("Timed out waiting for another sync to refresh the Jira OAuth token.")
             self.sleep(0.2)
