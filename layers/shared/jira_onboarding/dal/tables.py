@@ -7,6 +7,7 @@ Table names come from the settings and are bound on first use (`bind_tables`), n
 from __future__ import annotations
 
 import functools
+import random
 import threading
 import time
 from collections.abc import Sequence
@@ -33,6 +34,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from jira_onboarding.aws import thread_session
+from jira_onboarding.errors import DynamoDBThrottledError
 from jira_onboarding.settings import Settings, get_settings
 
 _pynamodb_connection.get_session = thread_session  # one session per thread: see aws.thread_session
@@ -290,6 +292,9 @@ _BINDINGS: dict[type[Model], str] = {
 _bound_to: tuple[str, ...] | None = None
 _batches: Connection | None = None
 _PUT_ATTEMPTS = 8
+_THROTTLING_CODES = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
 _lock = threading.Lock()
 
 
@@ -396,14 +401,30 @@ def _key_names(model: type[Model]) -> tuple[str, ...]:
 
 
 def _batch_write(request: dict[str, list[dict[str, Any]]]) -> None:
+    """One BatchWriteItem, its unprocessed items and throttled answers sent again with capped
+    exponential backoff and full jitter (writers in step would all come back at once); past
+    _PUT_ATTEMPTS a DynamoDBThrottledError, which the state machine retries."""
     global _batches  # noqa: PLW0603 - cached per process like the models' connections
     if _batches is None:
         # A connection of our own: a new one per call would build a botocore client, ~10 ms.
         _batches = Connection(region=get_settings().region)
     for attempt in range(_PUT_ATTEMPTS):
-        answer = _batches.dispatch("BatchWriteItem", {"RequestItems": request})
-        request = answer.get("UnprocessedItems") or {}
-        if not request:
-            return
-        time.sleep(min(0.05 * 2**attempt, 2.0))
-    raise RuntimeError(f"DynamoDB left {sum(map(len, request.values()))} items unprocessed")
+        try:
+            answer = _batches.dispatch("BatchWriteItem", {"RequestItems": request})
+        except Exception as exc:
+            if not is_throttling(exc):
+                raise
+        else:
+            request = answer.get("UnprocessedItems") or {}
+            if not request:
+                return
+        time.sleep(random.uniform(0, min(0.05 * 2**attempt, 2.0)))
+    raise DynamoDBThrottledError(f"DynamoDB kept {sum(map(len, request.values()))} items back (throttled)")
+
+
+def is_throttling(exc: BaseException) -> bool:
+    """Whether a DynamoDB call failed for capacity (after botocore's own retries)."""
+    code = getattr(exc, "cause_response_code", None)
+    if code is None:
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+    return code in _THROTTLING_CODES
