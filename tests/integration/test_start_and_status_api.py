@@ -156,14 +156,14 @@ def test_step_sample_events_are_accepted_by_their_handlers(stack: LocalStack, co
     stack.wait_for_executions()
     for name in (
         "sync_users",
-        "sync_project_issues",
+        "sync_segment",
         "finish_onboarding/project_failed",
         "finish_onboarding/run",
     ):
         event = {**load_event(name), "team_id": TEAM, "run_id": body["run_id"]}
         function = {
             "sync_users": "SyncUsersFunction",
-            "sync_project_issues": "SyncProjectIssuesFunction",
+            "sync_segment": "SyncSegmentFunction",
         }.get(name, "FinishOnboardingFunction")
         result, error = stack.invoke(stack.resolver.physical[function], event)
         assert error is None, (name, result)

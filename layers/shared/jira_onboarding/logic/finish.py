@@ -10,6 +10,7 @@ from jira_onboarding.contracts import ProjectFailure, RunOutcome
 from jira_onboarding.dal.repository import Repository
 from jira_onboarding.observability import MetricUnit, logger, metrics
 from jira_onboarding.records import RunStatus, SyncStatus
+from jira_onboarding.redact import scrub
 
 NIGHTLY_RETRY_HOUR_UTC = 2
 
@@ -40,20 +41,24 @@ def describe_failure(error: dict[str, Any]) -> tuple[str, str]:
         "JiraTimeoutError": "Jira did not answer in time.",
         "JiraMalformedResponseError": "Jira kept sending unreadable answers.",
         "JiraGoneError": "Jira no longer offers an endpoint the sync uses.",
+        "JiraPagingError": "Jira's paging did not end.",
     }.get(name)
-    reason = message or readable or f"The sync failed ({name})."
-    return name, reason[:300]
+    # Our own errors (Jira...) carry a sentence; anything else's message is raw Python text.
+    own = message if name.startswith("Jira") else None
+    reason = own or readable or f"The sync failed ({scrub(name, limit=80)})."
+    return name[:100], scrub(reason, limit=300)
 
 
 def mark_failed(repo: Repository, run_id: str, project_key: str, name: str, reason: str) -> bool:
     """FAILED for this run (not if a newer run took the project over); the nightly retry runs it again."""
+    reason = scrub(reason, limit=300)
     now = datetime.now(UTC)
     applied = repo.update_project(
         project_key,
         expected_run_id=run_id,
         sync_status=SyncStatus.FAILED.value,
         error_name=name,
-        reason=reason[:300],
+        reason=reason,
         next_retry_at=next_nightly_run(now),
         finished_at=now,
         phase=None,

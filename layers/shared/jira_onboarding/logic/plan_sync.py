@@ -37,6 +37,9 @@ RECENT_DAYS = 30
 # take a few seconds whole, and every extra query costs a partly filled page.
 SPLIT_ABOVE = 5_000
 BACKFILL_RANGE_ISSUES = 5_000  # at most about this many issues per backfill range
+# At most this many backfill ranges per project, whatever the count says: the plan crosses into the
+# state machine (256 KB), and 32 chains on 4 slots already keep every slot busy.
+MAX_BACKFILL_RANGES = 32
 # Segments the state machine syncs at once (Sync Segments' MaxConcurrency). The backfill ranges
 # come in multiples of it: 6 ranges on 4 slots would end with 2 chains running and 2 slots idle.
 SEGMENT_CONCURRENCY = 4
@@ -96,9 +99,8 @@ def full_segments(
         raw = (first.issues[0].get("fields") or {}).get("created")
         first_created = datetime.fromisoformat(raw.replace("Z", "+00:00")) if isinstance(raw, str) else None
     slots = SEGMENT_CONCURRENCY
-    ranges = creation_ranges(
-        first_created or now, now, slots * math.ceil(total / (slots * BACKFILL_RANGE_ISSUES))
-    )
+    wanted = slots * math.ceil(total / (slots * BACKFILL_RANGE_ISSUES))
+    ranges = creation_ranges(first_created or now, now, min(wanted, MAX_BACKFILL_RANGES))
     for n, (low, high) in enumerate(ranges, start=1):
         conditions = [f"updated < {boundary}"]
         if low:
@@ -127,8 +129,10 @@ def plan_project(
         }
         values.update(sync_mode="incremental", issues_total_estimate=None, phase=None)
     else:
+        # A hint (None when Jira's count is not plausible): unknown means one segment, never an
+        # allocation sized by what Jira said.
         total = client.approximate_count(f'project = "{key}"', what=f"project {key}")
-        segments = full_segments(client, key, total, now)
+        segments = full_segments(client, key, total or 0, now)
         values.update(
             sync_mode="full",
             issues_total_estimate=total,
