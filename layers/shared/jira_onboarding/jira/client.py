@@ -21,7 +21,6 @@ from pydantic_core import from_json
 
 from jira_onboarding.errors import (
     JiraAuthError,
-    JiraBadRequestError,
     JiraConnectionError,
     JiraError,
     JiraMalformedResponseError,
@@ -30,11 +29,10 @@ from jira_onboarding.errors import (
     JiraTimeoutError,
 )
 from jira_onboarding.jira import transport
+from jira_onboarding.jira.agile import AGILE_LIMITS, AgileEndpoints
 from jira_onboarding.jira.credentials import JiraCredentials
 from jira_onboarding.jira.models import (
-    JiraBoard,
     JiraField,
-    JiraSprint,
     JiraUser,
     SearchPage,
 )
@@ -53,7 +51,6 @@ from jira_onboarding.redact import scrub
 __all__ = ["JiraClient", "JiraCredentials", "error_for_response"]
 
 USER_PAGE_SIZE = 1000  # the documented maximum of /rest/api/3/users/search
-AGILE_PAGE_SIZE = 50
 # Documented limits of POST /rest/api/3/changelog/bulkfetch.
 BULK_CHANGELOG_MAX_ISSUES = 1000
 BULK_CHANGELOG_MAX_FIELDS = 10
@@ -63,7 +60,6 @@ BULK_CHANGELOG_PAGE_SIZE = 10000  # the documented maximum: one call per 1,000 i
 MAX_PLAUSIBLE_COUNT = 50_000_000
 # Jira Cloud sites hold at most 150,000 users (Enterprise): a user list past that never ends.
 USER_LIMITS = PagingLimits(max_pages=200, max_items=200_000)
-AGILE_LIMITS = PagingLimits(max_pages=2_000, max_items=100_000)
 CHANGELOG_LIMITS = PagingLimits(max_pages=1_000, max_items=1_000_000)
 
 trace_httpx()
@@ -77,7 +73,7 @@ def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-class JiraClient:
+class JiraClient(AgileEndpoints):
     """Jira Cloud REST v3 + Agile 1.0. Thread-compatible; one instance per invocation."""
 
     def __init__(
@@ -327,54 +323,26 @@ class JiraClient:
             return None
         return int(count)
 
-    # ---- agile API -------------------------------------------------------------------------
-    def _iter_agile(self, path: str, *, what: str, params: dict[str, Any]) -> Iterator[Any]:
+    def projects(self) -> list[dict[str, str]]:
+        """Every project the credentials see, `{key, name}` by key (`GET /rest/api/3/project/search`)."""
         pages = iter_offset_pages(
             lambda start: self.request(
-                "GET", path, what=what, params={**params, "startAt": start, "maxResults": AGILE_PAGE_SIZE}
+                "GET",
+                "/rest/api/3/project/search",
+                what="the project list",
+                params={"startAt": start, "maxResults": 50, "orderBy": "key"},
             ),
-            what=what,
+            what="the project list",
             limits=self._limits(AGILE_LIMITS),
         )
+        found = []
         for values in pages:
-            yield from values
-
-    def boards(self, project_key: str) -> list[JiraBoard]:
-        values = self._iter_agile(
-            "/rest/agile/1.0/board",
-            what=f"the boards of project {project_key}",
-            params={"projectKeyOrId": project_key},
-        )
-        return [board for value in values if (board := JiraBoard.from_payload(value)) is not None]
-
-    def board_estimation_field(self, board_id: int) -> str | None:
-        """The field the board itself estimates with: the reliable story-point field per board."""
-        body = self.request(
-            "GET",
-            f"/rest/agile/1.0/board/{board_id}/configuration",
-            what=f"the configuration of board {board_id}",
-        )
-        estimation = body.get("estimation") if isinstance(body, dict) else None
-        field = estimation.get("field") if isinstance(estimation, dict) else None
-        field_id = field.get("fieldId") if isinstance(field, dict) else None
-        return field_id if isinstance(field_id, str) and len(field_id) <= 100 else None
-
-    def sprints(self, board: JiraBoard) -> list[JiraSprint]:
-        """Active, closed and future sprints of a scrum board; a kanban board has none."""
-        if board.type != "scrum":
-            return []
-        values = self._iter_agile(
-            f"/rest/agile/1.0/board/{board.id}/sprint",
-            what=f"the sprints of board {board.id}",
-            params={"state": "active,closed,future"},
-        )
-        try:
-            return [sprint for value in values if (sprint := JiraSprint.from_payload(value)) is not None]
-        except JiraBadRequestError as exc:
-            # Jira answers 400 "The board does not support sprints" for boards without them.
-            if "support sprints" in exc.reason:
-                return []
-            raise
+            for value in values:
+                key = value.get("key") if isinstance(value, dict) else None
+                if isinstance(key, str):
+                    name = value.get("name")
+                    found.append({"key": key, "name": name if isinstance(name, str) else key})
+        return found
 
     # ---- changelogs --------------------------------------------------------------------------
     def bulk_changelog(
