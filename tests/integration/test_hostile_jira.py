@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 import pytest
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 
 from jira_simulator import Fault, FaultPlan, JiraSimulator, Match, Workspace
 from jira_simulator.hostile import Hostile
@@ -56,7 +56,7 @@ def _search(**match: Any) -> Match:
 
 
 def _stored(key: str) -> list[dict[str, Any]]:
-    return list(Repository(TEAM).iter_issues(key))
+    return list(TeamStores(TEAM).issues.iter_items(key))
 
 
 def _summaries_bounded(workspace: Workspace) -> None:
@@ -70,7 +70,7 @@ def _histories_bounded(workspace: Workspace) -> None:
 
 
 def _estimate_unknown(workspace: Workspace) -> None:
-    project = Repository(TEAM).get_project(FAULTED)
+    project = TeamStores(TEAM).projects.get(FAULTED)
     assert project is not None and project.issues_total_estimate is None
 
 

@@ -91,7 +91,7 @@ class JiraOversizedResponseError(JiraError):
     """An answer larger than the client accepts (body bytes, or more issues than a page asked for)."""
 
 
-class JiraConnectionError(JiraError):
+class JiraUnreachableError(JiraError):
     """The site cannot be reached at all (DNS, refused): a wrong URL, not a transient blip."""
 
 

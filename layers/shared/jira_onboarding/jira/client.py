@@ -21,12 +21,12 @@ from pydantic_core import from_json
 
 from jira_onboarding.errors import (
     JiraAuthError,
-    JiraConnectionError,
     JiraError,
     JiraMalformedResponseError,
     JiraOversizedResponseError,
     JiraThrottledError,
     JiraTimeoutError,
+    JiraUnreachableError,
 )
 from jira_onboarding.jira import transport
 from jira_onboarding.jira.agile import AGILE_LIMITS, AgileEndpoints
@@ -192,7 +192,7 @@ class JiraClient(AgileEndpoints):
         except httpx.TimeoutException as exc:
             raise JiraTimeoutError(f"Jira did not answer in time for {what}.") from exc
         except httpx.ConnectError as exc:
-            raise JiraConnectionError(
+            raise JiraUnreachableError(
                 f"Cannot reach Jira at {self._http.base_url} ({exc.__class__.__name__}: {self.scrub(exc)})."
             ) from exc
         except httpx.TransportError as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.jira.client import JiraClient
 from jira_onboarding.logic.plan_sync import ensure_field_map, plan_project, project_jql
 from jira_onboarding.observability import logger
@@ -16,7 +16,7 @@ SWEEP_INTERVAL = timedelta(days=7)
 SWEEP_PAGE_SIZE = 5000  # the documented maximum when only ids are requested
 
 
-def sweep_deleted(client: JiraClient, repo: Repository, project_key: str) -> int:
+def sweep_deleted(client: JiraClient, repo: TeamStores, project_key: str) -> int:
     """An id-only pass over the project: stored issues Jira no longer returns (deleted, moved,
     hidden) are marked deleted. Costs one call per 5,000 issues and no full resync."""
     seen: set[str] = set()
@@ -25,16 +25,16 @@ def sweep_deleted(client: JiraClient, repo: Repository, project_key: str) -> int
     )
     for page in pages:
         seen.update(key for raw in page.items if isinstance(key := raw.get("key"), str))
-    gone = repo.live_issue_keys(project_key) - seen
-    marked = repo.mark_issues_deleted(sorted(gone))
-    repo.update_project(project_key, last_swept_at=datetime.now(UTC))
+    gone = repo.issues.live_keys(project_key) - seen
+    marked = repo.issues.mark_deleted(sorted(gone))
+    repo.projects.mark_swept(project_key, at=datetime.now(UTC))
     if marked:
         logger.info("Issues gone from Jira marked deleted", extra={"count": marked})
     return marked
 
 
 def refresh_structure(
-    client: JiraClient, repo: Repository, project: TrackedProject, run_id: str
+    client: JiraClient, repo: TeamStores, project: TrackedProject, run_id: str
 ) -> str | None:
     """Store the project's boards and sprints; return the board's own estimation field."""
     key = project.project_key
@@ -45,16 +45,14 @@ def refresh_structure(
         board_rows.append((board, field))
         if field and field.startswith("customfield_") and estimation_field is None:
             estimation_field = field
-        repo.save_sprints(key, client.sprints(board))
-    repo.save_boards(board_rows)
-    repo.update_project(
-        key, expected_run_id=run_id, structure_run_id=run_id, estimation_field=estimation_field
-    )
+        repo.boards.save_sprints(key, client.sprints(board))
+    repo.boards.save_boards(board_rows)
+    repo.projects.mark_structure_refreshed(key, run_id=run_id, estimation_field=estimation_field)
     return estimation_field
 
 
 def plan_if_unplanned(
-    client: JiraClient, repo: Repository, project: TrackedProject, run_id: str
+    client: JiraClient, repo: TeamStores, project: TrackedProject, run_id: str
 ) -> TrackedProject:
     """The plan Plan Sync makes, made here when the step runs without it (the segment step invoked
     on its own, as the harness and some tests do): the same planner, once per run."""
@@ -65,7 +63,7 @@ def plan_if_unplanned(
 
 
 def prepare_project(
-    client: JiraClient, repo: Repository, project: TrackedProject, run_id: str
+    client: JiraClient, repo: TeamStores, project: TrackedProject, run_id: str
 ) -> TrackedProject:
     """Work a project needs once per run before its first page: the plan (when no Plan Sync step
     made one), boards and sprints for a full sync, the weekly deletion sweep for an incremental one
@@ -79,12 +77,12 @@ def prepare_project(
             now = datetime.now(UTC)
             if project.last_swept_at is None or now - project.last_swept_at >= SWEEP_INTERVAL:
                 sweep_deleted(client, repo, key)
-            repo.update_project(key, expected_run_id=run_id, structure_run_id=run_id)
-        project = repo.get_project(key) or project
+            repo.projects.mark_structure_checked(key, run_id=run_id)
+        project = repo.projects.get(key) or project
     return project
 
 
-def finish_project(client: JiraClient, repo: Repository, project: TrackedProject, run_id: str) -> None:
+def finish_project(client: JiraClient, repo: TeamStores, project: TrackedProject, run_id: str) -> None:
     """The project's last segment is done: COMPLETE, with what the store holds."""
     key = project.project_key
     # A full sync over older data (a retried first sync): stored issues may be gone from Jira, so
@@ -93,11 +91,11 @@ def finish_project(client: JiraClient, repo: Repository, project: TrackedProject
     swept = project.sync_mode == "full" and not project.fresh_store
     if swept:
         sweep_deleted(client, repo, key)
-    values: dict[str, object] = {}
+    issues_stored = None
     activity = project.sync_mode == "incremental" and bool(project.issues_written)
     if swept or activity:
         # The status shows what the store holds for the project, not just what this run fetched.
-        values["issues_stored"] = repo.count_issues(key)
+        issues_stored = repo.issues.count(key)
     weekly = bool(
         project.started_at and project.last_swept_at and project.last_swept_at >= project.started_at
     )
@@ -105,6 +103,10 @@ def finish_project(client: JiraClient, repo: Repository, project: TrackedProject
         # Sprints may have started, closed or been created (issues move when a sprint closes):
         # refreshed after activity and with the weekly sweep. A quiet project costs no call here.
         refresh_structure(client, repo, project, run_id)
-    if project.sync_mode == "full":
-        values["last_swept_at"] = project.started_at
-    repo.complete_project(key, run_id=run_id, synced_from=project.started_at or datetime.now(UTC), **values)
+    repo.projects.complete(
+        key,
+        run_id=run_id,
+        synced_from=project.started_at or datetime.now(UTC),
+        issues_stored=issues_stored,
+        last_swept_at=project.started_at if project.sync_mode == "full" else None,
+    )

@@ -6,7 +6,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from jira_onboarding.contracts import ProjectStepInput
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.jira.models import JiraIssue
 from jira_onboarding.records import TrackedProject
 
@@ -21,7 +21,7 @@ class SegmentCommitter:
     the last commit saved.
     """
 
-    def __init__(self, repo: Repository, step: ProjectStepInput, *, fresh: bool, count_fetched: bool) -> None:
+    def __init__(self, repo: TeamStores, step: ProjectStepInput, *, fresh: bool, count_fetched: bool) -> None:
         self._repo = repo
         self._step = step
         self._fresh = fresh
@@ -61,9 +61,9 @@ class SegmentCommitter:
         self, issues: list[JiraIssue], previous_cursor: str | None, next_cursor: str | None, pages: int
     ) -> TrackedProject | None:
         step = self._step
-        stored = self._repo.save_issues(issues, run_id=step.run_id, fresh=self._fresh)
+        stored = self._repo.issues.save(issues, run_id=step.run_id, fresh=self._fresh)
         self.written += stored
-        return self._repo.commit_segment(
+        return self._repo.projects.commit_segment(
             step.project_key,
             run_id=step.run_id,
             segment=step.segment,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from jira_onboarding.contracts import ProjectStepInput, SegmentResult
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import JiraRateLimitExhaustedError, JiraThrottledError
 from jira_onboarding.jira.client import BULK_CHANGELOG_MAX_ISSUES, JiraClient
 from jira_onboarding.jira.models import FieldMap, parse_issue
@@ -52,7 +52,7 @@ class _Work:
     """What one invocation needs to fetch a segment's pages."""
 
     client: JiraClient
-    repo: Repository
+    repo: TeamStores
     step: ProjectStepInput
     segment: ProjectSegment
     field_map: FieldMap
@@ -63,7 +63,7 @@ class _Work:
 
 def sync_segment(step: ProjectStepInput, *, time_left_s: Callable[[], float]) -> SegmentResult:
     """Fetch and commit pages of one segment from its saved cursor until done or out of time."""
-    repo = Repository(step.team_id)
+    repo = TeamStores(step.team_id)
     logger.append_keys(run_id=step.run_id, project_key=step.project_key, segment=step.segment)
     project, proceed = _guard(step, repo)
     if not proceed:
@@ -95,12 +95,12 @@ def sync_segment(step: ProjectStepInput, *, time_left_s: Callable[[], float]) ->
         client.close()
         written = committer.written if committer else 0
         metrics.add_metric(name="JiraIssuesStored", unit=MetricUnit.Count, value=written)
-    return _result(step, repo.get_project(step.project_key), done=done, wait_seconds=wait)
+    return _result(step, repo.projects.get(step.project_key), done=done, wait_seconds=wait)
 
 
-def _guard(step: ProjectStepInput, repo: Repository) -> tuple[TrackedProject | None, bool]:
+def _guard(step: ProjectStepInput, repo: TeamStores) -> tuple[TrackedProject | None, bool]:
     """The project, and whether this invocation still has work on it."""
-    project = repo.get_project(step.project_key)
+    project = repo.projects.get(step.project_key)
     if project is None or project.run_id != step.run_id:
         # A newer run took this project over (or it was never tracked): nothing for this run to do.
         logger.warning("Project no longer belongs to this run; skipping")
@@ -110,14 +110,14 @@ def _guard(step: ProjectStepInput, repo: Repository) -> tuple[TrackedProject | N
 
 
 def _work(
-    client: JiraClient, repo: Repository, project: TrackedProject, step: ProjectStepInput
+    client: JiraClient, repo: TeamStores, project: TrackedProject, step: ProjectStepInput
 ) -> _Work | None:
     segment = project.segments.get(step.segment)
     if segment is None:
         raise ValueError(f"No segment {step.segment!r} is planned for project {step.project_key}.")
     if segment.done:
         return None
-    connection = repo.get_connection()
+    connection = repo.connection.get()
     field_map = FieldMap.model_validate((connection.field_map if connection else None) or {})
     return _Work(client, repo, step, segment, field_map, project.estimation_field, bool(project.fresh_store))
 
@@ -161,10 +161,10 @@ def _commit_batches(work: _Work, committer: SegmentCommitter, time_left_s: Calla
 
 
 def _store_preview(work: _Work, batch: Batch) -> None:
-    work.repo.save_issues(batch.issues, run_id=work.step.run_id, fresh=True)
+    work.repo.issues.save(batch.issues, run_id=work.step.run_id, fresh=True)
     # Set, not added: a project has one recent segment, and a retried first page is the same page.
-    work.repo.update_project(
-        work.step.project_key, expected_run_id=work.step.run_id, issues_previewed=len(batch.issues)
+    work.repo.projects.set_issues_previewed(
+        work.step.project_key, run_id=work.step.run_id, count=len(batch.issues)
     )
 
 
@@ -185,16 +185,16 @@ def _warn_dropped(dropped: Counter[str]) -> None:
 
 
 def _complete_if_last(
-    client: JiraClient, repo: Repository, project: TrackedProject | None, step: ProjectStepInput
+    client: JiraClient, repo: TeamStores, project: TrackedProject | None, step: ProjectStepInput
 ) -> SegmentResult:
     """COMPLETE the project when every segment is done (this one finished its last part)."""
     if project is not None and all(s.done for s in project.segments.values()):
         finish_project(client, repo, project, step.run_id)
-    return _result(step, repo.get_project(step.project_key), done=True)
+    return _result(step, repo.projects.get(step.project_key), done=True)
 
 
 def _throttled(
-    repo: Repository,
+    repo: TeamStores,
     step: ProjectStepInput,
     committer: SegmentCommitter | None,
     exc: JiraThrottledError,
@@ -208,7 +208,7 @@ def _throttled(
     wait = max(1, math.ceil(min(MAX_RETRY_AFTER_S, retry_after)))
     since = committer.progress_at if committer is not None and committer.progress_at else started
     spent = math.ceil(time.monotonic() - since)
-    waited = repo.add_throttle_wait(step.project_key, wait + spent)
+    waited = repo.projects.add_throttle_wait(step.project_key, wait + spent)
     if waited > MAX_THROTTLED_SECONDS:
         raise JiraRateLimitExhaustedError(
             "Jira kept this project rate limited longer than a run waits; "
