@@ -26,7 +26,7 @@ from jira_onboarding.contracts import PhasePlan, ProjectStepInput, RunPlan, Step
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import PROJECT_REFUSED
 from jira_onboarding.jira.client import JiraClient
-from jira_onboarding.jira.models import FieldMap
+from jira_onboarding.jira.models import FieldMap, parse_jira_datetime
 from jira_onboarding.logic.connections import open_jira
 from jira_onboarding.logic.finish import mark_failed
 from jira_onboarding.observability import logger
@@ -96,8 +96,12 @@ def full_segments(
     )
     first_created = None
     if first.issues:
-        raw = (first.issues[0].get("fields") or {}).get("created")
-        first_created = datetime.fromisoformat(raw.replace("Z", "+00:00")) if isinstance(raw, str) else None
+        fields = first.issues[0].get("fields")
+        raw = fields.get("created") if isinstance(fields, dict) else None
+        try:
+            first_created = parse_jira_datetime(raw.replace("Z", "+00:00")) if isinstance(raw, str) else None
+        except ValueError:  # an odd date: the ranges start from now, the last range takes the rest
+            first_created = None
     slots = SEGMENT_CONCURRENCY
     wanted = slots * math.ceil(total / (slots * BACKFILL_RANGE_ISSUES))
     ranges = creation_ranges(first_created or now, now, min(wanted, MAX_BACKFILL_RANGES))

@@ -58,7 +58,8 @@ class _Work:
     field_map: FieldMap
     estimation_field: str | None
     fresh: bool
-    dropped: Counter[str] = field(default_factory=Counter)
+    dropped: Counter[str] = field(default_factory=Counter)  # issues dropped or reduced, by why
+    bad_fields: Counter[str] = field(default_factory=Counter)  # field values read as null, by field
 
 
 def sync_segment(step: ProjectStepInput, *, time_left_s: Callable[[], float]) -> SegmentResult:
@@ -141,7 +142,12 @@ def _commit_batches(work: _Work, committer: SegmentCommitter, time_left_s: Calla
     last = False
     for batch in batches(
         pages,
-        parse=partial(parse_issue, field_map=work.field_map, estimation_field=work.estimation_field),
+        parse=partial(
+            parse_issue,
+            field_map=work.field_map,
+            estimation_field=work.estimation_field,
+            problems=work.bad_fields,
+        ),
         project_key=step.project_key,
         max_issues=CHANGELOG_BATCH_ISSUES,
         cut=low_on_time,
@@ -156,7 +162,7 @@ def _commit_batches(work: _Work, committer: SegmentCommitter, time_left_s: Calla
             break
     if not committer.wait():
         raise _Replayed
-    _warn_dropped(work.dropped)
+    _warn_dropped(work)
     return last
 
 
@@ -179,9 +185,15 @@ def _commit(work: _Work, committer: SegmentCommitter, batch: Batch) -> None:
         raise _Replayed
 
 
-def _warn_dropped(dropped: Counter[str]) -> None:
-    if dropped:
-        logger.warning("Issues from Jira dropped or reduced before storing", extra={"counts": dict(dropped)})
+def _warn_dropped(work: _Work) -> None:
+    if work.dropped:
+        logger.warning(
+            "Issues from Jira dropped or reduced before storing", extra={"counts": dict(work.dropped)}
+        )
+    if work.bad_fields:
+        logger.warning(
+            "Jira field values of the wrong shape stored as null", extra={"fields": dict(work.bad_fields)}
+        )
 
 
 def _complete_if_last(
