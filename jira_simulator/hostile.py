@@ -164,24 +164,23 @@ class Hostile:
         return Fault("hostile", rewrite_answer=answer)
 
     @staticmethod
-    def long_histories(changes: int = 6000, field_id: str = "status") -> Fault:
-        """Each issue of a bulk changelog page gets `changes` status changes."""
+    def long_histories(changes: int = 6000, issues: int = 1, field_id: str = "status") -> Fault:
+        """The first `issues` issues of each bulk changelog request also get `changes` changes."""
 
         def answer(req: SimRequest, status: int, payload: Any) -> tuple[int, dict[str, str], Any]:
             logs = payload.get("issueChangeLogs") if isinstance(payload, dict) else None
             if isinstance(logs, list):
-                ids = [str(i) for i in (req.body or {}).get("issueIdsOrKeys", [])]
+                ids = [str(i) for i in (req.body or {}).get("issueIdsOrKeys", [])][:issues]
                 history = [
                     {
                         "id": str(n),
-                        "created": f"2026-01-01T00:{n // 60 % 60:02d}:{n % 60:02d}.000+0000",
+                        "created": f"2026-01-01T{n // 3600 % 24:02d}:{n // 60 % 60:02d}:{n % 60:02d}.0+0000",
                         "items": [{"fieldId": field_id, "fromString": f"S{n}", "toString": f"S{n + 1}"}],
                     }
                     for n in range(changes)
                 ]
-                payload = _with(
-                    payload, issueChangeLogs=[{"issueId": i, "changeHistories": history} for i in ids]
-                )
+                extra = [{"issueId": i, "changeHistories": history} for i in ids]
+                payload = _with(payload, issueChangeLogs=logs + extra)
             return status, {}, payload
 
         return Fault("hostile", rewrite_answer=answer)

@@ -21,7 +21,7 @@ import boto3
 import pytest
 from jira_onboarding.dal.team import TeamStores
 
-from jira_simulator import Fault, FaultPlan, JiraSimulator, Match, Workspace
+from jira_simulator import Fault, FaultPlan, JiraSimulator, Match, SimRequest, Workspace
 from jira_simulator.hostile import Hostile
 from local_harness.stack import LocalStack
 from tests.conftest import SIM_EMAIL, SIM_TOKEN, TEAM
@@ -35,8 +35,8 @@ SECRETS = (SIM_TOKEN, base64.b64encode(f"{SIM_EMAIL}:{SIM_TOKEN}".encode()).deco
 HOSTILE_ENV = {
     **FAST_ENV,
     "JIRA_PAGING_MAX_PAGES": "40",
-    "JIRA_REQUEST_DEADLINE_SECONDS": "1.5",
-    "JIRA_MAX_BODY_BYTES": str(4 * 1024 * 1024),
+    "JIRA_REQUEST_DEADLINE_SECONDS": "3",
+    "JIRA_MAX_BODY_BYTES": str(16 * 1024 * 1024),
 }
 MEMORY_TRACED = ("SyncSegmentFunction", "SyncUsersFunction", "PlanSyncFunction")
 
@@ -44,7 +44,8 @@ MEMORY_TRACED = ("SyncSegmentFunction", "SyncUsersFunction", "PlanSyncFunction")
 @dataclass(frozen=True)
 class Case:
     id: str
-    rules: Callable[[], list[tuple[Match, Fault]]]  # fresh per run: a Match counts what it has seen
+    # Fresh per run (a Match counts what it has seen), from the workspace
+    rules: Callable[[Workspace], list[tuple[Any, Fault]]]
     outcome: str  # COMPLETE | FAILED (of the faulted project)
     reason: str | None = None  # a phrase the FAILED reason must contain (case-insensitive)
     check: Callable[[Workspace], None] | None = None  # what else must hold after the run
@@ -53,6 +54,17 @@ class Case:
 
 def _search(**match: Any) -> Match:
     return Match(method="POST", path=SEARCH, project=FAULTED, **match)
+
+
+def _changelog_of(workspace: Workspace) -> Callable[[SimRequest], bool]:
+    """Bulk changelog calls about the faulted project's issues (they name issues by id)."""
+    ids = {str(raw["id"]) for raw in workspace.issues_by_project[FAULTED]}
+
+    def matches(req: SimRequest) -> bool:
+        asked = req.body.get("issueIdsOrKeys", []) if isinstance(req.body, dict) else []
+        return req.path.endswith("/changelog/bulkfetch") and any(str(i) in ids for i in asked)
+
+    return matches
 
 
 def _stored(key: str) -> list[dict[str, Any]]:
@@ -78,41 +90,46 @@ def _cases() -> list[Case]:
     return [
         Case(
             "repeated nextPageToken",
-            lambda: [(_search(), Hostile.repeated_token())],
+            lambda ws: [(_search(), Hostile.repeated_token())],
             "FAILED",
             "paging did not end",
         ),
         Case(
-            "cycling tokens", lambda: [(_search(), Hostile.cycling_tokens())], "FAILED", "paging did not end"
+            "cycling tokens",
+            lambda ws: [(_search(), Hostile.cycling_tokens())],
+            "FAILED",
+            "paging did not end",
         ),
-        Case("endless pages", lambda: [(_search(), Hostile.endless_pages())], "FAILED", "paging did not end"),
+        Case(
+            "endless pages", lambda ws: [(_search(), Hostile.endless_pages())], "FAILED", "paging did not end"
+        ),
         Case(
             "isLast false forever on boards",
-            lambda: [(Match(path="/rest/agile/1.0/board", project=FAULTED), Hostile.never_last())],
+            lambda ws: [(Match(path="/rest/agile/1.0/board", project=FAULTED), Hostile.never_last())],
             "FAILED",
             "paging did not end",
         ),
         Case(
             "endless bulk changelog",
-            lambda: [(Match(path="/changelog/bulkfetch"), Hostile.endless_pages())],
+            lambda ws: [(_changelog_of(ws), Hostile.endless_pages())],
             "FAILED",
             "paging did not end",
         ),
         Case(
             "600 KB errorMessages",
-            lambda: [(_search(), Hostile.huge_error())],
+            lambda ws: [(_search(), Hostile.huge_error())],
             "FAILED",
             "rejected the request",
         ),
         Case(
             "credential-echoing 400",
-            lambda: [(_search(), Hostile.echo_credentials())],
+            lambda ws: [(_search(), Hostile.echo_credentials())],
             "FAILED",
             "rejected the request",
         ),
         Case(
             "count 10^12",
-            lambda: [
+            lambda ws: [
                 (Match(path="approximate-count", project=FAULTED), Hostile.absurd_count("1000000000000"))
             ],
             "COMPLETE",
@@ -120,46 +137,48 @@ def _cases() -> list[Case]:
         ),
         Case(
             "count -5",
-            lambda: [(Match(path="approximate-count", project=FAULTED), Hostile.absurd_count("-5"))],
+            lambda ws: [(Match(path="approximate-count", project=FAULTED), Hostile.absurd_count("-5"))],
             "COMPLETE",
             check=_estimate_unknown,
         ),
         Case(
             "count 1e400",
-            lambda: [(Match(path="approximate-count", project=FAULTED), Hostile.absurd_count("1e400"))],
+            lambda ws: [(Match(path="approximate-count", project=FAULTED), Hostile.absurd_count("1e400"))],
             "COMPLETE",
             check=_estimate_unknown,
         ),
         Case(
             "500 KB summary",
-            lambda: [(_search(), Hostile.odd_fields({"summary": "s" * 500_000}))],
+            lambda ws: [(_search(), Hostile.odd_fields({"summary": "s" * 500_000}))],  # on every issue
             "COMPLETE",
             check=_summaries_bounded,
         ),
         Case(
             "odd field values",
-            lambda: [(_search(), Hostile.odd_fields({"labels": 7, "created": "1e400", "priority": [1]}))],
+            lambda ws: [(_search(), Hostile.odd_fields({"labels": 7, "created": "1e400", "priority": [1]}))],
             "COMPLETE",
         ),
         Case(
             "6,000 status changes",
-            lambda: [(Match(path="/changelog/bulkfetch"), Hostile.long_histories(6000))],
+            lambda ws: [(Match(path="/changelog/bulkfetch"), Hostile.long_histories(6000))],
             "COMPLETE",
             check=_histories_bounded,
         ),
-        Case("foreign and malformed keys", lambda: [(_search(), Hostile.extra_issues())], "COMPLETE"),
-        Case("duplicate keys across pages", lambda: [(_search(), Hostile.duplicate_keys())], "COMPLETE"),
-        Case("Retry-After 0", lambda: [(_search(nth=2), Hostile.odd_retry_after("0"))], "COMPLETE"),
-        Case("Retry-After -5", lambda: [(_search(nth=2), Hostile.odd_retry_after("-5"))], "COMPLETE"),
-        Case("Retry-After NaN", lambda: [(_search(nth=2), Hostile.odd_retry_after("NaN"))], "COMPLETE"),
+        Case("foreign and malformed keys", lambda ws: [(_search(), Hostile.extra_issues())], "COMPLETE"),
+        Case("duplicate keys across pages", lambda ws: [(_search(), Hostile.duplicate_keys())], "COMPLETE"),
+        Case("Retry-After 0", lambda ws: [(_search(nth=2), Hostile.odd_retry_after("0"))], "COMPLETE"),
+        Case("Retry-After -5", lambda ws: [(_search(nth=2), Hostile.odd_retry_after("-5"))], "COMPLETE"),
+        Case("Retry-After NaN", lambda ws: [(_search(nth=2), Hostile.odd_retry_after("NaN"))], "COMPLETE"),
         Case(
             "Retry-After inf forever",
-            lambda: [(_search(), Hostile.odd_retry_after("inf"))],
+            lambda ws: [(_search(), Hostile.odd_retry_after("inf"))],
             "FAILED",
             "rate limited longer than a run waits",
         ),
-        Case("60x the asked page", lambda: [(_search(), Hostile.huge_page(60))], "FAILED", "were asked for"),
-        Case("slow drip once", lambda: [(_search(nth=1), Hostile.slow_drip(50))], "COMPLETE"),
+        Case(
+            "60x the asked page", lambda ws: [(_search(), Hostile.huge_page(60))], "FAILED", "were asked for"
+        ),
+        Case("slow drip once", lambda ws: [(_search(nth=1), Hostile.slow_drip(50))], "COMPLETE"),
     ]
 
 
@@ -228,7 +247,7 @@ def test_hostile_jira_matrix(
     import jira_onboarding.logic.sync_segment as sync_segment
 
     monkeypatch.setattr(sync_segment, "MAX_THROTTLED_SECONDS", 3)
-    simulator.faults = FaultPlan.script(case.rules())
+    simulator.faults = FaultPlan.script(case.rules(workspace))
     peaks: list[tuple[str, int]] = []
     for function in MEMORY_TRACED:
         stack.dispatch_hooks[function] = _memory_hook(peaks)
@@ -330,7 +349,6 @@ def _modes() -> Any:
                 Hostile.duplicate_keys(),
                 Hostile.huge_page(40),
                 Hostile.long_histories(1500),
-                Hostile.slow_drip(100),
             ]
         ),
         text.map(Hostile.odd_retry_after),

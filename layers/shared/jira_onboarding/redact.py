@@ -17,7 +17,8 @@ REDACTED = "[redacted]"
 # Short enough to read in a status answer, long enough to keep Jira's own sentence.
 MAX_JIRA_TEXT = 300
 
-_AUTH_VALUE = re.compile(r"\b(basic|bearer)\s+[A-Za-z0-9._~+/=\-]{4,}", re.IGNORECASE)
+# A token may hold dots (a JWT) but does not end with one: the sentence's full stop stays.
+_AUTH_VALUE = re.compile(r"\b(basic|bearer)\s+([A-Za-z0-9._~+/=\-]{3,}[A-Za-z0-9_~+/=\-])", re.IGNORECASE)
 _TOKEN_PARAM = re.compile(
     r"\b(api[_-]?token|access[_-]?token|refresh[_-]?token|password|secret|client_secret)"
     r"(\"?\s*[:=]\s*\"?)[^\s\"',;&]+",
@@ -31,6 +32,14 @@ def _forms(secret: str) -> set[str]:
     raw = secret.encode()
     forms = {secret, quote(secret, safe=""), base64.b64encode(raw).decode("ascii")}
     return {form for form in forms if len(form) >= 4}
+
+
+def _auth_value(match: re.Match[str]) -> str:
+    """`Basic <token>` / `Bearer <token>` with the token removed; an English word after "basic"
+    ("Basic authentication failed") is not a token: tokens hold digits, symbols or mixed case."""
+    token = match.group(2)
+    looks_like_token = any(c.isdigit() or c in "+/=_~" for c in token) or token[1:] != token[1:].lower()
+    return f"{match.group(1)} {REDACTED}" if looks_like_token else match.group(0)
 
 
 def scrub(text: object, secrets: Iterable[str | None] = (), *, limit: int | None = MAX_JIRA_TEXT) -> str:
@@ -49,7 +58,7 @@ def scrub(text: object, secrets: Iterable[str | None] = (), *, limit: int | None
                 forms |= {f for part in secret.split(":") if len(part) >= 8 for f in _forms(part)}
     for form in sorted(forms, key=len, reverse=True):
         value = value.replace(form, REDACTED)
-    value = _AUTH_VALUE.sub(lambda m: f"{m.group(1)} {REDACTED}", value)
+    value = _AUTH_VALUE.sub(_auth_value, value)
     value = _TOKEN_PARAM.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", value)
     value = " ".join(_CONTROL.sub(" ", value).split())
     if limit is not None and len(value) > limit:
