@@ -62,6 +62,18 @@ def _first_page(req: SimRequest, body: Any, query: Query) -> tuple[Any, Query]:
     return body, query
 
 
+def _room_for(extra: int) -> Any:
+    """A request rewrite asking for `extra` fewer results, so a page with `extra` added issues
+    still holds no more than the client asked for (the client refuses bigger pages)."""
+
+    def rewrite(req: SimRequest, body: Any, query: Query) -> tuple[Any, Query]:
+        if isinstance(body, dict) and isinstance(body.get("maxResults"), int):
+            body = {**body, "maxResults": max(1, body["maxResults"] - extra)}
+        return body, query
+
+    return rewrite
+
+
 def _token_of(req: SimRequest) -> str | None:
     return req.body.get("nextPageToken") if isinstance(req.body, dict) else None
 
@@ -187,7 +199,8 @@ class Hostile:
 
     @staticmethod
     def extra_issues(keys: tuple[str, ...] = ("XYZ-9", "../../etc", "alpha-1", "ALPHA-0")) -> Fault:
-        """Search pages that also hold other projects' issues and malformed keys."""
+        """Search pages that also hold other projects' issues and malformed keys (in place of
+        real ones, which come on the next page)."""
 
         def answer(req: SimRequest, status: int, payload: Any) -> tuple[int, dict[str, str], Any]:
             if isinstance(payload, dict) and isinstance(payload.get("issues"), list) and payload["issues"]:
@@ -201,11 +214,11 @@ class Hostile:
                 payload = _with(payload, issues=payload["issues"] + fake)
             return status, {}, payload
 
-        return Fault("hostile", rewrite_answer=answer)
+        return Fault("hostile", rewrite_request=_room_for(len(keys)), rewrite_answer=answer)
 
     @staticmethod
-    def duplicate_keys() -> Fault:
-        """Every search page after the first repeats the first page's issues."""
+    def duplicate_keys(repeated: int = 5) -> Fault:
+        """Every search page after the first repeats `repeated` issues of the first page."""
         first: list[Any] = []
         lock = threading.Lock()
 
@@ -214,11 +227,11 @@ class Hostile:
                 return status, {}, payload
             with lock:
                 if not first:
-                    first.extend(payload["issues"])
+                    first.extend(payload["issues"][:repeated])
                     return status, {}, payload
             return status, {}, _with(payload, issues=payload["issues"] + first)
 
-        return Fault("hostile", rewrite_answer=answer)
+        return Fault("hostile", rewrite_request=_room_for(repeated), rewrite_answer=answer)
 
     @staticmethod
     def huge_page(copies: int = 600) -> Fault:
