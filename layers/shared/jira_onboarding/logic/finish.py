@@ -43,10 +43,11 @@ def describe_failure(error: dict[str, Any]) -> tuple[str, str]:
         "JiraGoneError": "Jira no longer offers an endpoint the sync uses.",
         "JiraPagingError": "Jira's paging did not end.",
     }.get(name)
-    # Our own errors (Jira...) carry a sentence; anything else's message is raw Python text.
-    own = message if name.startswith("Jira") else None
+    # Our own errors (Jira...) and Step Functions' (States.*) carry a sentence; anything else's
+    # message is raw Python text. Scrubbed whole (the message is already bounded), then cut.
+    own = message if name.startswith(("Jira", "States.")) else None
     reason = own or readable or f"The sync failed ({scrub(name, limit=80)})."
-    return name[:100], scrub(reason, limit=300)
+    return name[:100], scrub(reason[:4000], limit=None)[:300]
 
 
 def mark_failed(repo: TeamStores, run_id: str, project_key: str, name: str, reason: str) -> bool:
