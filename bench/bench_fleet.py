@@ -56,12 +56,17 @@ def _night_shape(phase: dict[str, Any]) -> tuple[float, list[tuple[str, float, f
 
 
 def _reserved(template: dict[str, Any]) -> dict[str, int]:
-    return {
-        logical_id: int(resource["Properties"]["ReservedConcurrentExecutions"])
-        for logical_id, resource in template["Resources"].items()
-        if resource.get("Type") == "AWS::Serverless::Function"
-        and "ReservedConcurrentExecutions" in resource.get("Properties", {})
-    }
+    """Each function's ReservedConcurrentExecutions (a parameter's default where it is a Ref)."""
+    parameters = template.get("Parameters", {})
+    reserved = {}
+    for logical_id, resource in template["Resources"].items():
+        value = resource.get("Properties", {}).get("ReservedConcurrentExecutions")
+        if resource.get("Type") != "AWS::Serverless::Function" or value is None:
+            continue
+        if isinstance(value, dict) and "Ref" in value:
+            value = parameters[value["Ref"]]["Default"]
+        reserved[logical_id] = int(value)
+    return reserved
 
 
 def simulate(teams: int, window_s: float, quiet: Any, active: Any, seed: int = 7) -> dict[str, Any]:
@@ -78,7 +83,8 @@ def simulate(teams: int, window_s: float, quiet: Any, active: Any, seed: int = 7
         nightly_s, shape = active if rng.random() < ACTIVE_SHARE else quiet
         events += [(fire_at, 1, "NightlyRetryFunction"), (fire_at + nightly_s, -1, "NightlyRetryFunction")]
         start_at = fire_at + nightly_s
-        tokens = min(START_BUCKET, tokens + (start_at - last) * START_REFILL_PER_S)
+        # starts arrive almost in time order (fires are; the nightly function's duration varies)
+        tokens = min(START_BUCKET, tokens + max(0.0, start_at - last) * START_REFILL_PER_S)
         last = max(last, start_at)
         if tokens < 1:
             heapq.heappush(pending, (fire_at + 60.0 * (attempt + 1), attempt + 1))

@@ -106,6 +106,7 @@ def test_nightly_refresh_of_an_unchanged_project_costs_one_call_and_no_writes(
     _select(stack, ["ALPHA"])
     calls_before = len(simulator.request_log)
     counter = _CountingWrites(monkeypatch)
+    snapshot_before = TeamStores(TEAM).metrics.latest_snapshot_time()
 
     # When the nightly batch refreshes it
     _nightly(stack)
@@ -114,6 +115,9 @@ def test_nightly_refresh_of_an_unchanged_project_costs_one_call_and_no_writes(
     # onboarding and the team's members have not changed, so they are not fetched again
     assert [r.path for r in simulator.request_log[calls_before:]] == ["/rest/api/3/search/jql"]
     assert counter.writes == 0
+    # and the metrics were not computed again (nothing they depend on changed)
+    assert snapshot_before is not None
+    assert TeamStores(TEAM).metrics.latest_snapshot_time() == snapshot_before
     assert TeamStores(TEAM).projects.get("ALPHA").sync_status == "COMPLETE"
     run = TeamStores(TEAM).runs.latest()
     assert run is not None and run.users_summary and run.users_summary["refresh_skipped"]

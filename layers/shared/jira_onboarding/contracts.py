@@ -148,11 +148,21 @@ class ProjectStepInput(StepInput):
 
     project_key: str = Field(min_length=1)
     segment: str = Field(default="all", min_length=1, max_length=40)
+    # Sync Segment invocations so far for this segment: the state machine's "More Pages?" bound.
+    invocations: int = Field(default=0, ge=0)
+
+
+class SegmentRef(BoundaryModel):
+    """One segment as the plan names it in the execution's state: the Sync Segments Map adds the
+    team and the run (its ItemSelector), so 50 projects of 33 segments stay far under 256 KB."""
+
+    project_key: str = Field(min_length=1)
+    segment: str = Field(default="all", min_length=1, max_length=40)
 
 
 class PhasePlan(BoundaryModel):
     name: str  # recent | backfill
-    segments: list[ProjectStepInput]
+    segments: list[SegmentRef]
 
 
 class RunPlan(BoundaryModel):
@@ -171,8 +181,9 @@ class RunOutcome(StepInput):
     plan_error: dict[str, Any] | None = None
 
 
-class ProjectPageResult(BoundaryModel):
-    """Output of one Sync Project Page invocation; the Choice state reads `done` and `wait_seconds`."""
+class SegmentResult(BoundaryModel):
+    """Output of one Sync Segment invocation; the Choice state reads `done`, `wait_seconds` and
+    `invocations` (bounded)."""
 
     team_id: str
     run_id: str
@@ -180,6 +191,7 @@ class ProjectPageResult(BoundaryModel):
     segment: str = "all"
     done: bool
     wait_seconds: int = 0
+    invocations: int = 0
     pages_synced: int = 0
     issues_stored: int = 0
 
@@ -244,6 +256,7 @@ class MetricsSummary(BoundaryModel):
     linkage_rate: float | None = None
     insights: int
     generator: str
+    unchanged: bool = False  # nothing changed since `snapshot_id`: not computed again
 
 
 class MetricsResponse(BoundaryModel):

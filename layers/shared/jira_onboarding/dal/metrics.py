@@ -95,6 +95,11 @@ class MetricsStore:
         ):
             InsightItem(self.team_id, insight.insight_id).update(actions=[InsightItem.expires_at.set(at)])
 
+    def latest_snapshot_time(self) -> tuple[str, datetime] | None:
+        """(id, computed_at) of the latest snapshot, without reading its parts."""
+        header = self._latest_header()
+        return (header.snapshot_id, header.computed_at) if header is not None else None
+
     def latest_snapshot(self) -> MetricsSnapshot | None:
         header = self._latest_header()
         if header is None:
