@@ -143,14 +143,13 @@ def main() -> None:
         f"{START_BUCKET:.0f} + {START_REFILL_PER_S:.0f}/s, reserved {reserved or 'none'}"
     )
     print(
-        f"{'teams':>8} {'started in window':>18} {'peak Lambda':>12} {'limit':>6} "
+        f"{'teams':>8} {'started in window':>18} {'peak Lambda':>12} {'account':>8} "
         f"{'peak starts/s':>14} {'quota/s':>8} {'throttled':>10}"
     )
-    sync_limit = min(reserved.values()) if reserved else ACCOUNT_CONCURRENCY
     for row in rows:
         print(
             f"{row['teams']:>8} {row['started_in_window']:>18.1%} {row['peak_concurrency']:>12} "
-            f"{sync_limit:>6} {row['start_rate_peak_per_s']:>14} {START_REFILL_PER_S:>8.0f} "
+            f"{ACCOUNT_CONCURRENCY:>8} {row['start_rate_peak_per_s']:>14} {START_REFILL_PER_S:>8.0f} "
             f"{row['throttled_starts']:>10}"
         )
         sync_peaks = {f: row["peak_by_function"].get(f, 0) for f in reserved}
