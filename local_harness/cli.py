@@ -32,7 +32,7 @@ SIM_EMAIL = "demo@example.com"
 SIM_TOKEN = "demo-token"  # noqa: S105 - the local simulator's dummy credential
 
 
-TOKEN_ENV = "JIRA_API_TOKEN"
+TOKEN_ENV = "JIRA_API_TOKEN"  # noqa: S105 - the variable's name, not a token
 TIMED_OUT_EXIT = 3
 
 
@@ -208,7 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--team", default="local-team", help="team id to store the data under")
     sync.add_argument("--members", metavar="FILE", help="JSON list of team members to match")
     sync.add_argument(
-        "--timeout", type=float, default=3600.0, help=f"seconds to wait for the run; exits {TIMED_OUT_EXIT} at it"
+        "--timeout",
+        type=float,
+        default=3600.0,
+        help=f"seconds to wait for the run; exits {TIMED_OUT_EXIT} at it",
     )
     outputs(sync)
     sync.set_defaults(func=cmd_sync)

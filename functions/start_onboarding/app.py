@@ -4,8 +4,8 @@ from jira_onboarding import lambda_init
 
 with lambda_init():  # no garbage collection while the imports run: see lambda_init
     from aws_lambda_powertools.utilities.typing import LambdaContext
-    from jira_onboarding.api.start_onboarding import router
     from jira_onboarding.api.resolver import build_resolver
+    from jira_onboarding.api.start_onboarding import router
     from jira_onboarding.observability import logger, metrics, tracer
 
 # Only this function's routes (template.yaml gives the others to other functions).

@@ -138,7 +138,7 @@ def test_connection_to_loopback_reaches_the_listener_when_local_jira_is_allowed(
     stack: LocalStack, listener: Listener
 ) -> None:
     # The control: the listener does see a connection the policy lets through.
-    status, answer = _connect(stack, f"http://127.0.0.1:{listener.port}")
+    status, _answer = _connect(stack, f"http://127.0.0.1:{listener.port}")
 
     assert status == 400
     assert listener.accepted == 1
@@ -154,9 +154,11 @@ class _HostileJira(BaseHTTPRequestHandler):
     mode = "echo"
     redirect_to = ""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         if self.mode == "echo":  # a 400 quoting the request's Authorization header, 5 KB long
-            body = f'{{"errorMessages": ["{SECRET_MARKER} {self.headers.get("Authorization")} {"x" * 5000}"]}}'
+            body = (
+                f'{{"errorMessages": ["{SECRET_MARKER} {self.headers.get("Authorization")} {"x" * 5000}"]}}'
+            )
             self._answer(400, body)
         elif self.mode == "redirect":
             self.send_response(302)

@@ -93,7 +93,9 @@ def jira_site_origin(url: str, *, allow_local: bool | None = None) -> str:
 def oauth_site_origin(cloud_id: str) -> str:
     """The API base of an OAuth 2.0 site: Atlassian's gateway and the site's cloud id (a UUID)."""
     if not isinstance(cloud_id, str) or not _CLOUD_ID.fullmatch(cloud_id.lower()):
-        raise JiraSiteError("must be the site's cloud id, a UUID such as 1324a887-45db-1bf4-1e99-ef0ff456d421")
+        raise JiraSiteError(
+            "must be the site's cloud id, a UUID such as 1324a887-45db-1bf4-1e99-ef0ff456d421"
+        )
     return f"{OAUTH_API_ORIGIN}/ex/jira/{cloud_id.lower()}"
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 
 from jira_onboarding.errors import OnboardingRequestError
 from jira_onboarding.observability import logger
 from jira_onboarding.settings import get_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 MAX_BODY_BYTES = 16 * 1024
 # Our bodies are two levels deep. json.loads recurses per level: `[` x 100,000 was a RecursionError
@@ -23,13 +26,16 @@ TEAM_ID = re.compile(r"[A-Za-z0-9._+=@-]{1,128}")
 
 def current_team_id(router: BaseRouter) -> str:
     """The caller's team, from the claims the JWT authorizer verified: never from the request body."""
-    claims = router.current_event.request_context.authorizer.jwt_claim or {}
+    event = cast("APIGatewayProxyEventV2", router.current_event)  # the HTTP API's payload 2.0
+    claims = event.request_context.authorizer.jwt_claim or {}
     team_id = claims.get(get_settings().team_claim)
     if not team_id:
         raise OnboardingRequestError("The token names no team; sign in again.", status=403)
     if not isinstance(team_id, str) or not TEAM_ID.fullmatch(team_id):
         # Not quoted back: it can be kilobytes long.
-        raise OnboardingRequestError("The token's team claim is not a valid team id; sign in again.", status=403)
+        raise OnboardingRequestError(
+            "The token's team claim is not a valid team id; sign in again.", status=403
+        )
     logger.append_keys(team_id=team_id)
     return team_id
 

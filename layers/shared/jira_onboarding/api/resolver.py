@@ -13,9 +13,12 @@ from pydantic import ValidationError as PydanticValidationError
 from jira_onboarding.api.guards import read_json_body
 from jira_onboarding.errors import OnboardingRequestError
 
-# What a 400 quotes of each problem Powertools' validation reports: pydantic's messages quote
-# nothing of the input, ours quote at most a few dozen characters (contracts.quoted).
+# What a 400 quotes of the problems Powertools' validation reports: a field name is the caller's
+# input too (an unknown field of 10 KB), and pydantic's messages quote nothing of the values, ours
+# at most a few dozen characters (contracts.quoted).
 MAX_PROBLEM_CHARS = 300
+MAX_WHERE_CHARS = 60
+MAX_PROBLEMS = 10
 
 
 def _json(status: int, body: dict[str, Any]) -> Response[str]:
@@ -38,8 +41,9 @@ def _unreadable_body(exc: ValueError) -> Response[str]:
 
 def _validation_error(exc: RequestValidationError) -> Response[str]:
     problems = []
-    for error in exc.errors():
+    for error in exc.errors()[:MAX_PROBLEMS]:
         where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body",))
+        where = where if len(where) <= MAX_WHERE_CHARS else where[:MAX_WHERE_CHARS] + "..."
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")[:MAX_PROBLEM_CHARS]
         problems.append(f"{where}: {message}" if where else message)
     return _json(400, {"message": "The request is not valid: " + "; ".join(problems), "problems": problems})

@@ -180,7 +180,9 @@ def connect_jira(team_id: str, request: ConnectionRequest) -> ConnectionResponse
     except JiraError as exc:
         raise OnboardingRequestError(_refusal(exc, site), status=400) from exc
     except ValidationError as exc:  # a 2xx that is not Jira's user
-        raise OnboardingRequestError(f"{site} did not answer as a Jira Cloud site: check the site URL.") from exc
+        raise OnboardingRequestError(
+            f"{site} did not answer as a Jira Cloud site: check the site URL."
+        ) from exc
     except (httpx.InvalidURL, UnicodeError) as exc:
         raise OnboardingRequestError(unsendable) from exc
     finally:

@@ -161,7 +161,9 @@ def _idempotent_start(table_name: str, client: Any) -> tuple[Any, Any]:
         boto3_client=client,
     )
     config = IdempotencyConfig(event_key_jmespath=SELECTION_KEY, expires_after_seconds=IDEMPOTENCY_WINDOW_S)
-    start = idempotent_function(_start, data_keyword_argument="selection", persistence_store=store, config=config)
+    start = idempotent_function(
+        _start, data_keyword_argument="selection", persistence_store=store, config=config
+    )
     return start, config
 
 
