@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.observability import logger
 
 from local_harness.stack import LocalStack
@@ -76,7 +76,7 @@ def test_start_refuses_a_key_that_is_only_jira_syntax_once_uppercased(stack: Loc
 
     assert status == 400
     assert "not a Jira project key" in answer["message"]
-    assert Repository(TEAM).list_projects() == []
+    assert TeamStores(TEAM).projects.list_tracked() == []
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import OnboardingRequestError
 from jira_onboarding.logic.connections import open_jira
 
@@ -108,7 +108,7 @@ def test_connection_refuses_non_cloud_site_urls_before_connecting(
     assert status == 400
     assert "site_url" in answer["message"]
     assert listener.accepted == 0
-    assert Repository(TEAM).get_connection() is None
+    assert TeamStores(TEAM).connection.get() is None
 
 
 REFUSED_LOCAL = {
@@ -142,7 +142,7 @@ def test_connection_to_loopback_reaches_the_listener_when_local_jira_is_allowed(
 
     assert status == 400
     assert listener.accepted == 1
-    assert Repository(TEAM).get_connection() is None
+    assert TeamStores(TEAM).connection.get() is None
 
 
 SECRET_MARKER = "REMOTE-BODY-MARKER"
@@ -217,15 +217,15 @@ def test_connection_answers_in_its_own_words_and_never_echoes_the_remote_body(
     assert "Basic" not in answer["message"] and SIM_TOKEN not in answer["message"]
     assert len(answer["message"]) < 200
     assert listener.accepted == 0  # the redirect was not followed
-    assert Repository(TEAM).get_connection() is None
+    assert TeamStores(TEAM).connection.get() is None
 
 
 def test_connection_registered_before_the_rules_is_refused_before_a_client_opens(
     deployed: LocalStack, listener: Listener
 ) -> None:
     # Given a stored connection whose site no request could register now (written before the rules)
-    repo = Repository(TEAM)
-    repo.save_connection(f"http://127.0.0.1:{listener.port}", "api_token", "some-secret")
+    repo = TeamStores(TEAM)
+    repo.connection.save(f"http://127.0.0.1:{listener.port}", "api_token", "some-secret")
 
     # When a step opens the team's Jira client
     with pytest.raises(OnboardingRequestError, match="register the connection again"):

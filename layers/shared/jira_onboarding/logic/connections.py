@@ -10,14 +10,14 @@ import httpx
 
 from jira_onboarding import aws
 from jira_onboarding.contracts import ConnectionRequest, ConnectionResponse
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import (
     JiraAuthError,
-    JiraConnectionError,
     JiraError,
     JiraPermissionError,
     JiraThrottledError,
     JiraTimeoutError,
+    JiraUnreachableError,
     NotConnectedError,
     OnboardingRequestError,
 )
@@ -58,7 +58,7 @@ def register_connection(team_id: str, site_url: str, auth_kind: str, credentials
     except client.exceptions.ResourceNotFoundException:
         client.create_secret(Name=name, SecretString=secret)
     aws.forget_secret(name)
-    Repository(team_id).save_connection(site_url, auth_kind, name)
+    TeamStores(team_id).connection.save(site_url, auth_kind, name)
 
 
 def _allowed_site(base_url: str) -> str:
@@ -70,7 +70,7 @@ def _allowed_site(base_url: str) -> str:
         ) from exc
 
 
-def _token_store(repo: Repository, secret_name: str) -> TokenStore:
+def _token_store(repo: TeamStores, secret_name: str) -> TokenStore:
     settings = get_settings()
     return TokenStore(
         repo,
@@ -80,9 +80,9 @@ def _token_store(repo: Repository, secret_name: str) -> TokenStore:
     )
 
 
-def load_credentials(team_id: str, repo: Repository) -> tuple[JiraCredentials, TokenStore | None]:
+def load_credentials(team_id: str, repo: TeamStores) -> tuple[JiraCredentials, TokenStore | None]:
     """The team's credentials, and for OAuth the store that can refresh them."""
-    connection = repo.get_connection()
+    connection = repo.connection.get()
     if connection is None:
         raise NotConnectedError(team_id)
     # Checked again at every use, not only when registered: credentials go where this URL says.
@@ -112,7 +112,7 @@ def load_credentials(team_id: str, repo: Repository) -> tuple[JiraCredentials, T
     return credentials, store
 
 
-def open_jira(team_id: str, repo: Repository, *, time_left_s: Any = None) -> JiraClient:
+def open_jira(team_id: str, repo: TeamStores, *, time_left_s: Any = None) -> JiraClient:
     settings = get_settings()
     credentials, store = load_credentials(team_id, repo)
 
@@ -147,7 +147,7 @@ def _refusal(exc: JiraError, site: str) -> str:
         return "Jira refused the credentials (HTTP 401): check the email and API token, or the access token."
     if isinstance(exc, JiraPermissionError):
         return "Jira refused these credentials access to the site (HTTP 403): check the account's access."
-    if isinstance(exc, JiraConnectionError | JiraTimeoutError):
+    if isinstance(exc, JiraUnreachableError | JiraTimeoutError):
         return f"Cannot reach Jira at {site}: check the site URL."
     if isinstance(exc, JiraThrottledError):
         return "Jira is rate limiting these credentials; try again in a minute."
