@@ -10,16 +10,15 @@ keep the data already synced.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from contextvars import ContextVar
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from jira_onboarding import aws
 from jira_onboarding.contracts import StartOnboardingRequest, StartOnboardingResponse
 from jira_onboarding.dal.team import TeamStores
+from jira_onboarding.logic.run_ids import new_run_id
 from jira_onboarding.observability import logger
 from jira_onboarding.records import RunStatus
 from jira_onboarding.settings import get_settings
@@ -33,15 +32,6 @@ SELECTION_KEY = "{team_id: team_id, project_keys: sort(project_keys)}"
 
 # The team whose request is being started: the idempotency table's partition key, as every table's.
 _requesting_team: ContextVar[str] = ContextVar("requesting_team")
-
-
-def new_run_id(team_id: str, project_keys: list[str], now: datetime | None = None) -> str:
-    """Time-ordered (newest sorts last), unique per team and selection, valid as an execution name."""
-    now = now or datetime.now(UTC)
-    digest = hashlib.sha256(
-        f"{team_id}|{','.join(sorted(project_keys))}|{now.isoformat()}".encode()
-    ).hexdigest()
-    return f"run-{now:%Y%m%dT%H%M%S}-{digest[:8]}"
 
 
 def status_url(run_id: str) -> str:
