@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -123,8 +124,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
 
 
+def _stop_at_timeout(timeout_s: float, log_path: Path | None) -> None:
+    where = f"; function logs: {log_path}" if log_path else ""
+    print(
+        f"jira-onboarding: the run did not finish within {timeout_s:g} s; stopped "
+        f"(what was stored so far is in local AWS only{where})",
+        file=sys.stderr,
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The execution still runs in moto's threads, which nothing can cancel and the interpreter
+    # would wait for at exit (and a hung Jira call can hold any step): end the process at T.
+    os._exit(TIMED_OUT_EXIT)
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
+    started = time.monotonic()
     args.api_token = _api_token(args)
+    log_path: list[Path] = []
+    # --timeout counts from the command's start (set-up included, the token prompt not); the
+    # watchdog holds it even if a call never returns, the poll loop ends cleanly just before it.
+    watchdog = threading.Timer(
+        max(0.0, args.timeout - (time.monotonic() - started)),
+        lambda: _stop_at_timeout(args.timeout, next(iter(log_path), None)),
+    )
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        return _sync(args, started, log_path)
+    finally:
+        watchdog.cancel()
+
+
+def _sync(args: argparse.Namespace, started: float, log_path: list[Path]) -> int:
     credentials = (
         JiraCredentials(base_url=args.jira_url, auth_kind="bearer", access_token=args.bearer_token)
         if args.bearer_token
@@ -142,8 +174,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if args.members:
         raw = json.loads(Path(args.members).read_text(encoding="utf-8"))
         members = [TeamMember(team_id=args.team, **m) for m in raw]
-    log_path = _log_file("sync")
-    with log_path.open("a", encoding="utf-8") as logs, LocalStack(log_stream=logs) as stack:
+    log_path.append(_log_file("sync"))
+    with log_path[0].open("a", encoding="utf-8") as logs, LocalStack(log_stream=logs) as stack:
         if not args.json:
             keys = ", ".join(args.project)
             print(f"Connected to {args.jira_url} as {who}; syncing {keys} into local AWS (moto)\n")
@@ -154,21 +186,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
             project_keys=args.project,
             members=members,
             progress=None if args.json else ProgressPrinter(sys.stdout),
-            timeout_s=args.timeout,
+            timeout_s=max(0.0, args.timeout - 1.0 - (time.monotonic() - started)),
         )
         if summary.timed_out:
-            print(
-                f"jira-onboarding: the run did not finish within {args.timeout:g} s; stopped "
-                f"(what was stored so far is in local AWS only; function logs: {log_path})",
-                file=sys.stderr,
-            )
             logs.flush()
-            sys.stdout.flush()
-            sys.stderr.flush()
-            # The execution is still running in moto's threads, which nothing can cancel and the
-            # interpreter would wait for at exit: end the process here, at the timeout.
-            os._exit(TIMED_OUT_EXIT)
-        return _finish(summary, args, args.team, log_path)
+            _stop_at_timeout(args.timeout, log_path[0])
+        return _finish(summary, args, args.team, log_path[0])
 
 
 def cmd_simulate_jira(args: argparse.Namespace) -> int:

@@ -79,9 +79,9 @@ def test_sync_exits_at_its_timeout_while_the_run_still_goes(tmp_path: Path) -> N
         )
         elapsed = time.monotonic() - started
 
-    # Then the process ends by itself soon after 3 s of run, non-zero, with a line saying so
+    # Then the process ends by itself at 3 s, non-zero, with a line saying so
     assert done.returncode == cli.TIMED_OUT_EXIT, done.stderr[-2000:]
     assert "did not finish within 3 s" in done.stderr
     assert SIM_TOKEN not in done.stdout + done.stderr
-    assert elapsed < 60  # start-up (imports, moto, the credential check) plus the 3 s
+    assert elapsed < 20  # --timeout counts from the start: 3 s, and the interpreter's own start-up
     assert list((tmp_path / "jira-onboarding-logs").glob("sync-*.log.jsonl"))
