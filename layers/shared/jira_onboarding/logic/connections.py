@@ -111,9 +111,7 @@ def load_credentials(team_id: str, repo: TeamStores) -> tuple[JiraCredentials, T
         )
         return credentials, None
     store = _token_store(repo)
-    credentials = JiraCredentials(
-        base_url=site_url, auth_kind="oauth", access_token=store.access_token()
-    )
+    credentials = JiraCredentials(base_url=site_url, auth_kind="oauth", access_token=store.access_token())
     return credentials, store
 
 
