@@ -157,14 +157,14 @@ def test_step_sample_events_are_accepted_by_their_handlers(stack: LocalStack, co
     stack.wait_for_executions()
     for name in (
         "sync_users",
-        "sync_project_issues",
+        "sync_segment",
         "mark_project_failed",
         "finish_run",
     ):
         event = {**load_event(name), "team_id": TEAM, "run_id": body["run_id"]}
         function = {
             "sync_users": "SyncUsersFunction",
-            "sync_project_issues": "SyncProjectIssuesFunction",
+            "sync_segment": "SyncSegmentFunction",
             "mark_project_failed": "MarkProjectFailedFunction",
             "finish_run": "FinishRunFunction",
         }[name]
