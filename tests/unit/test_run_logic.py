@@ -14,7 +14,7 @@ from jira_onboarding.logic.compute_metrics import compute_metrics, latest_insigh
 from jira_onboarding.logic.finish import finish_run
 from jira_onboarding.logic.plan_sync import plan_run
 from jira_onboarding.logic.reconcile import reconcile_run
-from jira_onboarding.logic.sync_project import sync_project_page
+from jira_onboarding.logic.sync_segment import sync_segment
 from jira_onboarding.logic.sync_users import sync_users
 from jira_onboarding.records import SyncStatus
 
@@ -26,7 +26,7 @@ MAX_INVOCATIONS = 50
 def _sync_segment(segment: ProjectStepInput) -> int:
     """Invoke the segment's step until it is done, as the state machine's loop does."""
     for invocation in range(1, MAX_INVOCATIONS + 1):
-        if sync_project_page(segment, time_left_s=lambda: 900.0).done:
+        if sync_segment(segment, time_left_s=lambda: 900.0).done:
             return invocation
     raise AssertionError(f"{segment.project_key}/{segment.segment} never finished")
 
