@@ -36,7 +36,10 @@ class TokenEndpoint:
 
 def _store(team_id: str, endpoint: TokenEndpoint, *, expires_at: float) -> TokenStore:
     register_connection(
-        team_id, "https://api.atlassian.com/ex/jira/0b6a2a53-4f7e-4c3a-9d34-6f0c1a2b3c4d", "oauth", {**TOKENS, "expires_at": expires_at}
+        team_id,
+        "https://api.atlassian.com/ex/jira/0b6a2a53-4f7e-4c3a-9d34-6f0c1a2b3c4d",
+        "oauth",
+        {**TOKENS, "expires_at": expires_at},
     )
     return TokenStore(
         TeamStores(team_id),
@@ -115,7 +118,10 @@ def test_load_credentials_reads_the_secret_of_the_connection(
 
 def test_load_credentials_of_an_oauth_connection_comes_with_its_token_store(team_id: str) -> None:
     register_connection(
-        team_id, "https://api.atlassian.com/ex/jira/0b6a2a53-4f7e-4c3a-9d34-6f0c1a2b3c4d", "oauth", {**TOKENS, "expires_at": 4e9}
+        team_id,
+        "https://api.atlassian.com/ex/jira/0b6a2a53-4f7e-4c3a-9d34-6f0c1a2b3c4d",
+        "oauth",
+        {**TOKENS, "expires_at": 4e9},
     )
 
     loaded, store = load_credentials(team_id, TeamStores(team_id))
