@@ -85,6 +85,21 @@ def unchanged_snapshot(repo: TeamStores, run_id: str, now: datetime) -> str | No
     return snapshot_id
 
 
+def _unchanged_summary(step: StepInput, snapshot_id: str) -> MetricsSummary:
+    logger.info("Jira metrics unchanged: not computed again", extra={"snapshot_id": snapshot_id})
+    return MetricsSummary(
+        team_id=step.team_id,
+        run_id=step.run_id,
+        snapshot_id=snapshot_id,
+        boards=0,
+        sprints=0,
+        merged_prs=0,
+        insights=0,
+        generator="unchanged",
+        unchanged=True,
+    )
+
+
 def compute_metrics(
     step: StepInput, *, now: datetime | None = None, bedrock_client: Any = None
 ) -> MetricsSummary:
@@ -92,18 +107,7 @@ def compute_metrics(
     repo = TeamStores(step.team_id)
     unchanged = unchanged_snapshot(repo, step.run_id, now)
     if unchanged is not None:
-        logger.info("Jira metrics unchanged: not computed again", extra={"snapshot_id": unchanged})
-        return MetricsSummary(
-            team_id=step.team_id,
-            run_id=step.run_id,
-            snapshot_id=unchanged,
-            boards=0,
-            sprints=0,
-            merged_prs=0,
-            insights=0,
-            generator="unchanged",
-            unchanged=True,
-        )
+        return _unchanged_summary(step, unchanged)
     # Read once for both (they used to read every issue twice), lean: the metrics' own issue type.
     issues = repo.issues.list_metric_issues(p.project_key for p in repo.projects.list_tracked())
     sprint_report = team_sprint_metrics(repo, issues, now=now)
