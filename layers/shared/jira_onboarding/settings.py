@@ -21,6 +21,8 @@ class TableNames(BaseModel):
     pull_requests: str = Field(alias="PULL_REQUESTS_TABLE")
     metrics_snapshots: str = Field(alias="METRICS_SNAPSHOTS_TABLE")
     insights: str = Field(alias="INSIGHTS_TABLE")
+    webhook_endpoints: str = Field(default="", alias="WEBHOOK_ENDPOINTS_TABLE")
+    live_updates: str = Field(default="", alias="LIVE_UPDATES_TABLE")
 
 
 class Settings(BaseModel):
@@ -48,6 +50,17 @@ class Settings(BaseModel):
     # PR <-> Jira linkage looks at PRs merged in this many days before the computation.
     metrics_window_days: int = Field(default=30, alias="METRICS_WINDOW_DAYS", ge=1, le=365)
     oauth_token_url: str = Field(default="https://auth.atlassian.com/oauth/token", alias="OAUTH_TOKEN_URL")
+    # Live updates (Jira webhooks): the queue the receiver fills and the consumer drains.
+    live_updates_queue_url: str = Field(default="", alias="LIVE_UPDATES_QUEUE_URL")
+    # Public base URL of the API for the webhook URL; empty = taken from the registering request.
+    webhook_base_url: str = Field(default="", alias="WEBHOOK_BASE_URL")
+    # Live changes recompute a team's metrics at most once per this many seconds (<= 5 minutes,
+    # so a change is reflected within 5 minutes), after letting a burst settle for a few seconds.
+    live_metrics_interval_s: int = Field(default=120, alias="LIVE_METRICS_INTERVAL_SECONDS", ge=1, le=300)
+    live_metrics_settle_s: int = Field(default=2, alias="LIVE_METRICS_SETTLE_SECONDS", ge=0, le=60)
+    # Dynamic webhooks carry no sprint events: the sprints of a project whose issues changed are
+    # refreshed from Jira at most once per this many seconds.
+    live_sprint_refresh_s: int = Field(default=60, alias="LIVE_SPRINT_REFRESH_SECONDS", ge=0, le=3600)
     tables: TableNames
 
     @classmethod

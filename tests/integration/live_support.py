@@ -1,0 +1,81 @@
+"""A live world for the tests: the local stack onboarded from the simulator, with live updates on
+and the simulator's webhook deliveries sent to the stack's receiver (through the HTTP API seam)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from jira_onboarding.dal.repository import Repository
+from jira_onboarding.logic.live_registration import LiveUpdatesSetup, enable_live_updates
+
+from jira_simulator import JiraSimulator, ProjectSpec, WorkspaceSize, build_workspace
+from jira_simulator.control import Control
+from jira_simulator.live import live_parts
+from jira_simulator.webhooks import DeliveryFaults, WebhookDispatcher
+from local_harness.stack import LocalStack
+from tests.conftest import SIM_EMAIL, SIM_TOKEN, TEAM, connect_team, select_and_wait
+
+WEBHOOK_BASE = "https://hooks.example.test"
+SMALL = WorkspaceSize(
+    projects=(
+        ProjectSpec("ALPHA", "Alpha Platform", "classic", "scrum", 30),
+        ProjectSpec("BETA", "Beta Mobile", "next-gen", "scrum", 20),
+        ProjectSpec("OPS", "Operations", "classic", "kanban", 10),
+    ),
+    users=25,
+)
+TRACKED = ["ALPHA", "BETA"]
+
+
+@dataclass
+class LiveWorld:
+    stack: LocalStack
+    simulator: JiraSimulator
+    hooks: WebhookDispatcher
+    control: Control
+    setup: LiveUpdatesSetup
+    team_id: str = TEAM
+
+    def deliver(self) -> int:
+        """Send the pending deliveries (with the configured faults), then let the queue drain."""
+        attempts = self.hooks.flush()
+        assert self.stack.drain(timeout_s=60), "the live-updates queue did not drain"
+        return attempts
+
+    def stored(self) -> dict[str, dict[str, Any]]:
+        return {i["issue_key"]: i for i in Repository(self.team_id).iter_issues()}
+
+
+def send_to_stack(stack: LocalStack) -> Any:
+    def sender(url: str, headers: dict[str, str], body: bytes) -> int:
+        status, _, _ = stack.http(
+            "POST", urlsplit(url).path, team_id=None, raw_body=body.decode(), headers=headers
+        )
+        return status
+
+    return sender
+
+
+@contextmanager
+def live_world(
+    *, faults: DeliveryFaults | None = None, seed: int = 1, kind: str = "admin"
+) -> Iterator[LiveWorld]:
+    """Onboarded (ALPHA and BETA tracked, OPS not) with live updates on. `kind`: "admin" (an
+    API-token connection, its admin webhook registered with the secret we handed over) or
+    "dynamic" (the same connection's endpoint, signed as an OAuth app would be)."""
+    workspace = build_workspace(seed=seed, size=SMALL)
+    simulator = JiraSimulator(workspace, email=SIM_EMAIL, api_token=SIM_TOKEN)
+    with simulator.serve() as jira_url, LocalStack(parameters={"WebhookBaseUrl": WEBHOOK_BASE}) as stack:
+        connect_team(TEAM, jira_url, workspace)
+        select_and_wait(stack, TRACKED)
+        setup = enable_live_updates(TEAM)
+        hooks, control = live_parts(simulator)
+        hooks.sender = send_to_stack(stack)
+        if faults is not None:
+            hooks.faults = faults
+        hooks.register(setup.webhook_url, setup.events, setup.jql, kind="admin", secret=setup.secret)
+        yield LiveWorld(stack, simulator, hooks, control, setup)
