@@ -79,3 +79,38 @@ def live_world(
             hooks.faults = faults
         hooks.register(setup.webhook_url, setup.events, setup.jql, kind="admin", secret=setup.secret)
         yield LiveWorld(stack, simulator, hooks, control, setup)
+
+
+def table_snapshot() -> dict[str, list[dict[str, Any]]]:
+    """Every item of every table (to prove a refused delivery wrote nothing)."""
+    import boto3
+
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name in client.list_tables()["TableNames"]:
+        items = client.scan(TableName=name)["Items"]
+        out[name] = sorted(items, key=lambda i: repr(sorted(i.items())))
+    return out
+
+
+def consumer_batches(stack: LocalStack) -> int:
+    return len(stack.pollers["ApplyJiraEventsFunction"].batches)
+
+
+def connect_oauth_team(team_id: str, jira_url: str, client_secret: str) -> LiveUpdatesSetup:
+    """A second team on the same site, connected as an OAuth 2.0 app (its webhooks are JWT-signed)."""
+    from jira_onboarding.logic.connections import register_connection
+
+    register_connection(
+        team_id,
+        jira_url,
+        "oauth",
+        {
+            "client_id": "app-client-id",
+            "client_secret": client_secret,
+            "access_token": "demo-oauth-token",
+            "refresh_token": "demo-refresh-token",
+            "expires_at": 4_102_444_800.0,
+        },
+    )
+    return enable_live_updates(team_id)
