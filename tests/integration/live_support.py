@@ -114,3 +114,48 @@ def connect_oauth_team(team_id: str, jira_url: str, client_secret: str) -> LiveU
         },
     )
     return enable_live_updates(team_id)
+
+
+def truth(world: LiveWorld, projects: list[str]) -> dict[str, tuple[Any, ...]]:
+    """The simulator's issues of `projects` as the store should hold them."""
+    ws = world.simulator.ws
+    out = {}
+    for key in projects:
+        project = ws.project(key)
+        assert project is not None
+        for issue in ws.issues_by_project[key]:
+            fields = issue["fields"]
+            points = fields.get(project.story_point_field_id)
+            sprints = sorted(s["id"] for s in fields.get(ws.sprint_field_id) or [])
+            out[issue["key"]] = (
+                fields["summary"],
+                fields["status"]["name"],
+                float(points) if points is not None else None,
+                sprints,
+            )
+    return out
+
+
+def stored_live(world: LiveWorld, projects: list[str]) -> dict[str, tuple[Any, ...]]:
+    """The stored issues of `projects` that are not marked deleted, in `truth`'s shape."""
+    out = {}
+    for key, item in world.stored().items():
+        if item.get("deleted") or item["project_key"] not in projects:
+            continue
+        points = item.get("story_points")
+        out[key] = (
+            item["summary"],
+            item.get("status_name"),
+            float(points) if points is not None else None,
+            sorted(int(s) for s in item.get("sprint_ids") or []),
+        )
+    return out
+
+
+def sprint_states(world: LiveWorld, projects: list[str]) -> tuple[dict[int, str], dict[int, str]]:
+    """(simulator, store): sprint id -> state, for the boards of `projects`."""
+    ws = world.simulator.ws
+    boards = {p.board_id for p in ws.projects if p.key in projects}
+    simulated = {s["id"]: s["state"] for b in boards for s in ws.sprints.get(b, [])}
+    stored = {s.id: s.state for s in Repository(world.team_id).list_sprints() if s.board_id in boards}
+    return simulated, stored

@@ -261,9 +261,16 @@ class LiveStore:
             raise
         return True
 
-    def record_sprint_scope(self, sprint_id: int, issue_keys: list[str], points: float, at: datetime) -> bool:
+    def record_sprint_scope(
+        self, sprint_id: int, issue_keys: list[str], points: float, unestimated: int, at: datetime
+    ) -> bool:
         """The sprint's scope when its start was seen live; the first record stands."""
-        scope = {"issue_keys": sorted(issue_keys), "points": points, "recorded_at": at.isoformat()}
+        scope = {
+            "issue_keys": sorted(issue_keys),
+            "points": points,
+            "unestimated": unestimated,
+            "recorded_at": at.isoformat(),
+        }
         try:
             LiveUpdateItem(self.team_id, f"scope#{sprint_id}", scope=scope).save(
                 condition=LiveUpdateItem.item_key.does_not_exist()

@@ -75,7 +75,11 @@ def record_scope_at_start(client: JiraClient, repo: Repository, sprint: JiraSpri
     ]
     points = float(sum(i.story_points or 0 for i in committed))
     recorded = LiveStore(repo.team_id).record_sprint_scope(
-        sprint.id, [i.key for i in committed], points, datetime.now(UTC)
+        sprint.id,
+        [i.key for i in committed],
+        points,
+        sum(1 for i in committed if i.story_points is None),
+        datetime.now(UTC),
     )
     if recorded:
         logger.info(

@@ -35,6 +35,8 @@ BASIS: dict[str, str] = {
     "Sub-tasks are left out (Jira's sprint report does the same).",
     "committed": "In the sprint at its start date, or carried in when the board's previous sprint was "
     f"completed (entered within {int(CARRY_IN_GRACE.total_seconds() // 60)} min of that completion).",
+    "commitment_basis": "'recorded at start': the sprint's issues and points as recorded when its start "
+    "was seen live (exact); 'reconstructed from history': from the Sprint field's history as above.",
     "added": "Entered the sprint after its start, and not carried in.",
     "removed": "In the sprint at some point after its start, but no longer in it at its end.",
     "scope_at_end": "In the sprint at its end: completion date for a closed sprint, now for the active one.",
@@ -73,6 +75,7 @@ class SprintMetrics(BaseModel):
     start: datetime | None
     end: datetime | None  # the instant the end figures are taken at
     committed: Count
+    commitment_basis: str = "reconstructed from history"  # or "recorded at start" (see BASIS)
     added: Count
     removed: Count
     scope_at_end: Count
@@ -452,11 +455,16 @@ def get_jira_sprint_metrics(
 ) -> SprintMetricsReport:
     """The team's sprint metrics from what the sync stored (Queries on the team's keys only).
     `issues`: the team's issues when the caller has read them already (`Repository.list_metric_issues`)."""
+    # lazy: the live modules import this one
+    from jira_onboarding.dal.live import LiveStore
+    from jira_onboarding.metrics.recorded_scopes import apply_recorded_scopes
+
     repo = Repository(team_id)
-    return compute_sprint_metrics(
+    report = compute_sprint_metrics(
         [board for board, _ in repo.list_boards()],
         repo.list_sprints(),
         repo.list_metric_issues() if issues is None else issues,
         now=now or datetime.now(UTC),
         closed_sprints=closed_sprints or get_settings().metrics_closed_sprints,
     )
+    return apply_recorded_scopes(report, LiveStore(team_id).sprint_scopes())
