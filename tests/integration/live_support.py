@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.live_registration import LiveUpdatesSetup, enable_live_updates
 
 from jira_simulator import JiraSimulator, ProjectSpec, WorkspaceSize, build_workspace
@@ -47,7 +47,7 @@ class LiveWorld:
         return attempts
 
     def stored(self) -> dict[str, dict[str, Any]]:
-        return {i["issue_key"]: i for i in Repository(self.team_id).iter_issues()}
+        return {i["issue_key"]: i for i in TeamStores(self.team_id).issues.iter_items()}
 
 
 def send_to_stack(stack: LocalStack) -> Any:
@@ -157,5 +157,5 @@ def sprint_states(world: LiveWorld, projects: list[str]) -> tuple[dict[int, str]
     ws = world.simulator.ws
     boards = {p.board_id for p in ws.projects if p.key in projects}
     simulated = {s["id"]: s["state"] for b in boards for s in ws.sprints.get(b, [])}
-    stored = {s.id: s.state for s in Repository(world.team_id).list_sprints() if s.board_id in boards}
+    stored = {s.id: s.state for s in TeamStores(world.team_id).boards.list_sprints() if s.board_id in boards}
     return simulated, stored

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 from jira_onboarding.dal.live import LiveStore
-from jira_onboarding.metrics.sprints import get_jira_sprint_metrics
+from jira_onboarding.dal.team import TeamStores
+from jira_onboarding.logic.compute_metrics import team_sprint_metrics
 
 from jira_simulator.webhooks import DeliveryFaults
 from local_harness.template import template_model
@@ -99,7 +101,8 @@ def test_live_sprint_started_live_has_exact_commitment_recorded_at_start(world: 
     recorded = LiveStore(world.team_id).sprint_scopes()[future["id"]]
     assert recorded["issue_keys"] == truth_scope["issue_keys"]
     assert recorded["points"] == truth_scope["points"]
-    report = get_jira_sprint_metrics(world.team_id)
+    repo = TeamStores(world.team_id)
+    report = team_sprint_metrics(repo, repo.issues.list_metric_issues(TRACKED), now=datetime.now(UTC))
     sprint = next(s for b in report.boards for s in b.sprints if s.sprint_id == future["id"])
     assert sprint.commitment_basis == "recorded at start"
     assert sprint.committed.keys == sorted(truth_scope["issue_keys"], key=lambda k: int(k.split("-")[1]))

@@ -9,7 +9,7 @@ never move an issue back in time, and a deleted issue (its tombstone) never come
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from pynamodb.attributes import (
@@ -23,8 +23,9 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.models import Model
 
 from jira_onboarding.dal import tables
+from jira_onboarding.dal.issues import issue_item_values
 from jira_onboarding.dal.tables import JiraIssueItem, bind_tables, utcnow
-from jira_onboarding.jira.models import FieldChange, JiraIssue
+from jira_onboarding.jira.models import JiraIssue
 from jira_onboarding.records import Record
 
 DELIVERY_MARKER_TTL_S = 2 * 24 * 3600  # Jira retries for hours at most; markers outlive that
@@ -114,10 +115,6 @@ def get_endpoint(connection_id: str) -> WebhookEndpoint | None:
         auth_kind=item.auth_kind,
         secret_name=item.secret_name,
     )
-
-
-def _change_json(change: FieldChange) -> dict[str, Any]:
-    return {"at": change.at.isoformat(), "from": change.from_value, "to": change.to_value}
 
 
 class LiveStore:
@@ -214,7 +211,9 @@ class LiveStore:
     # ---- issues ----------------------------------------------------------------------------
     def save_issue_if_newer(self, issue: JiraIssue, *, content_hash: str) -> bool:
         """Write the issue only if it is new, or newer than the stored one and not deleted."""
-        values = issue_item_values(self.team_id, issue, content_hash=content_hash, run_id="live")
+        values = issue_item_values(
+            self.team_id, issue, content_hash=content_hash, run_id="live", now=utcnow()
+        )
         item = JiraIssueItem(**values)
         newer = JiraIssueItem.updated.does_not_exist()
         if issue.updated is not None:
@@ -330,36 +329,3 @@ class LiveStore:
         except DoesNotExist:
             return None
         return float(item.due_at) if item.due_at is not None else None
-
-
-def issue_item_values(
-    team_id: str, issue: JiraIssue, *, content_hash: str, run_id: str | None
-) -> dict[str, Any]:
-    """The stored issue item's attributes."""
-    return {
-        "team_id": team_id,
-        "issue_key": issue.key,
-        "issue_id": issue.id,
-        "project_key": issue.project_key,
-        "summary": issue.summary,
-        "status_name": issue.status_name,
-        "status_category": issue.status_category,
-        "issue_type": issue.issue_type,
-        "is_subtask": issue.is_subtask,
-        "priority": issue.priority,
-        "assignee_account_id": issue.assignee_account_id,
-        "reporter_account_id": issue.reporter_account_id,
-        "created": issue.created,
-        "updated": issue.updated,
-        "resolved": issue.resolved,
-        "labels": list(issue.labels),
-        "parent_key": issue.parent_key,
-        "sprint_ids": list(issue.sprint_ids),
-        "story_points": issue.story_points,
-        "sprint_changes": [_change_json(c) for c in issue.sprint_changes] or None,
-        "status_changes": [_change_json(c) for c in issue.status_changes] or None,
-        "deleted": False,
-        "content_hash": content_hash,
-        "run_id": run_id,
-        "synced_at": datetime.now(UTC),
-    }

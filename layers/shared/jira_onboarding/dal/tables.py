@@ -299,7 +299,7 @@ def bind_tables(settings: Settings | None = None) -> None:
         _bound_to = key
 
 
-def forget_connections() -> None:
+def forget_table_bindings() -> None:
     """Drop every cached connection: the next call binds the tables and connects again (a local
     stack whose DynamoDB endpoint changed; never needed in Lambda)."""
     global _bound_to  # noqa: PLW0603 - the next bind_tables drops the connections

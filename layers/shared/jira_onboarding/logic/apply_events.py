@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from jira_onboarding.dal.issues import issue_content_hash
 from jira_onboarding.dal.live import LiveStore
-from jira_onboarding.dal.repository import Repository, issue_content_hash
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.jira.models import FieldMap, JiraIssue, parse_issue
 from jira_onboarding.logic.changelog import attach_changelogs
 from jira_onboarding.logic.connections import open_jira
@@ -51,11 +52,11 @@ class TeamBatch:
     jira_calls: int = 0
 
 
-def _refetch(team: TeamBatch, repo: Repository, issue_ids: list[str]) -> None:
+def _refetch(team: TeamBatch, repo: TeamStores, issue_ids: list[str]) -> None:
     """The current state of the team's changed issues: one search page per 100 ids, one bulk changelog."""
     client = open_jira(team.team_id, repo)
     try:
-        connection = repo.get_connection()
+        connection = repo.connection.get()
         field_map = FieldMap.model_validate((connection.field_map if connection else None) or {})
         estimation = {k: p.estimation_field for k, p in team.tracked.items()}
         extra = tuple(sorted({f for f in estimation.values() if f}))
@@ -94,8 +95,8 @@ def prepare(messages: list[LiveMessage]) -> dict[str, TeamBatch]:
                 named.setdefault(team.team_id, {}).setdefault(ref.id, ref.project_key)
     for team in teams.values():
         try:
-            repo = Repository(team.team_id)
-            team.tracked = {p.project_key: p for p in repo.list_projects() if p.selected}
+            repo = TeamStores(team.team_id)
+            team.tracked = {p.project_key: p for p in repo.projects.list_tracked() if p.selected}
             ids = [i for i, project in named.get(team.team_id, {}).items() if project in team.tracked]
             if ids:
                 _refetch(team, repo, ids)

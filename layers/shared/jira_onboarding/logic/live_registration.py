@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from jira_onboarding import aws
 from jira_onboarding.dal.live import LiveStore, LiveUpdateItem
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.connections import open_jira
 from jira_onboarding.logic.webhook_auth import new_webhook_secret
 from jira_onboarding.observability import logger
@@ -78,7 +78,7 @@ def _store_webhook_secret(secret_name: str, webhook_secret: str) -> None:
 def enable_live_updates(team_id: str, *, base_url: str | None = None) -> LiveUpdatesSetup:
     """Create (or keep) the team's webhook endpoint for its connection; for an API-token site,
     generate a new signing secret and return it with what a Jira admin needs."""
-    connection = Repository(team_id).get_connection()
+    connection = TeamStores(team_id).connection.get()
     if connection is None:
         raise ValueError("live updates need a connection")
     live = LiveStore(team_id)
@@ -86,7 +86,7 @@ def enable_live_updates(team_id: str, *, base_url: str | None = None) -> LiveUpd
     auth_kind = "oauth" if connection.auth_kind == "oauth" else "api_token"
     url = webhook_url(connection_id, base_url)
     live.save_endpoint(connection_id, auth_kind, connection.secret_name, url)
-    keys = [p.project_key for p in Repository(team_id).list_projects() if p.selected]
+    keys = [p.project_key for p in TeamStores(team_id).projects.list_tracked() if p.selected]
     if auth_kind == "oauth":
         return LiveUpdatesSetup(
             webhook_url=url, registered_by="app", events=DYNAMIC_EVENTS, jql=selection_jql(keys)
@@ -117,8 +117,8 @@ def sync_registration(team_id: str) -> str:
     status = live.status()
     if not status.enabled or status.auth_kind != "oauth" or not status.connection_id:
         return "no dynamic webhook for this connection"
-    repo = Repository(team_id)
-    jql = selection_jql([p.project_key for p in repo.list_projects() if p.selected])
+    repo = TeamStores(team_id)
+    jql = selection_jql([p.project_key for p in repo.projects.list_tracked() if p.selected])
     if jql == status.webhook_jql and status.webhook_ids:
         return "registration up to date"
     client = open_jira(team_id, repo)
@@ -157,7 +157,7 @@ def disconnect_live_updates(team_id: str) -> None:
     live = LiveStore(team_id)
     status = live.status()
     if status.webhook_ids:
-        repo = Repository(team_id)
+        repo = TeamStores(team_id)
         client = open_jira(team_id, repo)
         try:
             client.request(
@@ -187,7 +187,7 @@ def refresh_expiring_webhooks(*, now: datetime | None = None) -> RefreshSummary:
         if not ids:
             continue
         try:
-            client = open_jira(item.team_id, Repository(item.team_id))
+            client = open_jira(item.team_id, TeamStores(item.team_id))
             try:
                 answer = client.request(
                     "PUT",

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from jira_onboarding.dal.live import LiveStore
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import JiraNotFoundError
 from jira_onboarding.jira.client import JiraClient
 from jira_onboarding.jira.models import FieldMap, JiraBoard, JiraIssue, JiraSprint, parse_issue
@@ -38,12 +38,12 @@ def _fetch_sprint(client: JiraClient, sprint_id: int) -> JiraSprint | None:
     return JiraSprint.model_validate(body)
 
 
-def record_scope_at_start(client: JiraClient, repo: Repository, sprint: JiraSprint, project_key: str) -> bool:
+def record_scope_at_start(client: JiraClient, repo: TeamStores, sprint: JiraSprint, project_key: str) -> bool:
     """Record the issues and points in the sprint as it starts (issues that joined after its start
     date, by their Sprint history, are left out: the event may be applied seconds later)."""
-    connection = repo.get_connection()
+    connection = repo.connection.get()
     field_map = FieldMap.model_validate((connection.field_map if connection else None) or {})
-    project = repo.get_project(project_key)
+    project = repo.projects.get(project_key)
     estimation = project.estimation_field if project else None
     fields = field_map.issue_fields(extra=(estimation,) if estimation else ())
     issues: list[JiraIssue] = []
@@ -88,10 +88,10 @@ def record_scope_at_start(client: JiraClient, repo: Repository, sprint: JiraSpri
     return recorded
 
 
-def _store(client: JiraClient, repo: Repository, project_key: str, sprints: list[JiraSprint]) -> int:
+def _store(client: JiraClient, repo: TeamStores, project_key: str, sprints: list[JiraSprint]) -> int:
     """Store the sprints; record the scope of those seen turning active. Returns how many started."""
-    before = {s.id: s for s in repo.list_sprints()}
-    repo.save_sprints(project_key, sprints)
+    before = {s.id: s for s in repo.boards.list_sprints()}
+    repo.boards.save_sprints(project_key, sprints)
     started = 0
     for sprint in sprints:
         previous = before.get(sprint.id)
@@ -103,8 +103,8 @@ def _store(client: JiraClient, repo: Repository, project_key: str, sprints: list
 def apply_sprint_event(team: TeamBatch, event: dict[str, Any]) -> str:
     """A sprint event (admin webhooks): the sprint as Jira has it now, stored."""
     payload = event.get("sprint") or {}
-    repo = Repository(team.team_id)
-    boards = {board.id: board for board, _ in repo.list_boards()}
+    repo = TeamStores(team.team_id)
+    boards = {board.id: board for board, _ in repo.boards.list_boards()}
     board_id = payload.get("originBoardId")
     board = boards.get(board_id) if isinstance(board_id, int) else None
     if board is None or board.project_key not in team.tracked:
@@ -130,8 +130,10 @@ def refresh_changed_boards(team: TeamBatch) -> int:
     due = sorted(p for p in team.changed_projects if live.claim_sprint_refresh(p, now, interval))
     if not due:
         return 0
-    repo = Repository(team.team_id)
-    boards: list[JiraBoard] = [b for b, _ in repo.list_boards() if b.project_key in due and b.type == "scrum"]
+    repo = TeamStores(team.team_id)
+    boards: list[JiraBoard] = [
+        b for b, _ in repo.boards.list_boards() if b.project_key in due and b.type == "scrum"
+    ]
     if not boards:
         return 0
     client = open_jira(team.team_id, repo)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jira_onboarding.metrics.sprints import Count, SprintMetricsReport
+from jira_onboarding.sprint_metrics.sprints import Count, SprintMetricsReport
 
 
 def apply_recorded_scopes(
