@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.live_registration import LiveUpdatesSetup, enable_live_updates
@@ -16,6 +15,7 @@ from jira_simulator import JiraSimulator, ProjectSpec, WorkspaceSize, build_work
 from jira_simulator.control import Control
 from jira_simulator.live import live_parts
 from jira_simulator.webhooks import DeliveryFaults, WebhookDispatcher
+from local_harness.live_demo import send_to_stack
 from local_harness.stack import LocalStack
 from tests.conftest import SIM_EMAIL, SIM_TOKEN, TEAM, connect_team, select_and_wait
 
@@ -48,16 +48,6 @@ class LiveWorld:
 
     def stored(self) -> dict[str, dict[str, Any]]:
         return {i["issue_key"]: i for i in TeamStores(self.team_id).issues.iter_items()}
-
-
-def send_to_stack(stack: LocalStack) -> Any:
-    def sender(url: str, headers: dict[str, str], body: bytes) -> int:
-        status, _, _ = stack.http(
-            "POST", urlsplit(url).path, team_id=None, raw_body=body.decode(), headers=headers
-        )
-        return status
-
-    return sender
 
 
 @contextmanager

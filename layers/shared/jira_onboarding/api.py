@@ -103,12 +103,19 @@ def get_onboarding(run_id: Annotated[str, Path(max_length=80)]) -> RunStatusResp
     return get_run_status(current_team_id(), run_id)
 
 
+def _api_base_url() -> str:
+    """This API's public base URL, from the request (Jira's webhooks are sent to it)."""
+    context = app.current_event.request_context
+    stage = context.stage
+    return f"https://{context.domain_name}" + ("" if stage in ("$default", "", None) else f"/{stage}")
+
+
 @app.post("/jira/connection", summary="Register the team's Jira site and credentials", responses={201: {}})
 def post_connection(request: Annotated[ConnectionRequest, Body()]) -> Response[ConnectionResponse]:
     require_json_body()
     from jira_onboarding.logic.connections import connect_jira  # lazy: httpx only here
 
-    result = connect_jira(current_team_id(), request)
+    result = connect_jira(current_team_id(), request, api_base_url=_api_base_url())
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=result)
 
 

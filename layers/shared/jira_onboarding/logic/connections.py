@@ -120,8 +120,11 @@ def open_jira(team_id: str, repo: TeamStores, *, time_left_s: Any = None) -> Jir
     )
 
 
-def connect_jira(team_id: str, request: ConnectionRequest) -> ConnectionResponse:
+def connect_jira(
+    team_id: str, request: ConnectionRequest, *, api_base_url: str | None = None
+) -> ConnectionResponse:
     """Check the site and credentials with one call to Jira, then store the connection.
+    `api_base_url`: where this API is reached, for the webhook URL (see WEBHOOK_BASE_URL).
     A wrong URL or refused credentials come back as a 400 a person can act on; nothing is stored."""
     secret = request.secret(time.time())
     credentials = JiraCredentials(
@@ -144,8 +147,11 @@ def connect_jira(team_id: str, request: ConnectionRequest) -> ConnectionResponse
     finally:
         client.close()
     register_connection(team_id, credentials.base_url, request.auth_kind, secret)
+    from jira_onboarding.logic.live_registration import enable_live_updates  # lazy: cold starts
+
     return ConnectionResponse(
         site_url=credentials.base_url,
         auth_kind=request.auth_kind,
         jira_account=me.display_name or me.account_id,
+        live_updates=enable_live_updates(team_id, base_url=api_base_url),
     )

@@ -17,6 +17,7 @@ from typing import Any, cast
 from pydantic import BaseModel
 
 from jira_onboarding import aws
+from jira_onboarding.contracts import LiveUpdatesSetup
 from jira_onboarding.dal.live import LiveStore, LiveUpdateItem
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.connections import open_jira
@@ -38,16 +39,6 @@ REFRESH_WHEN_WITHIN = timedelta(days=10)  # the daily refresh extends those expi
 # A dynamic webhook's JQL supports only a subset (project, issueKey, ... with =, !=, IN, NOT IN); a
 # `project in (...)` clause over the selected keys stays within it.
 MAX_JQL_PROJECTS = 100
-
-
-class LiveUpdatesSetup(BaseModel):
-    """What the connection's answer says about live updates (the secret only here, only once)."""
-
-    webhook_url: str
-    registered_by: str  # "jira admin" (API-token sites) | "app" (OAuth: registered for you)
-    events: list[str]
-    jql: str | None = None
-    secret: str | None = None  # admin webhooks only: paste into the webhook's Secret field
 
 
 class RefreshSummary(BaseModel):
@@ -150,6 +141,24 @@ def sync_registration(team_id: str) -> str:
         client.close()
     logger.info("Dynamic webhook registered", extra={"webhook_ids": ids})
     return "webhook registered"
+
+
+def request_registration_sync(team_id: str) -> None:
+    """After a selection: the consumer brings the dynamic webhook in line (it has the Jira
+    credentials and retries; the start answers at once). Best effort: the daily refresh and the
+    next selection try again."""
+    from jira_onboarding.logic.live_events import LiveMessage
+
+    settings = get_settings()
+    if not settings.live_updates_queue_url:
+        return
+    try:
+        aws.client("sqs", settings.region).send_message(
+            QueueUrl=settings.live_updates_queue_url,
+            MessageBody=LiveMessage(kind="sync_registration", team_id=team_id).model_dump_json(),
+        )
+    except Exception as exc:
+        logger.warning("Could not queue the webhook registration", extra={"error": repr(exc)})
 
 
 def disconnect_live_updates(team_id: str) -> None:
