@@ -56,11 +56,11 @@ class Registration:
         """The spec's `Webhook` object."""
         out: dict[str, Any] = {
             "id": self.id,
+            "url": self.url,
             "events": list(self.events),
+            "jqlFilter": self.jql_filter or "",
             "expirationDate": self.expiration_ms,
         }
-        if self.jql_filter is not None:
-            out["jqlFilter"] = self.jql_filter
         if self.field_ids_filter:
             out["fieldIdsFilter"] = list(self.field_ids_filter)
         return out

@@ -81,6 +81,8 @@ class SqsPoller:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        """Start polling (again, after `stop`: the pause of a benchmark)."""
+        self._stop.clear()
         for n in range(self.concurrency):
             thread = threading.Thread(target=self._run, daemon=True, name=f"sqs-{self.function_name}-{n}")
             thread.start()

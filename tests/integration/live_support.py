@@ -55,19 +55,26 @@ def live_world(
     *, faults: DeliveryFaults | None = None, seed: int = 1, kind: str = "admin"
 ) -> Iterator[LiveWorld]:
     """Onboarded (ALPHA and BETA tracked, OPS not) with live updates on. `kind`: "admin" (an
-    API-token connection, its admin webhook registered with the secret we handed over) or
-    "dynamic" (the same connection's endpoint, signed as an OAuth app would be)."""
+    API-token connection; a Jira admin registers the webhook with the URL, secret, events and JQL
+    the connection handed over) or "dynamic" (an OAuth connection; the selection registers a
+    dynamic webhook through `/rest/api/3/webhook`, whose deliveries are JWT-signed)."""
     workspace = build_workspace(seed=seed, size=SMALL)
     simulator = JiraSimulator(workspace, email=SIM_EMAIL, api_token=SIM_TOKEN)
+    hooks, control = live_parts(simulator)
+    if faults is not None:
+        hooks.faults = faults
     with simulator.serve() as jira_url, LocalStack(parameters={"WebhookBaseUrl": WEBHOOK_BASE}) as stack:
-        connect_team(TEAM, jira_url, workspace)
-        select_and_wait(stack, TRACKED)
-        setup = enable_live_updates(TEAM)
-        hooks, control = live_parts(simulator)
         hooks.sender = send_to_stack(stack)
-        if faults is not None:
-            hooks.faults = faults
-        hooks.register(setup.webhook_url, setup.events, setup.jql, kind="admin", secret=setup.secret)
+        if kind == "dynamic":
+            setup = connect_oauth_team(TEAM, jira_url, hooks.oauth_client_secret)
+            connect_team(TEAM, jira_url, workspace, register=False)
+        else:
+            connect_team(TEAM, jira_url, workspace)
+            setup = enable_live_updates(TEAM)
+        select_and_wait(stack, TRACKED)
+        assert stack.drain(timeout_s=30)
+        if kind == "admin":
+            hooks.register(setup.webhook_url, setup.events, setup.jql, kind="admin", secret=setup.secret)
         yield LiveWorld(stack, simulator, hooks, control, setup)
 
 
