@@ -26,6 +26,7 @@ import json
 import random
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,8 @@ def _setup(latency: float) -> tuple[Any, Any, Any, Any, Any]:
     sim = JiraSimulator(ws, email=SIM_EMAIL, api_token=SIM_TOKEN)
     serving = sim.serve()
     url = serving.__enter__()
-    stack = LocalStack()
+    logs = Path(tempfile.gettempdir()) / "bench-live.log.jsonl"
+    stack = LocalStack(log_stream=logs.open("w", encoding="utf-8"))  # type: ignore[arg-type]
     stack.start()
     from jira_onboarding.jira.client import JiraCredentials
 
@@ -84,9 +86,9 @@ def _setup(latency: float) -> tuple[Any, Any, Any, Any, Any]:
 
 
 def _edit_to_stored(stack: Any, hooks: Any, control: Any, edits: int, rng: random.Random) -> list[float]:
-    from jira_onboarding.dal.team import TeamStores
+    from jira_onboarding.dal.live import LiveStore
 
-    repo = TeamStores(TEAM)
+    live = LiveStore(TEAM)
     stop = hooks.start(interval_s=0.005)
     samples = []
     try:
@@ -96,8 +98,7 @@ def _edit_to_stored(stack: Any, hooks: Any, control: Any, edits: int, rng: rando
             started = time.monotonic()
             hooks.publish(control.edit_issue(key, summary=summary))
             while time.monotonic() - started < 30:
-                item = next((i for i in repo.issues.iter_items("ALPHA") if i["issue_key"] == key), None)
-                if item and item["summary"] == summary:
+                if live.issue_summary(key) == summary:
                     samples.append(time.monotonic() - started)
                     break
                 time.sleep(0.005)

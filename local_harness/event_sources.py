@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import traceback
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -30,10 +31,41 @@ POLL_INTERVAL_S = 0.02
 SQS_RECEIVE_MAX = 10
 
 
+def patch_moto_sqs_threads() -> None:
+    """SQS takes concurrent requests; moto's SQS backend is not safe under threads (a receive
+    copies a queue's message groups while a send adds one: "Set changed size during iteration",
+    seen with the mapping's five pollers and the receiver). One lock around its message operations."""
+    from moto.sqs.models import SQSBackend
+
+    if getattr(SQSBackend, "_local_harness_locked", False):
+        return
+    lock = threading.RLock()
+    for name in (
+        "send_message",
+        "send_message_batch",
+        "receive_message",
+        "delete_message",
+        "delete_message_batch",
+        "change_message_visibility",
+        "change_message_visibility_batch",
+        "get_queue_attributes",
+        "purge_queue",
+    ):
+        original = getattr(SQSBackend, name)
+
+        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return __original(self, *args, **kwargs)
+
+        setattr(SQSBackend, name, locked)
+    SQSBackend._local_harness_locked = True  # type: ignore[attr-defined]
+
+
 def create_queues(model: TemplateModel, resolver: _Resolver, region: str) -> dict[str, tuple[str, str, str]]:
     """Create every AWS::SQS::Queue, dead-letter queues first; returns logical id -> (name, url, arn)."""
     import boto3
 
+    patch_moto_sqs_threads()
     client = boto3.client("sqs", region_name=region)
     queues = model.of_type("AWS::SQS::Queue")
     created: dict[str, tuple[str, str, str]] = {}
@@ -129,7 +161,12 @@ class SqsPoller:
 
         client = boto3.client("sqs", region_name=self.queue_arn.split(":")[3])
         while not self._stop.is_set():
-            messages = self._receive(client)
+            try:
+                messages = self._receive(client)
+            except Exception:
+                traceback.print_exc()
+                self._stop.wait(POLL_INTERVAL_S)
+                continue
             if not messages:
                 self._stop.wait(POLL_INTERVAL_S)
                 continue

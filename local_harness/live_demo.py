@@ -40,6 +40,7 @@ def run_live_change(
 ) -> dict[str, Any]:
     """Enable live updates (an admin webhook with the secret the connection hands over), edit one
     issue in the simulator, and time the edit -> stored item and edit -> refreshed metrics."""
+    from jira_onboarding.dal.live import LiveStore
     from jira_onboarding.dal.team import TeamStores
     from jira_onboarding.logic.live_registration import enable_live_updates
 
@@ -51,18 +52,13 @@ def run_live_change(
     hooks.register(setup.webhook_url, setup.events, setup.jql, kind="admin", secret=setup.secret)
     stop = hooks.start()
     repo = TeamStores(team_id)
+    live = LiveStore(team_id)
     summary = f"Edited live at {datetime.now(UTC):%H:%M:%S}"
     edited_at_wall = datetime.now(UTC)
     try:
         started = time.monotonic()
         hooks.publish(control.edit_issue(issue_key, summary=summary, status="Done"))
-        stored_at = _wait(
-            lambda: any(
-                i["summary"] == summary
-                for i in repo.issues.iter_items(issue_key.split("-", maxsplit=1)[0])
-                if i["issue_key"] == issue_key
-            )
-        )
+        stored_at = _wait(lambda: live.issue_summary(issue_key) == summary)
         latest = repo.metrics.latest_snapshot
         metric_at = _wait(
             lambda: (s := latest()) is not None and s.run_id == "live" and s.computed_at >= edited_at_wall

@@ -107,3 +107,17 @@ def test_live_sprint_started_live_has_exact_commitment_recorded_at_start(world: 
     assert sprint.commitment_basis == "recorded at start"
     assert sprint.committed.keys == sorted(truth_scope["issue_keys"], key=lambda k: int(k.split("-")[1]))
     assert sprint.committed.points == round(truth_scope["points"], 2)
+
+
+def test_live_update_of_an_issue_deleted_meanwhile_leaves_a_tombstone_and_the_rest_applied(world: LiveWorld):
+    control = world.control
+    changes = control.edit_issue("ALPHA-20", summary="edited, then deleted")
+    changes += control.edit_issue("ALPHA-21", summary="edited and kept")
+    changes += control.delete_issue("ALPHA-20")  # Jira now refuses `id in (...)` naming it
+    world.hooks.publish(changes)
+    world.deliver()
+    stored = world.stored()
+    assert stored["ALPHA-20"]["deleted"] is True
+    assert stored["ALPHA-21"]["summary"] == "edited and kept"
+    assert stored_live(world, TRACKED) == truth(world, TRACKED)
+    assert world.simulator.calls("POST /rest/api/3/search/jql", status=400), "the refused query was split"

@@ -227,6 +227,13 @@ class LiveStore:
             raise
         return True
 
+    def issue_summary(self, issue_key: str) -> str | None:
+        """The stored summary of one issue (one key read; the demo and the bench watch it)."""
+        try:
+            return JiraIssueItem.get(self.team_id, issue_key, attributes_to_get=["summary"]).summary
+        except DoesNotExist:
+            return None
+
     def tombstone_issue(self, issue_id: str, issue_key: str, project_key: str) -> bool:
         """Mark an issue deleted, stored or not: the tombstone keeps a late update from reviving it."""
         try:

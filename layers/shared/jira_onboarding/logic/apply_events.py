@@ -19,6 +19,7 @@ from typing import Any
 from jira_onboarding.dal.issues import issue_content_hash
 from jira_onboarding.dal.live import LiveStore
 from jira_onboarding.dal.team import TeamStores
+from jira_onboarding.errors import JiraBadRequestError
 from jira_onboarding.jira.models import FieldMap, JiraIssue, parse_issue
 from jira_onboarding.logic.changelog import attach_changelogs
 from jira_onboarding.logic.connections import open_jira
@@ -63,18 +64,30 @@ def _refetch(team: TeamBatch, repo: TeamStores, issue_ids: list[str]) -> None:
         fields = field_map.issue_fields(extra=extra)
         projects = ", ".join(sorted(team.tracked))
         issues: list[JiraIssue] = []
-        for start in range(0, len(issue_ids), REFETCH_PAGE_SIZE):
-            chunk = issue_ids[start : start + REFETCH_PAGE_SIZE]
-            page = client.search_page(
-                f"project in ({projects}) AND id in ({', '.join(chunk)})",
-                fields=fields,
-                max_results=REFETCH_PAGE_SIZE,
-                what="the issues changed in Jira",
-            )
+
+        def search(chunk: list[str]) -> None:
+            try:
+                page = client.search_page(
+                    f"project in ({projects}) AND id in ({', '.join(chunk)})",
+                    fields=fields,
+                    max_results=REFETCH_PAGE_SIZE,
+                    what="the issues changed in Jira",
+                )
+            except JiraBadRequestError:
+                team.jira_calls += 1
+                # Jira refuses the whole query when one id names no issue (deleted meanwhile): halve
+                # until the gone ones are alone (their delete events tombstone them).
+                if len(chunk) > 1:
+                    search(chunk[: len(chunk) // 2])
+                    search(chunk[len(chunk) // 2 :])
+                return
             team.jira_calls += 1
             for raw in page.issues:
                 project_key = (((raw.get("fields") or {}).get("project") or {}).get("key")) or ""
                 issues.append(parse_issue(raw, field_map, estimation.get(project_key)))
+
+        for start in range(0, len(issue_ids), REFETCH_PAGE_SIZE):
+            search(issue_ids[start : start + REFETCH_PAGE_SIZE])
         if issues:
             issues = attach_changelogs(client, issues, field_map.sprint_field)
             team.jira_calls += 1
