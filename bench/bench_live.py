@@ -200,10 +200,18 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument(
+        "--window",
+        type=float,
+        default=None,
+        help="override the mapping's batching window (seconds), to show the trade-off",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rng = random.Random(7)
     sim, stack, hooks, control, serving = _setup(args.latency)
+    if args.window is not None:
+        stack.pollers["ApplyJiraEventsFunction"].window_s = args.window
     try:
         stored = _edit_to_stored(stack, hooks, control, args.edits, rng)
         walls, durations = _receiver_latency(stack, hooks, control, args.requests)
@@ -221,6 +229,7 @@ def main() -> int:
         serving.__exit__(None, None, None)
     results = {
         "jira_latency_s": args.latency,
+        "batching_window_s": args.window if args.window is not None else "template",
         "edit_to_stored_s": {
             "p50": round(_percentile(stored, 0.5), 3),
             "p99": round(_percentile(stored, 0.99), 3),

@@ -129,14 +129,19 @@ class SqsPoller:
     def _receive(self, client: Any) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []
         deadline = time.monotonic() + self.window_s
-        while len(messages) < self.batch_size and not self._stop.is_set():
+        # As in Lambda: a batch of more than 10 needs a batching window of at least 1 s; without
+        # one, a batch is what one receive returns.
+        limit = self.batch_size if self.window_s >= 1 else min(self.batch_size, SQS_RECEIVE_MAX)
+        while len(messages) < limit and not self._stop.is_set():
             got = client.receive_message(
                 QueueUrl=self.queue_url,
-                MaxNumberOfMessages=min(SQS_RECEIVE_MAX, self.batch_size - len(messages)),
+                MaxNumberOfMessages=min(SQS_RECEIVE_MAX, limit - len(messages)),
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
             messages.extend(got)
+            if self.window_s < 1 and messages:
+                break
             if not got:
                 if not messages or time.monotonic() >= deadline:
                     break

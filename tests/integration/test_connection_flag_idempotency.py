@@ -35,7 +35,14 @@ def test_connection_is_checked_stored_and_its_secret_kept_out_of_tables(stack: L
     secret = boto3.client("secretsmanager", region_name="us-east-1").get_secret_value(
         SecretId=TeamStores(TEAM).connection.get().secret_name
     )
-    assert json.loads(secret["SecretString"]) == {"email": SIM_EMAIL, "api_token": SIM_TOKEN}
+    # With it, the admin webhook's signing secret, handed over in this one answer and kept nowhere else.
+    webhook_secret = answer["live_updates"]["secret"]
+    assert json.loads(secret["SecretString"]) == {
+        "email": SIM_EMAIL,
+        "api_token": SIM_TOKEN,
+        "webhook_secret": webhook_secret,
+    }
+    assert webhook_secret not in dumped
 
 
 @pytest.mark.parametrize(

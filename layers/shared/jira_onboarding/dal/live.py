@@ -146,7 +146,7 @@ class LiveStore:
         except DoesNotExist:
             return LiveStatus()
         return LiveStatus(
-            enabled=True,
+            enabled=item.connection_id is not None,
             connection_id=item.connection_id,
             auth_kind=item.auth_kind,
             webhook_url=item.webhook_url,
@@ -175,13 +175,19 @@ class LiveStore:
         )
 
     def record_events(self, *, applied: int, dropped: int, at: datetime) -> None:
-        LiveUpdateItem(self.team_id, "endpoint").update(
-            actions=[
-                LiveUpdateItem.last_event_at.set(at),
-                LiveUpdateItem.events_applied.add(applied),
-                LiveUpdateItem.events_dropped.add(dropped),
-            ]
-        )
+        """Count a batch's events on the endpoint (not recreated if it was removed meanwhile)."""
+        try:
+            LiveUpdateItem(self.team_id, "endpoint").update(
+                actions=[
+                    LiveUpdateItem.last_event_at.set(at),
+                    LiveUpdateItem.events_applied.add(applied),
+                    LiveUpdateItem.events_dropped.add(dropped),
+                ],
+                condition=LiveUpdateItem.connection_id.exists(),
+            )
+        except UpdateError as exc:
+            if not _conditional_failed(exc):
+                raise
 
     def remove_endpoint(self) -> None:
         status = self.status()
