@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
+from jira_onboarding.dal.live import LiveStore
 
 from jira_simulator.webhooks import hs256_jwt
 from tests.integration.live_support import (
@@ -100,12 +101,15 @@ def test_receive_webhook_refuses_unauthenticated_deliveries_and_writes_nothing(w
     assert table_snapshot() == before, "no table changed"
 
 
-def test_receive_webhook_accepts_signed_deliveries_once_per_identifier(world: LiveWorld):
+def test_receive_webhook_accepts_signed_deliveries_and_applies_one_identifier_once(world: LiveWorld):
+    assert world.stack.drain(timeout_s=30)
+    applied = LiveStore(world.team_id).status().events_applied
     headers = {"X-Hub-Signature": _sign(world.setup.secret or ""), "X-Atlassian-Webhook-Identifier": "d-1"}
     first = _post(world, _admin_path(world), headers)
     again = _post(world, _admin_path(world), {**headers, "X-Atlassian-Webhook-Retry": "1"})
-    assert first == (202, {"accepted": True})
-    assert again == (200, {"accepted": True, "duplicate": True})
+    assert first == again == (202, {"accepted": True})
+    assert world.stack.drain(timeout_s=30)
+    assert LiveStore(world.team_id).status().events_applied == applied + 1, "the retry was not applied again"
     oauth_path = urlsplit(
         connect_oauth_team(OAUTH_TEAM, "https://unused.example", APP_SECRET).webhook_url
     ).path

@@ -1,4 +1,4 @@
-"""Data access for live updates (Jira webhooks): endpoints, delivery dedupe, conditional issue writes,
+"""Data access for live updates (Jira webhooks): endpoints, conditional issue writes,
 tombstones, sprint scopes recorded at start, the metrics debounce. Typed methods, one per change.
 
 An issue write from an event is conditional: it lands only when Jira's `updated` is newer than what
@@ -8,7 +8,6 @@ never move an issue back in time, and a deleted issue (its tombstone) never come
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any, cast
 
@@ -28,8 +27,6 @@ from jira_onboarding.dal.tables import JiraIssueItem, bind_tables, utcnow
 from jira_onboarding.jira.models import JiraIssue
 from jira_onboarding.records import Record
 
-DELIVERY_MARKER_TTL_S = 2 * 24 * 3600  # Jira retries for hours at most; markers outlive that
-
 
 class WebhookEndpointItem(Model):
     """The webhook URL's connection id -> the team (the only key that is not the team)."""
@@ -46,8 +43,7 @@ class WebhookEndpointItem(Model):
 
 
 class LiveUpdateItem(Model):
-    """One per (team, purpose): `endpoint`, `delivery#<id>`, `metrics`, `sprints#<project>`,
-    `scope#<sprint id>`."""
+    """One per (team, purpose): `endpoint`, `metrics`, `sprints#<project>`, `scope#<sprint id>`."""
 
     class Meta:
         table_name = "unbound"
@@ -69,7 +65,6 @@ class LiveUpdateItem(Model):
     due_at = NumberAttribute(null=True)
     refreshed_at = NumberAttribute(null=True)  # sprints#<project>: last sprint refresh
     scope = JSONAttribute(null=True)  # scope#<sprint>: {"issue_keys", "points", "recorded_at"}
-    expires_at = NumberAttribute(null=True)  # DynamoDB TTL (delivery markers)
 
 
 # Bound with the other tables (tables.bind_tables walks this mapping).
@@ -194,25 +189,6 @@ class LiveStore:
         if status.connection_id:
             WebhookEndpointItem(status.connection_id).delete()
         LiveUpdateItem(self.team_id, "endpoint").delete()
-
-    # ---- delivery dedupe -------------------------------------------------------------------
-    def claim_delivery(self, delivery_id: str) -> bool:
-        """True the first time a delivery id is seen (Jira sends the same id on each retry)."""
-        try:
-            LiveUpdateItem(
-                self.team_id,
-                f"delivery#{delivery_id}",
-                expires_at=int(time.time()) + DELIVERY_MARKER_TTL_S,
-            ).save(condition=LiveUpdateItem.item_key.does_not_exist())
-        except PutError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
-        return True
-
-    def release_delivery(self, delivery_id: str) -> None:
-        """The delivery could not be queued: let Jira's retry through."""
-        LiveUpdateItem(self.team_id, f"delivery#{delivery_id}").delete()
 
     # ---- issues ----------------------------------------------------------------------------
     def save_issue_if_newer(self, issue: JiraIssue, *, content_hash: str) -> bool:

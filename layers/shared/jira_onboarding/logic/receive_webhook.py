@@ -2,9 +2,10 @@
 
 No Jira call and no sync work here: Jira waits for the answer and retries on 408/409/425/429/5xx and
 timeouts. A delivery whose connection is unknown, or whose signature is missing or wrong, gets the
-same 401 whether the connection exists or not, and nothing is queued or written. A delivery seen
-before (`X-Atlassian-Webhook-Identifier`, the same on every retry) is answered 200 and not queued
-again.
+same 401 whether the connection exists or not, and nothing is queued or written. The receiver
+writes nothing at all: a delivery seen before (`X-Atlassian-Webhook-Identifier`, the same on every
+retry) is queued again and the consumer's idempotency, keyed by that identifier, applies it once
+(a marker written here too would be the same dedupe twice, and a third of the receiver's latency).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 from typing import Any
 
 from jira_onboarding import aws
-from jira_onboarding.dal.live import LiveStore, WebhookEndpoint, get_endpoint
+from jira_onboarding.dal.live import WebhookEndpoint, get_endpoint
 from jira_onboarding.logic.live_events import LiveMessage, queue_body, shape_problem
 from jira_onboarding.logic.webhook_auth import verify_bearer_jwt, verify_hub_signature
 from jira_onboarding.observability import MetricUnit, logger, metrics
@@ -105,21 +106,13 @@ def receive_webhook(event: dict[str, Any]) -> dict[str, Any]:
     if problem is not None:
         return _answer(400, {"message": problem})
     delivery_id = headers.get("x-atlassian-webhook-identifier") or hashlib.sha256(raw or b"").hexdigest()
-    store = LiveStore(endpoint.team_id)
-    if not store.claim_delivery(delivery_id):
-        metrics.add_metric(name="WebhookDeliveriesDuplicate", unit=MetricUnit.Count, value=1)
-        return _answer(200, {"accepted": True, "duplicate": True})
     message = LiveMessage(
         team_id=endpoint.team_id, delivery_id=delivery_id, received_at=time.time(), event=parsed
     )
     settings = get_settings()
-    try:
-        aws.client("sqs", settings.region).send_message(
-            QueueUrl=settings.live_updates_queue_url, MessageBody=queue_body(message)
-        )
-    except Exception:
-        # Not queued: forget the delivery so Jira's retry (it retries 5xx) is taken.
-        store.release_delivery(delivery_id)
-        raise
+    # Not queued: the error is a 500, and Jira retries it.
+    aws.client("sqs", settings.region).send_message(
+        QueueUrl=settings.live_updates_queue_url, MessageBody=queue_body(message)
+    )
     metrics.add_metric(name="WebhookDeliveriesQueued", unit=MetricUnit.Count, value=1)
     return _answer(202, {"accepted": True})
