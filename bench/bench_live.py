@@ -179,9 +179,9 @@ def _cost(receiver_s: float, consumer: dict[str, Any], write_units_per_event: fl
     # DeleteMessageBatch per 10 (idle long polls of the mapping are extra and not counted here).
     sqs_requests = per + 2 * per / 10
     sqs = SQS_PER_MILLION * sqs_requests / 1e6
-    # Reads per event: the endpoint (1 RRU, strongly consistent), the idempotency record (1); per
-    # batch per team: tracked projects, connection, field map, boards (~4); counted from the code.
-    reads = per * 2 + batches_per_1000 * 4
+    # Reads per event: the endpoint (1 RRU, strongly consistent); per batch per team: tracked
+    # projects, connection, boards, the debounce item (~4); counted from the code.
+    reads = per * 1 + batches_per_1000 * 4
     ddb = DDB_WRU_PER_MILLION * write_units_per_event * per / 1e6 + DDB_RRU_PER_MILLION * reads / 1e6
     total = api + receiver + consumer_cost + sqs + ddb
     return {
@@ -219,10 +219,9 @@ def main() -> int:
         counter.install()
         counter.reset()
         consumer = _consumer(stack, sim, hooks, control, args.events, rng)
-        units = sum(counter.snapshot()["units"].values())
-        # The receiver's writes of these events happened before the counter was reset (queued
-        # while paused): one delivery marker each (1 WRU).
-        write_units_per_event = units / args.events + 1
+        # The receiver writes nothing; these are the consumer's writes (idempotency records, issues,
+        # counters, the debounce) per event.
+        write_units_per_event = sum(counter.snapshot()["units"].values()) / args.events
         cost = _cost(statistics.mean(durations), consumer, write_units_per_event)
     finally:
         stack.stop()
