@@ -36,7 +36,6 @@ from jira_onboarding.records import TrackedProject
 
 # Issues per search page: the search's limit when fields are asked for is at least this.
 REFETCH_PAGE_SIZE = 100
-DELIVERY_IDEMPOTENCY_S = 2 * 24 * 3600
 
 
 @dataclass
@@ -161,27 +160,18 @@ def apply_message(message: LiveMessage, team: TeamBatch) -> str:
     return "dropped: event not used"
 
 
+def _apply_delivery(delivery: dict[str, Any], message: LiveMessage, team: TeamBatch) -> str:
+    return apply_message(message, team)
+
+
 def _idempotent_apply(message: LiveMessage, team: TeamBatch, context: Any) -> str:
     """Apply a delivery at most once (Powertools idempotency keyed by its delivery id, per team)."""
     if message.kind != "jira_event" or not message.delivery_id:
         return apply_message(message, team)
-    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
-    from aws_lambda_powertools.utilities.idempotency.base import IdempotencyHandler
+    from jira_onboarding.logic.live_idempotency import apply_once
 
-    from jira_onboarding.logic.start_onboarding import _idempotency_store
-
-    config = IdempotencyConfig(expires_after_seconds=DELIVERY_IDEMPOTENCY_S)
-    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
-        config.register_lambda_context(context)  # a crashed invocation frees its records at its timeout
-    return str(
-        IdempotencyHandler(
-            function=apply_message,
-            function_payload={"delivery_id": message.delivery_id},
-            config=config,
-            persistence_store=_idempotency_store(message.team_id),
-            function_args=(message, team),
-            function_kwargs={},
-        ).handle()
+    return apply_once(
+        _apply_delivery, message.team_id, message.delivery_id, context, message=message, team=team
     )
 
 
