@@ -86,7 +86,7 @@ def _refused_cases(world: LiveWorld, oauth_path: str) -> list[tuple[str, str, di
 
 
 def test_receive_webhook_refuses_unauthenticated_deliveries_and_writes_nothing(world: LiveWorld):
-    oauth = connect_oauth_team(OAUTH_TEAM, "https://unused.example", APP_SECRET)
+    oauth = connect_oauth_team(OAUTH_TEAM, "http://127.0.0.1:9", APP_SECRET)
     oauth_path = urlsplit(oauth.webhook_url).path
     before, batches = table_snapshot(), consumer_batches(world.stack)
     answers = set()
@@ -111,7 +111,7 @@ def test_receive_webhook_accepts_signed_deliveries_and_applies_one_identifier_on
     assert world.stack.drain(timeout_s=30)
     assert LiveStore(world.team_id).status().events_applied == applied + 1, "the retry was not applied again"
     oauth_path = urlsplit(
-        connect_oauth_team(OAUTH_TEAM, "https://unused.example", APP_SECRET).webhook_url
+        connect_oauth_team(OAUTH_TEAM, "http://127.0.0.1:9", APP_SECRET).webhook_url
     ).path
     token = hs256_jwt({"exp": int(time.time()) + 60}, APP_SECRET)
     assert _post(world, oauth_path, {"Authorization": f"Bearer {token}"})[0] == 202
