@@ -110,9 +110,7 @@ def test_receive_webhook_accepts_signed_deliveries_and_applies_one_identifier_on
     assert first == again == (202, {"accepted": True})
     assert world.stack.drain(timeout_s=30)
     assert LiveStore(world.team_id).status().events_applied == applied + 1, "the retry was not applied again"
-    oauth_path = urlsplit(
-        connect_oauth_team(OAUTH_TEAM, "http://127.0.0.1:9", APP_SECRET).webhook_url
-    ).path
+    oauth_path = urlsplit(connect_oauth_team(OAUTH_TEAM, "http://127.0.0.1:9", APP_SECRET).webhook_url).path
     token = hs256_jwt({"exp": int(time.time()) + 60}, APP_SECRET)
     assert _post(world, oauth_path, {"Authorization": f"Bearer {token}"})[0] == 202
 

@@ -120,6 +120,24 @@ def prepare(messages: list[LiveMessage]) -> dict[str, TeamBatch]:
     return teams
 
 
+def _apply_issue_event(message: LiveMessage, team: TeamBatch) -> str:
+    ref = issue_ref(message.event)
+    if ref is None or ref.project_key not in team.tracked:
+        team.dropped += 1
+        return "dropped: project not tracked"
+    team.applied += 1
+    team.changed_projects.add(ref.project_key)
+    live = LiveStore(team.team_id)
+    if message.webhook_event == DELETE_EVENT:
+        return "tombstoned" if live.tombstone_issue(ref.id, ref.key, ref.project_key) else "already deleted"
+    issue = team.current.get(ref.id)
+    if issue is None:
+        return "not in Jira now"  # deleted meanwhile (its delete event follows) or no longer visible
+    if live.save_issue_if_newer(issue, content_hash=issue_content_hash(issue)):
+        return "written"
+    return "stale or unchanged"
+
+
 def apply_message(message: LiveMessage, team: TeamBatch) -> str:
     """Apply one event with what `prepare` fetched; returns what happened (for the log and tests)."""
     from jira_onboarding.logic import live_metrics, live_registration, live_sprints
@@ -131,24 +149,8 @@ def apply_message(message: LiveMessage, team: TeamBatch) -> str:
     if team.failure is not None:
         raise team.failure
     name = message.webhook_event
-    live = LiveStore(team.team_id)
     if name in REFETCH_EVENTS or name == DELETE_EVENT:
-        ref = issue_ref(message.event)
-        if ref is None or ref.project_key not in team.tracked:
-            team.dropped += 1
-            return "dropped: project not tracked"
-        team.applied += 1
-        team.changed_projects.add(ref.project_key)
-        if name == DELETE_EVENT:
-            return (
-                "tombstoned" if live.tombstone_issue(ref.id, ref.key, ref.project_key) else "already deleted"
-            )
-        issue = team.current.get(ref.id)
-        if issue is None:
-            return "not in Jira now"  # deleted meanwhile (its delete event follows) or no longer visible
-        if live.save_issue_if_newer(issue, content_hash=issue_content_hash(issue)):
-            return "written"
-        return "stale or unchanged"
+        return _apply_issue_event(message, team)
     if name in SPRINT_EVENTS:
         outcome = live_sprints.apply_sprint_event(team, message.event)
         if outcome.startswith("dropped"):
