@@ -9,7 +9,7 @@ with lambda_init():  # no garbage collection while the imports run: see lambda_i
     from jira_onboarding.observability import logger, metrics, tracer
 
 
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
