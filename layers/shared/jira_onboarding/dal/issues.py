@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any, cast
 
 from jira_onboarding.dal.items import as_dict, require_team
@@ -20,6 +21,39 @@ def _change_json(change: FieldChange) -> dict[str, Any]:
 
 def issue_content_hash(issue: JiraIssue) -> str:
     return hashlib.sha256(issue.model_dump_json().encode()).hexdigest()[:32]
+
+
+def issue_item_values(
+    team_id: str, issue: JiraIssue, *, content_hash: str, run_id: str | None, now: datetime
+) -> dict[str, Any]:
+    """A stored issue item's attributes (the sync's batches and the live updates' writes)."""
+    return {
+        "team_id": team_id,
+        "issue_key": issue.key,
+        "issue_id": issue.id,
+        "project_key": issue.project_key,
+        "summary": issue.summary,
+        "status_name": issue.status_name,
+        "status_category": issue.status_category,
+        "issue_type": issue.issue_type,
+        "is_subtask": issue.is_subtask,
+        "priority": issue.priority,
+        "assignee_account_id": issue.assignee_account_id,
+        "reporter_account_id": issue.reporter_account_id,
+        "created": issue.created,
+        "updated": issue.updated,
+        "resolved": issue.resolved,
+        "labels": list(issue.labels),
+        "parent_key": issue.parent_key,
+        "sprint_ids": list(issue.sprint_ids),
+        "story_points": issue.story_points,
+        "sprint_changes": [_change_json(c) for c in issue.sprint_changes] or None,
+        "status_changes": [_change_json(c) for c in issue.status_changes] or None,
+        "deleted": False,
+        "content_hash": content_hash,
+        "run_id": run_id,
+        "synced_at": now,
+    }
 
 
 class IssueStore:
@@ -47,33 +81,9 @@ class IssueStore:
         items = [
             serialize_values(
                 JiraIssueItem,
-                {
-                    "team_id": self.team_id,
-                    "issue_key": issue.key,
-                    "issue_id": issue.id,
-                    "project_key": issue.project_key,
-                    "summary": issue.summary,
-                    "status_name": issue.status_name,
-                    "status_category": issue.status_category,
-                    "issue_type": issue.issue_type,
-                    "is_subtask": issue.is_subtask,
-                    "priority": issue.priority,
-                    "assignee_account_id": issue.assignee_account_id,
-                    "reporter_account_id": issue.reporter_account_id,
-                    "created": issue.created,
-                    "updated": issue.updated,
-                    "resolved": issue.resolved,
-                    "labels": list(issue.labels),
-                    "parent_key": issue.parent_key,
-                    "sprint_ids": list(issue.sprint_ids),
-                    "story_points": issue.story_points,
-                    "sprint_changes": [_change_json(c) for c in issue.sprint_changes] or None,
-                    "status_changes": [_change_json(c) for c in issue.status_changes] or None,
-                    "deleted": False,
-                    "content_hash": hashes[issue.key],
-                    "run_id": run_id,
-                    "synced_at": now,
-                },
+                issue_item_values(
+                    self.team_id, issue, content_hash=hashes[issue.key], run_id=run_id, now=now
+                ),
             )
             for issue in issues
             if stored.get(issue.key) != hashes[issue.key]
