@@ -197,6 +197,9 @@ class UsersSummary(BoundaryModel):
     refresh_skipped: str | None = None
     members: int
     matched: int
+    matched_by_evidence: int = 0  # of `matched`: by their pull requests (logic/match_evidence.py)
+    # The pull-request evidence of every member left ambiguous or unmatched.
+    evidence: list[dict[str, Any]] = Field(default_factory=list)
     ambiguous: list[dict[str, Any]] = Field(default_factory=list)
     unmatched_members: list[str] = Field(default_factory=list)
     unmatched_jira_users: int = 0
@@ -243,6 +246,8 @@ class MetricsSummary(BoundaryModel):
     linkage_rate: float | None = None
     insights: int
     generator: str
+    members_matched: int | None = None  # after matching again with the stored issues (None: no users yet)
+    matched_by_evidence: int | None = None
 
 
 class MetricsResponse(BoundaryModel):
@@ -272,3 +277,49 @@ class InsightsResponse(BoundaryModel):
     model_id: str | None = None
     fallback_reason: str | None = None
     insights: list[InsightView]
+
+
+class MemberMatchView(BoundaryModel):
+    """One team member and their Jira account, as matched (GET /jira/members)."""
+
+    member_id: str
+    github_login: str | None = None
+    display_name: str | None = None
+    # matched (automatic) | manual (set by hand) | not_in_jira (set by hand) | unmatched
+    status: str
+    jira_account_id: str | None = None
+    jira_display_name: str | None = None
+    method: str | None = None  # email | display_name | login_email_local_part | pr_evidence | manual
+    confidence: float | None = None
+    evidence: dict[str, Any] | None = None  # what the member's merged pull requests say
+
+
+class JiraAccountView(BoundaryModel):
+    account_id: str
+    display_name: str
+
+
+class MembersResponse(BoundaryModel):
+    """GET /jira/members: every member with their match, and the Jira accounts nobody claims."""
+
+    members: list[MemberMatchView]
+    unclaimed_jira_accounts: list[JiraAccountView]
+
+
+class MemberMatchRequest(Contract):
+    """PUT /jira/members/{member_id}/match body: an account id, or `not_in_jira: true`."""
+
+    account_id: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9:_-]+$")
+    not_in_jira: bool = False
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "MemberMatchRequest":
+        if (self.account_id is None) == (not self.not_in_jira):
+            raise ValueError('give either "account_id" or "not_in_jira": true, not both')
+        return self
+
+
+class MemberMatchResponse(BoundaryModel):
+    member: MemberMatchView
+    # Members whose automatic match to that account was cleared (a person knows better).
+    cleared_members: list[str] = Field(default_factory=list)

@@ -74,6 +74,7 @@ class TeamMember(Record):
     jira_account_id: str | None = None
     match_method: str | None = None
     match_confidence: float | None = None
+    match_evidence: dict | None = None
 
 
 class OnboardingRun(Record):

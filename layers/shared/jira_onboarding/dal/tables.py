@@ -97,6 +97,8 @@ class TeamMemberItem(_TeamModel):
     match_method = UnicodeAttribute(null=True)
     match_confidence = NumberAttribute(null=True)
     matched_at = UTCDateTimeAttribute(null=True)
+    # What the member's merged pull requests say about their Jira account (logic/match_evidence.py).
+    match_evidence = JSONAttribute(null=True)
 
 
 class JiraUserItem(_TeamModel):

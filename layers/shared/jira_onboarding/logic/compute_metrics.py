@@ -17,6 +17,9 @@ from jira_onboarding.dal.repository import Repository
 from jira_onboarding.errors import OnboardingRequestError
 from jira_onboarding.insights.gather import gather_insight_data
 from jira_onboarding.insights.generator import generate_insights
+from jira_onboarding.logic.matching import PR_EVIDENCE, MatchReport
+from jira_onboarding.logic.rematch import rematch_members
+from jira_onboarding.logic.sync_users import matching_summary
 from jira_onboarding.metrics.linkage import get_pr_jira_correlation
 from jira_onboarding.metrics.sprints import get_jira_sprint_metrics
 from jira_onboarding.observability import MetricUnit, logger, metrics
@@ -28,11 +31,31 @@ def new_snapshot_id(now: datetime) -> str:
     return f"snap-{now:%Y%m%dT%H%M%S%f}"
 
 
+def _rematch(repo: Repository, run_id: str, now: datetime) -> MatchReport | None:
+    """Match the members again now that issues are stored (logic/rematch.py says why here), and
+    bring the run's users summary up to date once Sync Users has written it (until then, Sync
+    Users writes its own, from a matching that ran after the users were stored)."""
+    try:
+        report = rematch_members(repo, now=now)
+        run = repo.get_run(run_id)
+        if report is not None and run is not None and run.users_summary:
+            repo.update_run(
+                run_id,
+                users_matched=report.matched_count,
+                users_summary={**run.users_summary, **matching_summary(report)},
+            )
+        return report
+    except Exception:  # matching is a bonus: the metrics must survive it
+        logger.exception("Matching the members by evidence failed; metrics computed without it")
+        return None
+
+
 def compute_metrics(
     step: StepInput, *, now: datetime | None = None, bedrock_client: Any = None
 ) -> MetricsSummary:
     now = now or datetime.now(UTC)
     repo = Repository(step.team_id)
+    rematch = _rematch(repo, step.run_id, now)  # first: the linkage reads the members' accounts
     # Read once for both (they used to read every issue twice), lean: the metrics' own issue type.
     issues = repo.list_metric_issues()
     sprint_report = get_jira_sprint_metrics(step.team_id, now=now, issues=issues)
@@ -73,6 +96,8 @@ def compute_metrics(
         linkage_rate=linkage.linkage_rate,
         insights=len(generated.insights),
         generator=generated.generator,
+        members_matched=rematch.matched_count if rematch else None,
+        matched_by_evidence=len(rematch.by_method(PR_EVIDENCE)) if rematch else None,
     )
     metrics.add_metric(name="InsightsWritten", unit=MetricUnit.Count, value=summary.insights)
     logger.info("Jira metrics computed", extra=summary.model_dump())
