@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from .faults import Fault, FaultPlan, SimRequest, SimulatedTimeout
-from .workspace import BASE_DATE, SITE, Workspace, jira_datetime
+from .workspace import BASE_DATE, SITE, Workspace, jira_datetime, parse_jira_datetime
 
 JSON_CT = "application/json;charset=UTF-8"
 SEARCH_MAX_IDS_ONLY = 5000  # documented: up to 5000 when only id/key are requested
@@ -699,7 +699,19 @@ class JiraSimulator:
         if type_key and "software" not in type_key.split(","):
             projects = []
         values = [self._project_summary(p.key) for p in projects]
+        if "insight" in (ctx.q("expand") or "").split(","):
+            for value in values[start : start + size]:
+                value["insight"] = self._project_insight(value["key"])
         return self._page_bean("/rest/api/3/project/search", ctx, values, start, size)
+
+    def _project_insight(self, key: str) -> dict:
+        """ProjectInsight: the issue count and the last issue update (generates the issues)."""
+        issues = self.ws.issues_by_project[key]
+        last = max((parse_jira_datetime(i["fields"]["updated"]) for i in issues), default=None)
+        insight: dict = {"totalIssueCount": self.ws.issue_count(key)}
+        if last is not None:
+            insight["lastIssueUpdateTime"] = jira_datetime(last.astimezone(UTC), 0)
+        return insight
 
     def _project_get(self, ctx: _Ctx) -> Any:
         key = ctx.params["projectIdOrKey"]

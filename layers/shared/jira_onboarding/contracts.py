@@ -323,3 +323,36 @@ class MemberMatchResponse(BoundaryModel):
     member: MemberMatchView
     # Members whose automatic match to that account was cleared (a person knows better).
     cleared_members: list[str] = Field(default_factory=list)
+
+
+class FirstSyncPlan(BoundaryModel):
+    """How a project's first sync will go: a big one shows its recent issues first."""
+
+    split: bool  # recent issues first, then the history
+    recent_days: int
+    recent_issues_estimate: int | None = None  # updated in the last `recent_days` days
+    estimated_seconds: int | None = None  # the whole first sync, at `issues_per_second`
+    recent_estimated_seconds: int | None = None
+    issues_per_second: float
+    rate_basis: str  # "measured" (this team's earlier syncs of this site) | "assumed"
+    sentence: str
+
+
+class SiteProject(BoundaryModel):
+    key: str
+    name: str
+    type: str | None = None  # Jira's projectTypeKey: software, business, service_desk
+    style: str | None = None  # company-managed | team-managed
+    issue_count_estimate: int | None = None
+    last_issue_update: str | None = None
+    tracked: bool = False  # the team syncs it already
+    first_sync: FirstSyncPlan | None = None
+
+
+class JiraProjectsResponse(BoundaryModel):
+    """GET /jira/projects: one page of the connected site's projects."""
+
+    projects: list[SiteProject]
+    start_at: int
+    next_start_at: int | None = None  # None: this was the last page
+    total: int | None = None
