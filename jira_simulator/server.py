@@ -588,6 +588,7 @@ class JiraSimulator:
             r("GET", "/rest/api/3/user/bulk", self._user_bulk),
             r("GET", "/rest/api/3/project/search", self._project_search),
             r("GET", "/rest/api/3/project/{projectIdOrKey}", self._project_get),
+            r("GET", "/rest/api/3/project/{projectIdOrKey}/versions", self._project_versions),
             r("GET", "/rest/api/3/search/jql", self._search_jql),
             r("POST", "/rest/api/3/search/jql", self._search_jql),
             r("POST", "/rest/api/3/search/approximate-count", self._approximate_count),
@@ -713,6 +714,14 @@ class JiraSimulator:
             insight["lastIssueUpdateTime"] = jira_datetime(last.astimezone(UTC), 0)
         return insight
 
+    def _project_versions(self, ctx: _Ctx) -> Any:
+        """`GET /rest/api/3/project/{projectIdOrKey}/versions`: every version, unpaged."""
+        key = ctx.params["projectIdOrKey"]
+        p = self.ws.project(key)
+        if p is None:
+            raise ApiError(404, f"No project could be found with key '{key}'.")
+        return [dict(v) for v in self.ws.project_versions(p.key)]
+
     def _project_get(self, ctx: _Ctx) -> Any:
         key = ctx.params["projectIdOrKey"]
         p = self.ws.project(key)
@@ -723,10 +732,10 @@ class JiraSimulator:
         out.update(
             description=f"{p.name} ({'team-managed' if p.style == 'next-gen' else 'company-managed'})",
             lead={k: lead[k] for k in ("self", "accountId", "avatarUrls", "displayName", "active")},
-            components=[],
+            components=self.ws.project_components(p.key),
             issueTypes=_issue_types(),
             assigneeType="UNASSIGNED",
-            versions=[],
+            versions=self.ws.project_versions(p.key),
             roles={},
         )
         return out

@@ -501,6 +501,9 @@ class Workspace:
     member_found_by: dict[str, str | None] = field(default_factory=dict)
     # Members whose pull requests carry decisive evidence of their account (github_side.py).
     evidence_members: set[str] = field(default_factory=set)
+    # Per project, set when its issues are generated (structure.py): use project_versions().
+    versions: dict[str, list[dict]] = field(default_factory=dict)
+    components: dict[str, list[dict]] = field(default_factory=dict)
     # Mutation counter: caches in the simulator key on it.
     version: int = 0
     _issues: dict[str, list[dict]] = field(default_factory=dict, repr=False)
@@ -616,6 +619,17 @@ class Workspace:
                 for issue in issues:
                     self._index[issue["key"]] = issue
             return self._issues[project_key]
+
+    def project_versions(self, project_key: str) -> list[dict]:
+        """The project's versions (its fix versions' release dates), oldest first."""
+        with self._lock:
+            self._issues_of(project_key)
+            return self.versions[project_key]
+
+    def project_components(self, project_key: str) -> list[dict]:
+        with self._lock:
+            self._issues_of(project_key)
+            return self.components[project_key]
 
     def changelog(self, key: str) -> list[dict]:
         """Change histories of an issue, oldest first (status and Sprint changes)."""
@@ -911,6 +925,9 @@ def _generate_issues(ws: Workspace, spec: ProjectSpec) -> tuple[list[dict], dict
         for h in histories:
             del h["_at"]
         changelogs[key] = histories
+    from .structure import add_structure  # it reads this module's helpers
+
+    add_structure(ws, spec, issues, window_days)
     return issues, changelogs
 
 

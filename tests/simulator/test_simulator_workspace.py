@@ -193,3 +193,37 @@ def test_simulator_pull_requests_reference_team_and_keys(demo_ws):
     assert any(pr["linked_key"] and pr["linked_key"].lower() in pr["branch"] for pr in prs)
     assert any("ZZZ-" in pr["title"] for pr in prs)
     assert all(pr["created_at"].endswith("Z") for pr in prs)
+
+
+def test_simulator_issues_carry_releases_and_structure(demo_ws):
+    from datetime import date
+
+    for project in demo_ws.projects:
+        issues = demo_ws.issues_by_project[project.key]
+        versions = {v["id"]: v for v in demo_ws.project_versions(project.key)}
+        assert any(v["released"] for v in versions.values()) and any(
+            not v["released"] for v in versions.values()
+        )
+        by_key = {i["key"]: i for i in issues}
+        with_version = with_components = with_due = with_links = 0
+        for issue in issues:
+            fields = issue["fields"]
+            for ref in fields["fixVersions"]:
+                version = versions[ref["id"]]
+                if fields["resolutiondate"]:  # done work ships in the first release after it
+                    done_day = datetime.fromisoformat(fields["resolutiondate"]).date()
+                    assert date.fromisoformat(version["releaseDate"]) >= done_day, issue["key"]
+                with_version += 1
+            with_components += bool(fields["components"])
+            with_due += fields["duedate"] is not None
+            for link in fields["issuelinks"]:
+                with_links += 1
+                other_side = "inwardIssue" if "outwardIssue" in link else "outwardIssue"
+                target = by_key[link.get("outwardIssue", link.get("inwardIssue"))["key"]]
+                mirrored = [
+                    other
+                    for other in target["fields"]["issuelinks"]
+                    if other["id"] == link["id"] and other[other_side]["key"] == issue["key"]
+                ]
+                assert mirrored, (issue["key"], link["id"])  # Jira shows a link on both issues
+        assert min(with_version, with_components, with_due, with_links) > 0, project.key
