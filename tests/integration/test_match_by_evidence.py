@@ -4,7 +4,7 @@ Compute Metrics), none wrongly against the workspace's truth, and a re-sync keep
 
 from __future__ import annotations
 
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.records import PullRequest
 
 from jira_simulator import Workspace
@@ -16,7 +16,7 @@ def test_pipeline_with_pull_requests_matches_more_members_and_none_wrong(
     stack, connected_team, workspace: Workspace
 ):
     # Given the team's GitHub pull requests stored beside its members
-    Repository(TEAM).save_pull_requests(
+    TeamStores(TEAM).metrics.save_pull_requests(
         PullRequest.model_validate({**pr, "team_id": TEAM}) for pr in workspace.pull_requests
     )
 
@@ -25,7 +25,7 @@ def test_pipeline_with_pull_requests_matches_more_members_and_none_wrong(
 
     # Then more members are matched than by email, name and login alone, and none wrongly
     assert run["status"] == "COMPLETE"
-    members = {m.member_id: m for m in Repository(TEAM).list_members()}
+    members = {m.member_id: m for m in TeamStores(TEAM).people.list_members()}
     matched = {k: m.jira_account_id for k, m in members.items() if m.jira_account_id}
     without_prs = sum(1 for a in workspace.expected_matches.values() if a)
     assert without_prs == 12 and len(matched) == 16
@@ -42,5 +42,5 @@ def test_pipeline_with_pull_requests_matches_more_members_and_none_wrong(
 
     # When the pipeline runs again, Then the matches stay as they are
     _run(stack, [p.key for p in workspace.projects])
-    again = {m.member_id: (m.jira_account_id, m.match_method) for m in Repository(TEAM).list_members()}
+    again = {m.member_id: (m.jira_account_id, m.match_method) for m in TeamStores(TEAM).people.list_members()}
     assert again == {k: (m.jira_account_id, m.match_method) for k, m in members.items()}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from jira_onboarding.metrics.issues import to_micros
-from jira_onboarding.metrics.releases import ProjectVersion, ReleaseIssue, release_metrics
+from jira_onboarding.sprint_metrics.issues import to_micros
+from jira_onboarding.sprint_metrics.releases import ProjectVersion, ReleaseIssue, release_metrics
 
 
 def issue(

@@ -71,7 +71,7 @@ class JiraMalformedResponseError(JiraError):
     transient = True
 
 
-class JiraConnectionError(JiraError):
+class JiraUnreachableError(JiraError):
     """The site cannot be reached at all (DNS, refused): a wrong URL, not a transient blip."""
 
 

@@ -97,8 +97,7 @@ class TeamMemberItem(_TeamModel):
     match_method = UnicodeAttribute(null=True)
     match_confidence = NumberAttribute(null=True)
     matched_at = UTCDateTimeAttribute(null=True)
-    # What the member's merged pull requests say about their Jira account (logic/match_evidence.py).
-    match_evidence = JSONAttribute(null=True)
+    match_evidence = JSONAttribute(null=True)  # what their PRs say (logic/match_evidence.py)
 
 
 class JiraUserItem(_TeamModel):
@@ -301,7 +300,7 @@ def bind_tables(settings: Settings | None = None) -> None:
         _bound_to = key
 
 
-def forget_connections() -> None:
+def forget_table_bindings() -> None:
     """Drop every cached connection: the next call binds the tables and connects again (a local
     stack whose DynamoDB endpoint changed; never needed in Lambda)."""
     global _bound_to  # noqa: PLW0603 - the next bind_tables drops the connections

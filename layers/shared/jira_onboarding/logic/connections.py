@@ -10,7 +10,7 @@ import httpx
 
 from jira_onboarding import aws
 from jira_onboarding.contracts import ConnectionRequest, ConnectionResponse
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import JiraError, NotConnectedError, OnboardingRequestError
 from jira_onboarding.jira.client import JiraClient, JiraCredentials
 from jira_onboarding.logic.oauth_tokens import OAuthTokens, TokenStore
@@ -47,10 +47,10 @@ def register_connection(team_id: str, site_url: str, auth_kind: str, credentials
     except client.exceptions.ResourceNotFoundException:
         client.create_secret(Name=name, SecretString=secret)
     aws.forget_secret(name)
-    Repository(team_id).save_connection(site_url.rstrip("/"), auth_kind, name)
+    TeamStores(team_id).connection.save(site_url.rstrip("/"), auth_kind, name)
 
 
-def _token_store(repo: Repository, secret_name: str) -> TokenStore:
+def _token_store(repo: TeamStores, secret_name: str) -> TokenStore:
     settings = get_settings()
     return TokenStore(
         repo,
@@ -60,9 +60,9 @@ def _token_store(repo: Repository, secret_name: str) -> TokenStore:
     )
 
 
-def load_credentials(team_id: str, repo: Repository) -> tuple[JiraCredentials, TokenStore | None]:
+def load_credentials(team_id: str, repo: TeamStores) -> tuple[JiraCredentials, TokenStore | None]:
     """The team's credentials, and for OAuth the store that can refresh them."""
-    connection = repo.get_connection()
+    connection = repo.connection.get()
     if connection is None:
         raise NotConnectedError(team_id)
     if connection.auth_kind in {"api_token", "bearer"}:
@@ -92,7 +92,7 @@ def load_credentials(team_id: str, repo: Repository) -> tuple[JiraCredentials, T
     return credentials, store
 
 
-def open_jira(team_id: str, repo: Repository, *, time_left_s: Any = None) -> JiraClient:
+def open_jira(team_id: str, repo: TeamStores, *, time_left_s: Any = None) -> JiraClient:
     settings = get_settings()
     credentials, store = load_credentials(team_id, repo)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
-from jira_onboarding.metrics.linkage import find_key_candidates
+from jira_onboarding.sprint_metrics.linkage import find_key_candidates
 
 MIN_LINKED_PRS = 5
 MIN_SCORE = 0.5

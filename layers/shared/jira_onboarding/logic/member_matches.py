@@ -15,8 +15,7 @@ from jira_onboarding.contracts import (
     MemberMatchView,
     MembersResponse,
 )
-from jira_onboarding.dal.member_matching import MemberMatchingStore
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.people import PeopleStore
 from jira_onboarding.errors import OnboardingRequestError
 from jira_onboarding.jira.models import JiraUser
 from jira_onboarding.logic.matching import MANUAL, is_matchable
@@ -46,9 +45,9 @@ def _names(users: list[JiraUser]) -> dict[str, str]:
 
 
 def list_member_matches(team_id: str) -> MembersResponse:
-    repo = Repository(team_id)
-    members = sorted(repo.list_members(), key=lambda m: m.member_id)
-    users = repo.list_jira_users()
+    people = PeopleStore(team_id)
+    members = sorted(people.list_members(), key=lambda m: m.member_id)
+    users = people.list_jira_users()
     claimed = {m.jira_account_id for m in members if m.jira_account_id}
     names = _names(users)
     unclaimed = sorted(
@@ -63,8 +62,8 @@ def list_member_matches(team_id: str) -> MembersResponse:
     )
 
 
-def _member(repo: Repository, member_id: str) -> TeamMember:
-    found = next((m for m in repo.list_members() if m.member_id == member_id), None)
+def _member(people: PeopleStore, member_id: str) -> TeamMember:
+    found = people.get_member(member_id)
     if found is None:
         raise OnboardingRequestError(f"Your team has no member {member_id!r}.", status=404)
     return found
@@ -72,10 +71,9 @@ def _member(repo: Repository, member_id: str) -> TeamMember:
 
 def set_member_match(team_id: str, member_id: str, request: MemberMatchRequest) -> MemberMatchResponse:
     """Set the member's account by hand, or mark them "not in Jira"."""
-    repo = Repository(team_id)
-    store = MemberMatchingStore(team_id)
-    _member(repo, member_id)
-    users = repo.list_jira_users()
+    people = PeopleStore(team_id)
+    _member(people, member_id)
+    users = people.list_jira_users()
     cleared: list[str] = []
     if request.account_id is not None:
         user = next((u for u in users if u.account_id == request.account_id), None)
@@ -85,7 +83,7 @@ def set_member_match(team_id: str, member_id: str, request: MemberMatchRequest) 
                 "(see unclaimed_jira_accounts in GET /jira/members).",
                 status=400,
             )
-        for other in repo.list_members():
+        for other in people.list_members():
             if other.member_id == member_id or other.jira_account_id != request.account_id:
                 continue
             if other.match_method == MANUAL:
@@ -93,17 +91,19 @@ def set_member_match(team_id: str, member_id: str, request: MemberMatchRequest) 
                     f"That account is set by hand for member {other.member_id!r}; clear that match first.",
                     status=409,
                 )
-            store.clear_match(other.member_id)  # an automatic guess a person has just corrected
+            people.clear_match(other.member_id)  # an automatic guess a person has just corrected
             cleared.append(other.member_id)
-    if not store.set_manual_match(member_id, request.account_id):
+    if not people.set_manual_match(member_id, request.account_id):
         raise OnboardingRequestError(f"Your team has no member {member_id!r}.", status=404)
-    return MemberMatchResponse(member=_view(_member(repo, member_id), _names(users)), cleared_members=cleared)
+    return MemberMatchResponse(
+        member=_view(_member(people, member_id), _names(users)), cleared_members=cleared
+    )
 
 
 def clear_member_match(team_id: str, member_id: str) -> MemberMatchView:
     """Forget the member's match: the next matching (a sync, or Compute Metrics) decides afresh."""
-    repo = Repository(team_id)
-    _member(repo, member_id)
-    if not MemberMatchingStore(team_id).clear_match(member_id):
+    people = PeopleStore(team_id)
+    _member(people, member_id)
+    if not people.clear_match(member_id):
         raise OnboardingRequestError(f"Your team has no member {member_id!r}.", status=404)
-    return _view(_member(repo, member_id), _names(repo.list_jira_users()))
+    return _view(_member(people, member_id), _names(people.list_jira_users()))

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from jira_onboarding.contracts import FirstSyncPlan, JiraProjectsResponse, SiteProject
-from jira_onboarding.dal.repository import Repository
-from jira_onboarding.errors import JiraMalformedResponseError
+from jira_onboarding.dal.team import TeamStores
+from jira_onboarding.errors import JiraError, JiraMalformedResponseError, OnboardingRequestError
 from jira_onboarding.jira.client import JiraClient
 from jira_onboarding.logic.plan_sync import RECENT_DAYS, SPLIT_ABOVE
 from jira_onboarding.records import SyncStatus, TrackedProject
@@ -168,14 +168,19 @@ def list_site_projects(
     """One page of the connected site's projects, marked tracked or with their first-sync plan."""
     from jira_onboarding.logic.connections import open_jira  # lazy: credentials only here
 
-    repo = Repository(team_id)
+    repo = TeamStores(team_id)
     own = client is None
     client = client or open_jira(team_id, repo)
     try:
         values, next_start, total = fetch_projects_page(client, start_at, min(max(1, max_results), MAX_PAGE))
-        projects = repo.list_projects()
+        projects = repo.projects.list_tracked()
         tracked = {p.project_key for p in projects if p.selected}
         recent = _recent_counts(client, [v for v in values if v["key"] not in tracked])
+    except JiraError as exc:
+        # Jira's own trouble is not the caller's mistake: a 502 that says what Jira said.
+        raise OnboardingRequestError(
+            f"Your Jira site did not list its projects: {exc.reason}", status=502
+        ) from exc
     finally:
         if own:
             client.close()

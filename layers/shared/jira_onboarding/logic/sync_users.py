@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jira_onboarding.contracts import StepInput, UsersSummary
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.connections import open_jira
 from jira_onboarding.logic.matching import PR_EVIDENCE, MatchReport, evidence_summary
 from jira_onboarding.logic.rematch import rematch_members
@@ -31,10 +31,10 @@ def members_digest(members: list[TeamMember]) -> str:
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:32]
 
 
-def _refresh_skipped(repo: Repository, step: StepInput, digest: str) -> str | None:
+def _refresh_skipped(repo: TeamStores, step: StepInput, digest: str) -> str | None:
     """Why a nightly run can leave the users as they are, or None when they must be fetched."""
-    run = repo.get_run(step.run_id)
-    connection = repo.get_connection()
+    run = repo.runs.get(step.run_id)
+    connection = repo.connection.get()
     if run is None or run.trigger != "nightly" or connection is None or connection.users_synced_at is None:
         return None
     if connection.users_members_digest != digest:
@@ -65,15 +65,15 @@ def matching_summary(report: MatchReport) -> dict[str, Any]:
 
 
 def sync_users(step: StepInput) -> UsersSummary:
-    repo = Repository(step.team_id)
-    members = repo.list_members()
+    repo = TeamStores(step.team_id)
+    members = repo.people.list_members()
     digest = members_digest(members)
     skipped = _refresh_skipped(repo, step, digest)
     if skipped:
         summary = UsersSummary(
             users_fetched=0, users_stored=0, members=len(members), matched=0, refresh_skipped=skipped
         )
-        repo.update_run(step.run_id, users_summary=summary.model_dump())
+        repo.runs.record_users(step.run_id, summary.model_dump())
         logger.info("Jira users left as they are", extra={"reason": skipped})
         return summary
     client = open_jira(step.team_id, repo)
@@ -81,7 +81,7 @@ def sync_users(step: StepInput) -> UsersSummary:
         users = [user for page in client.iter_user_pages() for user in page]
     finally:
         client.close()
-    written = repo.save_jira_users(users)
+    written = repo.people.save_jira_users(users)
     matching_error = None
     try:
         report = rematch_members(repo, users) or MatchReport(matches=[])
@@ -97,12 +97,9 @@ def sync_users(step: StepInput) -> UsersSummary:
         **matching_summary(report),
         matching_error=matching_error,
     )
-    repo.mark_users_synced(digest)
-    repo.update_run(
-        step.run_id,
-        users_fetched=summary.users_fetched,
-        users_matched=summary.matched,
-        users_summary=summary.model_dump(),
+    repo.connection.mark_users_synced(digest)
+    repo.runs.record_users(
+        step.run_id, summary.model_dump(), fetched=summary.users_fetched, matched=summary.matched
     )
     metrics.add_metric(name="JiraUsersFetched", unit=MetricUnit.Count, value=summary.users_fetched)
     metrics.add_metric(name="TeamMembersMatched", unit=MetricUnit.Count, value=summary.matched)

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel, Field
 
-from jira_onboarding.metrics.issues import MICROS_PER_DAY, to_micros
+from jira_onboarding.sprint_metrics.issues import MICROS_PER_DAY, to_micros
 
 BASIS = {
     "done_issues": "Issues of the version whose status category is done.",
