@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from jira_onboarding.sprint_metrics.issues import to_micros
-from jira_onboarding.sprint_metrics.releases import ProjectVersion, ReleaseIssue, release_metrics
+from jira_onboarding.jira.structure import ProjectVersion
+from jira_onboarding.sprint_metrics.issues import MetricIssue, to_micros
+from jira_onboarding.sprint_metrics.releases import release_metrics
 
 
-def issue(
-    key: str, versions: tuple[str, ...], done_at: datetime | None, status: str = "done"
-) -> ReleaseIssue:
-    return ReleaseIssue(
+def issue(key: str, versions: tuple[str, ...], done_at: datetime | None, status: str = "done") -> MetricIssue:
+    return MetricIssue(
         key=key,
         project_key="A",
         fix_version_ids=versions,
@@ -21,8 +20,8 @@ def issue(
     )
 
 
-V1 = ProjectVersion("1", "1.0", "A", released=True, release_date=date(2026, 10, 10))
-V2 = ProjectVersion("2", "2.0", "A", released=False, release_date=date(2026, 11, 30))
+V1 = ProjectVersion(id="1", name="1.0", released=True, release_date=date(2026, 10, 10))
+V2 = ProjectVersion(id="2", name="2.0", released=False, release_date=date(2026, 11, 30))
 DAY = datetime(2026, 10, 10, 0, 0, tzinfo=UTC)  # the start of V1's release day
 
 # (case id, issues, {version id: (issues, done, late, median lead days)})
@@ -65,8 +64,8 @@ TABLE = [
 
 
 @pytest.mark.parametrize(("issues", "expected"), [r[1:] for r in TABLE], ids=[r[0] for r in TABLE])
-def test_release_metrics_table(issues: list[ReleaseIssue], expected: dict) -> None:
-    report = release_metrics(issues, [V1, V2])
+def test_release_metrics_table(issues: list[MetricIssue], expected: dict) -> None:
+    report = release_metrics(issues, {"A": [V1, V2]})
 
     got = {
         v.version_id: (v.issues, v.done_issues, v.done_after_release, v.lead_time_days_median)
@@ -77,7 +76,7 @@ def test_release_metrics_table(issues: list[ReleaseIssue], expected: dict) -> No
 
 
 def test_release_metrics_overall_median_and_order() -> None:
-    report = release_metrics([issue("A-1", ("1",), DAY)], [V2, V1])
+    report = release_metrics([issue("A-1", ("1",), DAY)], {"A": [V2, V1]})
 
     assert [v.name for v in report.versions] == ["1.0", "2.0"]  # by release date
     assert report.lead_time_days_median == 1.0 and report.done_issues_released == 1

@@ -248,6 +248,7 @@ class MetricsSummary(BoundaryModel):
     generator: str
     members_matched: int | None = None  # after matching again with the stored issues (None: no users yet)
     matched_by_evidence: int | None = None
+    released_versions: int = 0
 
 
 class MetricsResponse(BoundaryModel):
@@ -258,6 +259,7 @@ class MetricsResponse(BoundaryModel):
     computed_at: str
     sprint_metrics: dict[str, Any] | None = None
     linkage: dict[str, Any] | None = None
+    releases: dict[str, Any] | None = None  # issues done per fix version, lead time to release
 
 
 class InsightView(BoundaryModel):

@@ -71,6 +71,7 @@ class MetricsStore:
             computed_at=snapshot.computed_at,
             sprint_metrics=snapshot.sprint_metrics,
             linkage=snapshot.linkage,
+            releases=snapshot.releases,
         ).save()
 
     def latest_snapshot(self) -> MetricsSnapshot | None:

@@ -41,6 +41,7 @@ from jira_onboarding.jira.models import (
     JiraUser,
     SearchPage,
 )
+from jira_onboarding.jira.structure import ProjectVersion, read_versions
 from jira_onboarding.observability import trace_httpx
 
 USER_PAGE_SIZE = 1000  # the documented maximum of /rest/api/3/users/search
@@ -342,6 +343,13 @@ class JiraClient:
             if body.get("isLast", True) or not values:
                 return
             start += len(values)
+
+    def project_versions(self, project_key: str) -> list[ProjectVersion]:
+        """The project's versions with their release dates (`GET /rest/api/3/project/{key}/versions`,
+        a bare array: Jira does not page it)."""
+        path = f"/rest/api/3/project/{project_key}/versions"
+        payload = self.request("GET", path, what=f"the versions of project {project_key}")
+        return read_versions(payload)
 
     def boards(self, project_key: str) -> list[JiraBoard]:
         return [

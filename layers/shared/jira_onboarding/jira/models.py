@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from jira_onboarding.jira.structure import STRUCTURE_FIELDS, IssueStructure, read_structure
+
 SPRINT_FIELD_TYPE = "com.pyxis.greenhopper.jira:gh-sprint"
 STORY_POINTS_FIELD_TYPE = "com.pyxis.greenhopper.jira:jsw-story-points"
 FLOAT_FIELD_TYPE = "com.atlassian.jira.plugin.system.customfieldtypes:float"
@@ -149,6 +151,7 @@ class JiraIssue(JiraModel):
     # From the bulk changelog, oldest first; empty when the changelog was not fetched.
     sprint_changes: tuple[FieldChange, ...] = ()
     status_changes: tuple[FieldChange, ...] = ()
+    structure: IssueStructure = IssueStructure()  # releases and structure (jira/structure.py)
 
 
 class SearchPage(JiraModel):
@@ -204,6 +207,7 @@ class FieldMap(JiraModel):
             "labels",
             "parent",
             "project",
+            *STRUCTURE_FIELDS,
         ]
         for name in (self.sprint_field, self.epic_link_field, *self.story_point_fields, *extra):
             if name and name not in names:
@@ -280,4 +284,5 @@ def parse_issue(
         parent_key=parent_key if isinstance(parent_key, str) else None,
         sprint_ids=tuple(sorted(set(sprint_ids))),
         story_points=points,
+        structure=read_structure(fields),
     )

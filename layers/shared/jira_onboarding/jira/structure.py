@@ -4,8 +4,6 @@ direction, target key). A value of the wrong shape is left out (or null), never 
 issue must not fail a page. The project's versions (with their release dates) are read here too.
 """
 
-from __future__ import annotations
-
 import re
 from datetime import date, datetime
 from typing import Any

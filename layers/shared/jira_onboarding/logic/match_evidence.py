@@ -12,8 +12,6 @@ only when the score reaches MIN_SCORE, the top account has at least MIN_LINKED_P
 runner-up has at most half as many. Pure: data access gathers the work items (dal/member_matching.py).
 """
 
-from __future__ import annotations
-
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping

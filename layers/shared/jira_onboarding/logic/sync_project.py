@@ -137,7 +137,10 @@ def _refresh_structure(
             estimation_field = field
         repo.boards.save_sprints(key, client.sprints(board))
     repo.boards.save_boards(board_rows)
-    repo.projects.mark_structure_refreshed(key, run_id=run_id, estimation_field=estimation_field)
+    versions = client.project_versions(key)  # the release dates of its fix versions
+    repo.projects.mark_structure_refreshed(
+        key, run_id=run_id, estimation_field=estimation_field, versions=versions
+    )
     return estimation_field
 
 

@@ -11,13 +11,13 @@ repository reads the issues and versions.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel, Field
 
-from jira_onboarding.sprint_metrics.issues import MICROS_PER_DAY, to_micros
+from jira_onboarding.jira.structure import ProjectVersion
+from jira_onboarding.sprint_metrics.issues import MICROS_PER_DAY, MetricIssue, to_micros
 
 BASIS = {
     "done_issues": "Issues of the version whose status category is done.",
@@ -25,24 +25,6 @@ BASIS = {
     "for done issues resolved by then; median and 85th percentile.",
     "done_after_release": "Done issues resolved after the release day (the fix version was set late).",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class ReleaseIssue:
-    key: str
-    project_key: str
-    fix_version_ids: tuple[str, ...]
-    status_category: str | None
-    resolved: int | None  # microseconds since the epoch
-
-
-@dataclass(frozen=True, slots=True)
-class ProjectVersion:
-    id: str
-    name: str
-    project_key: str
-    released: bool = False
-    release_date: date | None = None
 
 
 class VersionMetrics(BaseModel):
@@ -77,18 +59,23 @@ def _p85(values: list[float]) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(0.85 * len(ordered)))], 2)
 
 
-def release_metrics(issues: Iterable[ReleaseIssue], versions: Iterable[ProjectVersion]) -> ReleaseReport:
-    """Per version: its issues, the done ones, and their lead time to the release."""
-    by_version = {v.id: v for v in versions}
-    members: dict[str, list[ReleaseIssue]] = {v: [] for v in by_version}
+def release_metrics(
+    issues: Iterable[MetricIssue], versions: Mapping[str, Iterable[ProjectVersion]]
+) -> ReleaseReport:
+    """Per version (`versions`: each project's), its issues, the done ones, and their lead time
+    to the release."""
+    project_of = {v.id: key for key, project_versions in versions.items() for v in project_versions}
+    by_version = {v.id: v for project_versions in versions.values() for v in project_versions}
+    members: dict[str, list[MetricIssue]] = {v: [] for v in by_version}
     for issue in issues:
         for version_id in issue.fix_version_ids:
             if version_id in members:
                 members[version_id].append(issue)
     rows, all_leads = [], []
-    for version in sorted(
-        by_version.values(), key=lambda v: (v.project_key, v.release_date or date.max, v.name)
-    ):
+    ordered = sorted(
+        by_version.values(), key=lambda v: (project_of[v.id], v.release_date or date.max, v.name)
+    )
+    for version in ordered:
         done = [i for i in members[version.id] if i.status_category == "done" and i.resolved is not None]
         leads: list[float] = []
         late = 0
@@ -104,7 +91,7 @@ def release_metrics(issues: Iterable[ReleaseIssue], versions: Iterable[ProjectVe
             VersionMetrics(
                 version_id=version.id,
                 name=version.name,
-                project_key=version.project_key,
+                project_key=project_of[version.id],
                 released=version.released,
                 release_date=version.release_date.isoformat() if version.release_date else None,
                 issues=len(members[version.id]),
