@@ -133,7 +133,10 @@ def print_metrics(metrics: dict[str, Any] | None, insights: dict[str, Any] | Non
 
 def _print_releases(releases: dict[str, Any], out: Any) -> None:
     """The release metric: issues done per fix version, lead time from done to release."""
-    released = [v for v in releases.get("versions") or [] if v.get("released")]
+    released = sorted(
+        (v for v in releases.get("versions") or [] if v.get("released")),
+        key=lambda v: (v.get("release_date") or "", v.get("project_key") or ""),
+    )
     out(
         f"\nReleases (fix versions)\n"
         f"  released          {releases.get('released_versions', 0)} versions, "
