@@ -147,6 +147,8 @@ class ProjectStepInput(StepInput):
 
     project_key: str = Field(min_length=1)
     segment: str = Field(default="all", min_length=1, max_length=40)
+    # Sync Segment invocations so far for this segment: the state machine's "More Pages?" bound.
+    invocations: int = Field(default=0, ge=0)
 
 
 class PhasePlan(BoundaryModel):
@@ -170,8 +172,9 @@ class RunOutcome(StepInput):
     plan_error: dict[str, Any] | None = None
 
 
-class ProjectPageResult(BoundaryModel):
-    """Output of one Sync Project Page invocation; the Choice state reads `done` and `wait_seconds`."""
+class SegmentResult(BoundaryModel):
+    """Output of one Sync Segment invocation; the Choice state reads `done`, `wait_seconds` and
+    `invocations` (bounded)."""
 
     team_id: str
     run_id: str
@@ -179,6 +182,7 @@ class ProjectPageResult(BoundaryModel):
     segment: str = "all"
     done: bool
     wait_seconds: int = 0
+    invocations: int = 0
     pages_synced: int = 0
     issues_stored: int = 0
 

@@ -39,6 +39,14 @@ class Settings(BaseModel):
     # A Retry-After up to this many seconds is waited out inside the Lambda; longer waits are
     # handed to the state machine's Wait state.
     jira_max_inline_wait_s: float = Field(default=5.0, alias="JIRA_MAX_INLINE_WAIT_SECONDS")
+    # The most one Jira call may take, answer included (a server dripping bytes is cut off here).
+    jira_request_deadline_s: float = Field(default=60.0, alias="JIRA_REQUEST_DEADLINE_SECONDS", gt=0)
+    # The most a Jira answer may weigh; reading stops there.
+    jira_max_body_bytes: int = Field(default=32 * 1024 * 1024, alias="JIRA_MAX_BODY_BYTES", ge=1024)
+    # Caps of every paging loop (each loop also has its own, lower ones: see jira/client.py).
+    jira_paging_max_pages: int = Field(default=20_000, alias="JIRA_PAGING_MAX_PAGES", ge=1)
+    jira_paging_max_items: int = Field(default=2_000_000, alias="JIRA_PAGING_MAX_ITEMS", ge=1)
+    jira_paging_max_s: float = Field(default=3600.0, alias="JIRA_PAGING_MAX_SECONDS", gt=0)
     # Base of the client's in-Lambda exponential backoff (Atlassian: ~2 s, x2 per retry, 0.7-1.3 jitter).
     jira_backoff_base_s: float = Field(default=2.0, alias="JIRA_BACKOFF_BASE_SECONDS", ge=0)
     # Amazon Bedrock model (or inference profile) id for the insights; empty = the offline generator.

@@ -13,6 +13,7 @@ from jira_onboarding.contracts import ConnectionRequest, ConnectionResponse
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import JiraError, NotConnectedError, OnboardingRequestError
 from jira_onboarding.jira.client import JiraClient, JiraCredentials
+from jira_onboarding.jira.paging import PagingLimits
 from jira_onboarding.logic.oauth_tokens import OAuthTokens, TokenStore
 from jira_onboarding.settings import Settings, get_settings
 
@@ -117,6 +118,13 @@ def open_jira(team_id: str, repo: TeamStores, *, time_left_s: Any = None) -> Jir
         backoff_base_s=settings.jira_backoff_base_s,
         time_left_s=time_left_s,
         on_unauthorized=refreshed_header if store else None,
+        request_deadline_s=settings.jira_request_deadline_s,
+        max_body_bytes=settings.jira_max_body_bytes,
+        paging_limits=PagingLimits(
+            max_pages=settings.jira_paging_max_pages,
+            max_items=settings.jira_paging_max_items,
+            max_seconds=settings.jira_paging_max_s,
+        ),
     )
 
 

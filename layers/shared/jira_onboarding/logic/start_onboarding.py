@@ -11,15 +11,14 @@ keep the data already synced.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from jira_onboarding import aws
 from jira_onboarding.contracts import StartOnboardingRequest, StartOnboardingResponse
 from jira_onboarding.dal.team import TeamStores
+from jira_onboarding.logic.run_ids import new_run_id
 from jira_onboarding.observability import logger
 from jira_onboarding.records import RunStatus
 from jira_onboarding.settings import get_settings
@@ -56,15 +55,6 @@ def _idempotency_store(team_id: str) -> DynamoDBPersistenceLayer:
     store = copy.copy(template)
     store.static_pk_value = team_id  # the team is the partition key here too
     return store
-
-
-def new_run_id(team_id: str, project_keys: list[str], now: datetime | None = None) -> str:
-    """Time-ordered (newest sorts last), unique per team and selection, valid as an execution name."""
-    now = now or datetime.now(UTC)
-    digest = hashlib.sha256(
-        f"{team_id}|{','.join(sorted(project_keys))}|{now.isoformat()}".encode()
-    ).hexdigest()
-    return f"run-{now:%Y%m%dT%H%M%S}-{digest[:8]}"
 
 
 def status_url(run_id: str) -> str:
