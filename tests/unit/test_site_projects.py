@@ -199,3 +199,16 @@ def test_measured_rate_counts_only_completed_syncs() -> None:
     assert measured_rate([*done, project("C", SyncStatus.FAILED, 50_000, 1)]) == 150.0
     assert measured_rate([]) is None
     assert json.dumps(first_sync_plan(1_500, measured_rate(done)).model_dump())  # serialisable
+
+
+def test_fetch_projects_page_stops_after_a_bounded_number_of_jira_pages() -> None:
+    # Given a Jira that answers one project a page, however many are asked
+    jira = PagedJira([_real_project(n) for n in range(1, 40)], page_size=1)
+
+    # When a page of 50 is read
+    values, next_start, _ = fetch_projects_page(_client(jira), 0, 50)
+
+    # Then it stops after JIRA_PAGES_PER_ANSWER calls and says where to go on from
+    from jira_onboarding.logic.site_projects import JIRA_PAGES_PER_ANSWER
+
+    assert len(jira.asked) == JIRA_PAGES_PER_ANSWER == len(values) and next_start == JIRA_PAGES_PER_ANSWER

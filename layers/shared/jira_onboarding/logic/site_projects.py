@@ -15,13 +15,17 @@ from typing import Any
 
 from jira_onboarding.contracts import FirstSyncPlan, JiraProjectsResponse, SiteProject
 from jira_onboarding.dal.team import TeamStores
-from jira_onboarding.errors import JiraError, JiraMalformedResponseError, OnboardingRequestError
+from jira_onboarding.errors import JiraError, OnboardingRequestError
 from jira_onboarding.jira.client import JiraClient
+from jira_onboarding.jira.paging import PagingLimits, iter_offset_pages
 from jira_onboarding.logic.plan_sync import RECENT_DAYS, SPLIT_ABOVE
 from jira_onboarding.records import SyncStatus, TrackedProject
 
 MAX_PAGE = 100
 JIRA_PAGES_PER_ANSWER = 5  # Jira answering 1 project a page must not hold the request open
+PROJECT_PAGE_LIMITS = PagingLimits(
+    max_pages=JIRA_PAGES_PER_ANSWER + 1, max_items=10 * MAX_PAGE, max_seconds=15
+)
 MAX_RECENT_COUNTS = 10  # one approximate count per big project of a page, at most this many
 # About one search page of 100 issues a second with its changelog: what a first sync of a real
 # site does before anything was measured on it.
@@ -32,32 +36,39 @@ STYLES = {"classic": "company-managed", "next-gen": "team-managed"}
 def fetch_projects_page(
     client: JiraClient, start_at: int, max_results: int
 ) -> tuple[list[dict], int | None, int | None]:
-    """Jira's projects from `start_at`, up to `max_results`: (values, next start or None, total)."""
+    """Jira's projects from `start_at`, up to `max_results`: (values, next start or None, total).
+    Through the client's guarded offset pager; at most JIRA_PAGES_PER_ANSWER Jira pages."""
     values: list[dict] = []
-    start = start_at
-    for _ in range(JIRA_PAGES_PER_ANSWER):
-        page = client.request(
+    last_body: dict[str, Any] = {}
+
+    def fetch(offset: int) -> Any:
+        body = client.request(
             "GET",
             "/rest/api/3/project/search",
             what="the project list",
             params={
-                "startAt": start,
+                "startAt": start_at + offset,
                 "maxResults": max_results - len(values),
                 "orderBy": "key",
                 "expand": "insight",
             },
         )
-        if not isinstance(page, dict) or not isinstance(page.get("values"), list):
-            raise JiraMalformedResponseError("Jira's project list was not a page of projects.")
-        got = [v for v in page["values"] if isinstance(v, dict) and isinstance(v.get("key"), str)]
-        values += got
-        start += len(page["values"])
-        total = page.get("total") if isinstance(page.get("total"), int) else None
-        if page.get("isLast", True) or not page["values"]:
-            return values, None, total
-        if len(values) >= max_results:
-            return values, start, total
-    return values, start, total
+        last_body.clear()
+        last_body.update(body if isinstance(body, dict) else {})
+        return body
+
+    consumed = 0
+    pages = iter_offset_pages(fetch, what="the project list", limits=PROJECT_PAGE_LIMITS)
+    for n, page in enumerate(pages, start=1):
+        consumed += len(page)
+        values += [v for v in page if isinstance(v, dict) and isinstance(v.get("key"), str)]
+        if last_body.get("isLast", True) is not False or not page:
+            break
+        if len(values) >= max_results or n >= JIRA_PAGES_PER_ANSWER:
+            total = last_body.get("total")
+            return values, start_at + consumed, total if isinstance(total, int) else None
+    total = last_body.get("total")
+    return values, None, total if isinstance(total, int) else None
 
 
 def measured_rate(projects: Iterable[TrackedProject]) -> float | None:
