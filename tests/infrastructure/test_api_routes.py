@@ -58,8 +58,8 @@ def _served_routes(resolver: Any) -> set[tuple[str, str]]:
 
 
 def test_template_gives_every_api_route_to_one_function() -> None:
-    assert len(TEMPLATE_ROUTES) == 4
-    assert sum(len(r) for r in TEMPLATE_ROUTES.values()) == len(ALL_ROUTES) == 5
+    assert len(TEMPLATE_ROUTES) == 6
+    assert sum(len(r) for r in TEMPLATE_ROUTES.values()) == len(ALL_ROUTES) == 9
 
 
 @pytest.mark.parametrize("function", sorted(TEMPLATE_ROUTES))
