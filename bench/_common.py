@@ -150,14 +150,16 @@ def minimum_calls(truth: dict[str, Any], *, fields_per_run: bool = True) -> dict
     """The fewest Jira calls a full sync of the workspace needs, endpoint by endpoint.
 
     Users: pages of 1,000 until an empty page (a full page cannot prove it is the last). Fields: once
-    per site. Per project: one approximate count (progress bar), one boards page, per board its
-    configuration and (scrum) its sprint pages of 50, search pages of 100 (the cap with fields), and
-    bulk changelog calls of up to 1,000 issues, each answering up to 10,000 histories."""
+    per site. Per project: one approximate count (progress bar), one versions call (release dates),
+    one boards page, per board its configuration and (scrum) its sprint pages of 50, search pages of
+    100 (the cap with fields), and bulk changelog calls of up to 1,000 issues, each answering up to
+    10,000 histories."""
     need: Counter[str] = Counter()
     need["users"] = math.ceil(truth["users"] / USER_PAGE) + 1
     need["fields"] = 1
     for p in truth["projects"].values():
         need["approximate-count"] += 1
+        need["versions"] += 1
         need["boards"] += 1
         for b in p["boards"]:
             need["board configuration"] += 1
@@ -187,6 +189,8 @@ def classify(endpoint: str) -> str:
         return "changelog"
     if "configuration" in e:
         return "board configuration"
+    if e.endswith("/versions"):
+        return "versions"
     if "/sprint" in e:
         return "sprints"
     if e.rstrip("/").endswith("/board"):

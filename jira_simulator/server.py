@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 from .demo import DEMO_API_TOKEN, DEMO_EMAIL
 from .faults import Fault, FaultPlan, SimRequest, SimulatedTimeout
 from .hostile import DRIP_HEADER, drip_chunks, drip_stream, hostile_answer
-from .workspace import BASE_DATE, SITE, Workspace, jira_datetime
+from .workspace import BASE_DATE, SITE, Workspace, jira_datetime, parse_jira_datetime
 
 JSON_CT = "application/json;charset=UTF-8"
 SEARCH_MAX_IDS_ONLY = 5000  # documented: up to 5000 when only id/key are requested
@@ -623,6 +623,7 @@ class JiraSimulator:
             r("GET", "/rest/api/3/user/bulk", self._user_bulk),
             r("GET", "/rest/api/3/project/search", self._project_search),
             r("GET", "/rest/api/3/project/{projectIdOrKey}", self._project_get),
+            r("GET", "/rest/api/3/project/{projectIdOrKey}/versions", self._project_versions),
             r("GET", "/rest/api/3/search/jql", self._search_jql),
             r("POST", "/rest/api/3/search/jql", self._search_jql),
             r("POST", "/rest/api/3/search/approximate-count", self._approximate_count),
@@ -742,7 +743,27 @@ class JiraSimulator:
         if type_key and "software" not in type_key.split(","):
             projects = []
         values = [self._project_summary(p.key) for p in projects]
+        if "insight" in (ctx.q("expand") or "").split(","):
+            for value in values[start : start + size]:
+                value["insight"] = self._project_insight(value["key"])
         return self._page_bean("/rest/api/3/project/search", ctx, values, start, size)
+
+    def _project_insight(self, key: str) -> dict:
+        """ProjectInsight: the issue count and the last issue update (generates the issues)."""
+        issues = self.ws.issues_by_project[key]
+        last = max((parse_jira_datetime(i["fields"]["updated"]) for i in issues), default=None)
+        insight: dict = {"totalIssueCount": self.ws.issue_count(key)}
+        if last is not None:
+            insight["lastIssueUpdateTime"] = jira_datetime(last.astimezone(UTC), 0)
+        return insight
+
+    def _project_versions(self, ctx: _Ctx) -> Any:
+        """`GET /rest/api/3/project/{projectIdOrKey}/versions`: every version, unpaged."""
+        key = ctx.params["projectIdOrKey"]
+        p = self.ws.project(key)
+        if p is None:
+            raise ApiError(404, f"No project could be found with key '{key}'.")
+        return [dict(v) for v in self.ws.project_versions(p.key)]
 
     def _project_get(self, ctx: _Ctx) -> Any:
         key = ctx.params["projectIdOrKey"]
@@ -754,10 +775,10 @@ class JiraSimulator:
         out.update(
             description=f"{p.name} ({'team-managed' if p.style == 'next-gen' else 'company-managed'})",
             lead={k: lead[k] for k in ("self", "accountId", "avatarUrls", "displayName", "active")},
-            components=[],
+            components=self.ws.project_components(p.key),
             issueTypes=_issue_types(),
             assigneeType="UNASSIGNED",
-            versions=[],
+            versions=self.ws.project_versions(p.key),
             roles={},
         )
         return out

@@ -52,6 +52,7 @@ class TrackedProject(Record):
     issues_written: int = 0
     issues_total_estimate: int | None = None
     estimation_field: str | None = None
+    versions: list[dict] | None = None  # the project's versions (jira/structure.py ProjectVersion)
     reason: str | None = None
     error_name: str | None = None
     next_retry_at: datetime | None = None
@@ -74,6 +75,7 @@ class TeamMember(Record):
     jira_account_id: str | None = None
     match_method: str | None = None
     match_confidence: float | None = None
+    match_evidence: dict | None = None
 
 
 class OnboardingRun(Record):
@@ -132,6 +134,7 @@ class MetricsSnapshot(Record):
     computed_at: datetime
     sprint_metrics: dict | None = None
     linkage: dict | None = None
+    releases: dict | None = None  # issues done per fix version, lead time to release
 
 
 class StoredInsight(Record):

@@ -10,6 +10,7 @@ from typing import Any, cast
 from jira_onboarding.dal.items import as_dict, require_team
 from jira_onboarding.dal.tables import JiraIssueItem, bind_tables, put_items, serialize_values, utcnow
 from jira_onboarding.jira.models import FieldChange, JiraIssue
+from jira_onboarding.jira.structure import IssueStructure
 from jira_onboarding.sprint_metrics.issues import STORED_ATTRIBUTES, MetricIssue, MetricIssueBuilder
 
 ISSUE_WRITE_THREADS = 4
@@ -49,6 +50,7 @@ def issue_item_values(
         "story_points": issue.story_points,
         "sprint_changes": [_change_json(c) for c in issue.sprint_changes] or None,
         "status_changes": [_change_json(c) for c in issue.status_changes] or None,
+        "structure": issue.structure.model_dump(mode="json"),
         "deleted": False,
         "content_hash": content_hash,
         "run_id": run_id,
@@ -166,7 +168,23 @@ class IssueStore:
                 story_points=item.story_points,
                 sprint_changes=tuple(FieldChange.model_validate(c) for c in item.sprint_changes or ()),
                 status_changes=tuple(FieldChange.model_validate(c) for c in item.status_changes or ()),
+                structure=IssueStructure.model_validate(item.structure or {}),
             )
+
+    def issue_people(self, keys: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
+        """(assignee, reporter) account ids of the stored, not deleted, issues among `keys`
+        (unknown keys are left out): one BatchGet per 100 keys, three attributes each."""
+        wanted = sorted(set(keys))
+        out: dict[str, tuple[str | None, str | None]] = {}
+        if not wanted:
+            return out
+        for item in JiraIssueItem.batch_get(
+            [(self.team_id, key) for key in wanted],
+            attributes_to_get=["issue_key", "assignee_account_id", "reporter_account_id", "deleted"],
+        ):
+            if not item.deleted:
+                out[item.issue_key] = (item.assignee_account_id, item.reporter_account_id)
+        return out
 
     def iter_metric_issues(
         self, project_key: str, builder: MetricIssueBuilder | None = None
@@ -194,6 +212,7 @@ class IssueStore:
                 resolved=item.resolved,
                 sprint_changes=item.sprint_changes,
                 status_changes=item.status_changes,
+                structure=item.structure,
             )
 
     def list_metric_issues(self, project_keys: Iterable[str]) -> list[MetricIssue]:

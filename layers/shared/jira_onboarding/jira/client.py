@@ -45,6 +45,7 @@ from jira_onboarding.jira.paging import (
     iter_token_pages,
 )
 from jira_onboarding.jira.responses import error_for_response
+from jira_onboarding.jira.structure import ProjectVersion, read_versions
 from jira_onboarding.observability import trace_httpx
 from jira_onboarding.redact import scrub
 
@@ -322,6 +323,13 @@ class JiraClient(AgileEndpoints):
         if not 0 <= count <= MAX_PLAUSIBLE_COUNT:  # also false for NaN
             return None
         return int(count)
+
+    def project_versions(self, project_key: str) -> list[ProjectVersion]:
+        """The project's versions with their release dates (`GET /rest/api/3/project/{key}/versions`,
+        a bare array: Jira does not page it)."""
+        path = f"/rest/api/3/project/{project_key}/versions"
+        payload = self.request("GET", path, what=f"the versions of project {project_key}")
+        return read_versions(payload)
 
     def projects(self) -> list[dict[str, str]]:
         """Every project the credentials see, `{key, name}` by key (`GET /rest/api/3/project/search`)."""
