@@ -96,8 +96,10 @@ def _serve(conn: Any, seed: int, size: Any, latency_s: float, burst: float | Non
                     sim.request_log.clear()
                 conn.send(None)
             elif command == "set":
-                sim.latency_s, sim.burst_per_second = arg
-                sim._bucket_tokens = float(arg[1] or 0)
+                from jira_simulator.ratelimits import RateLimits, SiteLimits
+
+                sim.latency_s = arg[0]
+                sim.limits = RateLimits(SiteLimits(burst_per_second=arg[1] or None, burst_scope="site"))
                 conn.send(None)
             elif command == "project_counts":
                 conn.send({p.key: len(ws.issues_by_project[p.key]) for p in ws.projects})
