@@ -229,6 +229,9 @@ class RunStatusResponse(BoundaryModel):
     users_error: str | None = None
     reason: str | None = None
     projects: list[ProjectProgress]
+    # What the run's Jira calls cost so far (Jira's points cost model); None without a site budget.
+    jira_calls: int | None = None
+    jira_points: int | None = None
 
 
 class MetricsSummary(BoundaryModel):

@@ -21,6 +21,8 @@ class TableNames(BaseModel):
     pull_requests: str = Field(alias="PULL_REQUESTS_TABLE")
     metrics_snapshots: str = Field(alias="METRICS_SNAPSHOTS_TABLE")
     insights: str = Field(alias="INSIGHTS_TABLE")
+    # One item per Jira site (not per team): the site's shared rate budget. Empty: no shared pacing.
+    jira_site_budgets: str = Field(default="", alias="JIRA_SITE_BUDGETS_TABLE")
 
 
 class Settings(BaseModel):
@@ -39,6 +41,9 @@ class Settings(BaseModel):
     # A Retry-After up to this many seconds is waited out inside the Lambda; longer waits are
     # handed to the state machine's Wait state.
     jira_max_inline_wait_s: float = Field(default=5.0, alias="JIRA_MAX_INLINE_WAIT_SECONDS")
+    # Requests per second every caller of one Jira site shares (its burst limit, as configured for
+    # the site); NearLimit headers lower it until the quota resets.
+    jira_site_requests_per_second: float = Field(default=100.0, alias="JIRA_SITE_REQUESTS_PER_SECOND", gt=0)
     # Base of the client's in-Lambda exponential backoff (Atlassian: ~2 s, x2 per retry, 0.7-1.3 jitter).
     jira_backoff_base_s: float = Field(default=2.0, alias="JIRA_BACKOFF_BASE_SECONDS", ge=0)
     # Amazon Bedrock model (or inference profile) id for the insights; empty = the offline generator.

@@ -41,6 +41,7 @@ from jira_onboarding.jira.models import (
     JiraUser,
     SearchPage,
 )
+from jira_onboarding.jira.pacing import Pacer
 from jira_onboarding.observability import trace_httpx
 
 USER_PAGE_SIZE = 1000  # the documented maximum of /rest/api/3/users/search
@@ -148,8 +149,10 @@ class JiraClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         on_unauthorized: Callable[[], str | None] | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self._http = http
+        self._pacer = pacer  # the site's shared budget: paces every request, learns from every answer
         # Called once on a 401: returns a fresh Authorization header (an OAuth refresh) or None.
         self._on_unauthorized = on_unauthorized
         self._max_attempts = max_attempts
@@ -183,6 +186,8 @@ class JiraClient:
         return cls(http, **kwargs)
 
     def close(self) -> None:
+        if self._pacer is not None:
+            self._pacer.close()
         self._http.close()
 
     # ---- transport -------------------------------------------------------------------------
@@ -235,6 +240,8 @@ class JiraClient:
         attempts = self._max_attempts if idempotent else 1
         for attempt in range(attempts):
             last = attempt == attempts - 1
+            if self._pacer is not None:
+                self._pacer.before(method, path)
             try:
                 self.calls += 1
                 response = self._http.request(method, path, params=params, json=json_body)
@@ -258,13 +265,18 @@ class JiraClient:
                 try:
                     # pydantic's JSON parser: a bulk changelog of 1,000 issues is megabytes (every
                     # history carries its author), and json.loads took ~5 times as long.
-                    return from_json(response.content)
+                    payload = from_json(response.content)
                 except ValueError as exc:
                     error = JiraMalformedResponseError(f"Jira sent a body that is not valid JSON for {what}.")
                     if last:
                         raise error from exc
                     self._wait_or_raise(self._backoff(attempt), error)
                     continue
+                if self._pacer is not None:
+                    self._pacer.after(response, payload)
+                return payload
+            if self._pacer is not None:
+                self._pacer.after(response)
             error = error_for_response(response, what=what)
             if not error.transient or last:
                 raise error

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from jira_onboarding import aws
+from jira_onboarding.budget import Priority, site_pacer
 from jira_onboarding.contracts import ConnectionRequest, ConnectionResponse
 from jira_onboarding.dal.repository import Repository
 from jira_onboarding.errors import JiraError, NotConnectedError, OnboardingRequestError
@@ -92,7 +93,14 @@ def load_credentials(team_id: str, repo: Repository) -> tuple[JiraCredentials, T
     return credentials, store
 
 
-def open_jira(team_id: str, repo: Repository, *, time_left_s: Any = None) -> JiraClient:
+def open_jira(
+    team_id: str,
+    repo: Repository,
+    *,
+    time_left_s: Any = None,
+    priority: Priority = Priority.ONBOARDING,
+    run_id: str | None = None,
+) -> JiraClient:
     settings = get_settings()
     credentials, store = load_credentials(team_id, repo)
 
@@ -117,6 +125,12 @@ def open_jira(team_id: str, repo: Repository, *, time_left_s: Any = None) -> Jir
         backoff_base_s=settings.jira_backoff_base_s,
         time_left_s=time_left_s,
         on_unauthorized=refreshed_header if store else None,
+        pacer=site_pacer(
+            credentials,
+            priority=priority,
+            time_left_s=time_left_s,
+            run=(team_id, run_id) if run_id else None,
+        ),
     )
 
 

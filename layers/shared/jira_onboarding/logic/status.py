@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from jira_onboarding.budget.site_data import run_cost
 from jira_onboarding.contracts import ProjectProgress, RunStatusResponse
 from jira_onboarding.dal.repository import Repository, to_iso
 from jira_onboarding.errors import OnboardingRequestError
@@ -60,6 +61,7 @@ def get_run_status(team_id: str, run_id: str) -> RunStatusResponse:
     tracked = repo.projects_of(run.project_keys, attributes=PROGRESS_ATTRIBUTES)
     projects = [_progress(project) for project in tracked]
     end = run.finished_at or datetime.now(UTC)
+    calls, points = run_cost(team_id, run_id)
     return RunStatusResponse(
         run_id=run.run_id,
         status=run.status.value,
@@ -71,4 +73,6 @@ def get_run_status(team_id: str, run_id: str) -> RunStatusResponse:
         users_error=run.users_error,
         reason=run.reason,
         projects=projects,
+        jira_calls=calls,
+        jira_points=points,
     )

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+from jira_onboarding.budget import Priority
 from jira_onboarding.contracts import ProjectPageResult, ProjectStepInput
 from jira_onboarding.dal.repository import Repository
 from jira_onboarding.errors import JiraRateLimitExhaustedError, JiraThrottledError
@@ -203,7 +204,9 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
         # A replayed final invocation (the work is committed), or another segment failed the project.
         return _result(step, project, done=True)
 
-    client = open_jira(step.team_id, repo, time_left_s=time_left_s)
+    # A first sync has a person waiting; an incremental refresh gives way to it on a shared site.
+    priority = Priority.REFRESH if project.sync_mode == "incremental" else Priority.ONBOARDING
+    client = open_jira(step.team_id, repo, time_left_s=time_left_s, priority=priority, run_id=step.run_id)
     committer: _Committer | None = None
     last = False
     try:

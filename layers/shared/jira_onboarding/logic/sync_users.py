@@ -57,7 +57,7 @@ def sync_users(step: StepInput) -> UsersSummary:
         repo.update_run(step.run_id, users_summary=summary.model_dump())
         logger.info("Jira users left as they are", extra={"reason": skipped})
         return summary
-    client = open_jira(step.team_id, repo)
+    client = open_jira(step.team_id, repo, run_id=step.run_id)
     try:
         users = [user for page in client.iter_user_pages() for user in page]
     finally:
