@@ -10,7 +10,7 @@ with 40 sprints, every issue with its Sprint and status histories, PRs citing is
 branches and bodies (and some citing none). Reading the items from DynamoDB is NOT included (moto
 would measure moto), but the input is what that read builds: each issues-table item's attributes,
 one at a time, into the lean `MetricIssue` (`MetricIssueBuilder.from_stored`, as
-`Repository.list_metric_issues` does); PRs as `PullRequest` models. Memory: the process's peak RSS
+`IssueStore.list_metric_issues` does); PRs as `PullRequest` models. Memory: the process's peak RSS
 (ru_maxrss, the input data included, as the Lambda would hold it) and the tracemalloc peak of the
 computation alone (a second, traced pass).
 """
@@ -85,8 +85,8 @@ def _stored_issues(
 
 def build(n_issues: int, n_prs: int, seed: int = 7) -> dict[str, Any]:
     from jira_onboarding.jira.models import JiraBoard, JiraSprint
-    from jira_onboarding.metrics.issues import MetricIssueBuilder
     from jira_onboarding.records import PullRequest, TeamMember
+    from jira_onboarding.sprint_metrics.issues import MetricIssueBuilder
 
     rng = Random(seed)
     boards, sprints = [], []
@@ -121,7 +121,7 @@ def build(n_issues: int, n_prs: int, seed: int = 7) -> dict[str, Any]:
     per_project = n_issues // len(PROJECTS)
     # As the Lambda reads them: each issues-table item's attributes (what pynamodb hands over:
     # datetimes, numbers, the change histories as `save_issues` stores them) into the lean
-    # `MetricIssue`, one item at a time (`Repository.list_metric_issues`).
+    # `MetricIssue`, one item at a time (`IssueStore.list_metric_issues`).
     builder = MetricIssueBuilder()
     issues = [builder.from_stored(**item) for item in _stored_issues(rng, board_sprints, per_project)]
     prs = []
@@ -148,9 +148,9 @@ def build(n_issues: int, n_prs: int, seed: int = 7) -> dict[str, Any]:
 def compute(data: dict[str, Any]) -> dict[str, Any]:
     from jira_onboarding.insights.gather import GithubInsightData, InsightData, jira_section
     from jira_onboarding.insights.generator import offline_insights
-    from jira_onboarding.metrics.linkage import correlate_pull_requests
-    from jira_onboarding.metrics.sprints import compute_sprint_metrics
     from jira_onboarding.records import MetricsSnapshot
+    from jira_onboarding.sprint_metrics.linkage import correlate_pull_requests
+    from jira_onboarding.sprint_metrics.sprints import compute_sprint_metrics
 
     timings = {}
     t0 = time.perf_counter()

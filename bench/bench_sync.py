@@ -102,7 +102,7 @@ def main() -> int:
     args = parser.parse_args()
 
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    from jira_onboarding.dal.repository import Repository
+    from jira_onboarding.dal.team import TeamStores
     from jira_onboarding.logic.connections import register_connection
 
     from local_harness.stack import LocalStack
@@ -183,8 +183,8 @@ def main() -> int:
             first_issue = counted["first_at"].get("JiraIssuesTable")
             marks["first_issue_stored"] = (first_issue - started) if first_issue else math.nan
             log = sim.log()
-            repo = Repository(TEAM)
-            stored = {k: repo.count_issues(k) for k in keys}
+            repo = TeamStores(TEAM)
+            stored = {k: repo.issues.count(k) for k in keys}
             figures["projects_status"] = {p["project_key"]: p["status"] for p in status["projects"]}
             figures["reasons"] = {
                 p["project_key"]: p.get("reason") for p in status["projects"] if p.get("reason")
@@ -194,7 +194,7 @@ def main() -> int:
             # longest chain of pages the plan leaves.
             segments = [
                 (project.project_key, name, segment.jql)
-                for project in repo.list_projects()
+                for project in repo.projects.list_tracked()
                 for name, segment in project.segments.items()
             ]
             counts = sim.count([jql for _, _, jql in segments])

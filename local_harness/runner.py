@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores, dump_team
 from jira_onboarding.jira.client import JiraClient, JiraCredentials
 from jira_onboarding.logic.connections import register_connection
 from jira_onboarding.records import PullRequest, TeamMember
@@ -123,9 +123,9 @@ class ProgressPrinter:
 
 def connect_team(team_id: str, credentials: JiraCredentials, members: Iterable[TeamMember] = ()) -> None:
     """Register the team's Jira connection (secret included) and seed its GitHub-side members."""
-    repo = Repository(team_id)
+    repo = TeamStores(team_id)
     for member in members:
-        repo.save_member(member)
+        repo.people.save_member(member)
     secret = (
         {"email": credentials.email, "api_token": credentials.api_token}
         if credentials.auth_kind == "api_token"
@@ -147,10 +147,12 @@ def run_pipeline(
     ground_truth: Callable[[str], int | None] | None = None,
     pull_requests: Iterable[dict[str, Any]] = (),
 ) -> RunSummary:
-    repo = Repository(team_id)
+    repo = TeamStores(team_id)
     connect_team(team_id, credentials, members)
     # What the product's GitHub integration would have stored (docs/pull_request_contract.md).
-    repo.save_pull_requests(PullRequest.model_validate({**pr, "team_id": team_id}) for pr in pull_requests)
+    repo.metrics.save_pull_requests(
+        PullRequest.model_validate({**pr, "team_id": team_id}) for pr in pull_requests
+    )
     started = time.monotonic()
     status_code, _, body = stack.http(
         "POST", "/jira/onboarding", team_id=team_id, body={"project_keys": project_keys}
@@ -188,7 +190,7 @@ def run_pipeline(
             ProjectSummary(
                 key=p["project_key"],
                 status=p["status"],
-                issues_stored=repo.count_issues(p["project_key"]),
+                issues_stored=repo.issues.count(p["project_key"]),
                 reason=p.get("reason"),
                 ground_truth=ground_truth(p["project_key"]) if ground_truth else None,
             )
@@ -233,7 +235,7 @@ def print_summary(summary: RunSummary, stream: TextIO = sys.stdout) -> None:
 def dump_items(team_id: str, path: Path) -> int:
     count = 0
     with path.open("w", encoding="utf-8") as handle:
-        for item in Repository(team_id).dump():
+        for item in dump_team(team_id):
             handle.write(json.dumps(item, default=str, sort_keys=True) + "\n")
             count += 1
     return count

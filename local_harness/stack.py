@@ -433,7 +433,7 @@ class LocalStack:
         from jira_onboarding.dal import tables
 
         aws.clear_caches()
-        tables.forget_connections()
+        tables.forget_table_bindings()
 
     def _redirect_logs(self, stream: io.TextIOBase) -> None:
         from jira_onboarding.observability import logger

@@ -62,13 +62,13 @@ def stack() -> Iterator[LocalStack]:
 
 def connect_team(team_id: str, jira_url: str, workspace: Workspace | None = None) -> None:
     """Register the simulator as the team's Jira and seed its GitHub-side members."""
-    from jira_onboarding.dal.repository import Repository
+    from jira_onboarding.dal.team import TeamStores
 
     register_connection(team_id, jira_url, "api_token", {"email": SIM_EMAIL, "api_token": SIM_TOKEN})
     if workspace is not None:
-        repo = Repository(team_id)
+        repo = TeamStores(team_id)
         for member in workspace.team_members:
-            repo.save_member(TeamMember(team_id=team_id, **member))
+            repo.people.save_member(TeamMember(team_id=team_id, **member))
 
 
 @pytest.fixture
@@ -87,3 +87,13 @@ def select_and_wait(stack: LocalStack, keys: list[str], team_id: str = TEAM) -> 
     code, _, run = stack.http("GET", body["status_url"], team_id=team_id)
     assert code == 200
     return run
+
+
+def set_project_fields(team_id: str, project_key: str, **values: Any) -> None:
+    """Given-state for a test: set a tracked project's columns as an earlier run would have left
+    them (the stores only offer the changes the logic makes)."""
+    from jira_onboarding.dal.tables import TrackedProjectItem, bind_tables
+
+    bind_tables()
+    actions = [getattr(TrackedProjectItem, name).set(value) for name, value in values.items()]
+    TrackedProjectItem(team_id, project_key).update(actions=actions)

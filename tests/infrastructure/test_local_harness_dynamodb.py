@@ -6,7 +6,7 @@ from __future__ import annotations
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 
 from local_harness.stack import LocalStack
 
@@ -38,8 +38,8 @@ def test_the_item_size_limit_is_moto_s_own_and_items_round_trip(dynamodb_process
             client.put_item(TableName=table, Item=too_big)
 
         # and the pipeline's writes and reads go where the tables are
-        Repository("team-a").record_run("run-1", ["ALPHA"])
-        assert Repository("team-a").get_run("run-1").project_keys == ["ALPHA"]
+        TeamStores("team-a").runs.record("run-1", ["ALPHA"])
+        assert TeamStores("team-a").runs.get("run-1").project_keys == ["ALPHA"]
         stored = client.get_item(TableName=table, Key={"team_id": {"S": "t"}, "issue_key": {"S": "A-1"}})
         assert len(stored["Item"]["b"]["S"]) == len(_item("A-1", 1000)["b"]["S"])
         assert "Item" not in client.get_item(

@@ -241,6 +241,21 @@ def test_statemachine_error_names_are_known(machine: str) -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_statemachine_jira_retries_name_exactly_the_transient_errors(machine: str) -> None:
+    from jira_onboarding.errors import transient_error_names
+
+    transient = transient_error_names()
+    assert transient, "no Jira error class is marked transient"
+    retries = [
+        (f"{scope.where}: {name!r} Retry[{index}]", rule.get("ErrorEquals") or [])
+        for scope, name, state in all_states(machine)
+        for index, rule in enumerate(state.get("Retry") or [])
+        if any(error.startswith("Jira") for error in rule.get("ErrorEquals") or [])
+    ]
+    problems = [f"{where} names {names}, not {transient}" for where, names in retries if names != transient]
+    assert not problems, "\n".join(problems)
+
+
 def test_statemachine_states_all_is_alone_and_last(machine: str) -> None:
     problems = []
     for scope, name, state in all_states(machine):

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 
 import boto3
 import pytest
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores, dump_team
 from jira_onboarding.errors import NotConnectedError
 from jira_onboarding.settings import get_settings
 from pynamodb.connection import Connection
 
 from local_harness.stack import LocalStack
-from tests.conftest import SIM_EMAIL, SIM_TOKEN, TEAM
+from tests.conftest import SIM_EMAIL, SIM_TOKEN, TEAM, set_project_fields
 
 
 def _connect(stack: LocalStack, team: str, **body) -> tuple[int, dict]:
@@ -30,10 +30,10 @@ def test_connection_is_checked_stored_and_its_secret_kept_out_of_tables(stack: L
     assert status == 201, answer
     assert answer["site_url"] == jira_url
     assert SIM_TOKEN not in json.dumps(answer)
-    dumped = json.dumps(list(Repository(TEAM).dump()), default=str)
+    dumped = json.dumps(list(dump_team(TEAM)), default=str)
     assert SIM_TOKEN not in dumped  # the token lives in Secrets Manager only
     secret = boto3.client("secretsmanager", region_name="us-east-1").get_secret_value(
-        SecretId=Repository(TEAM).get_connection().secret_name
+        SecretId=TeamStores(TEAM).connection.get().secret_name
     )
     assert json.loads(secret["SecretString"]) == {"email": SIM_EMAIL, "api_token": SIM_TOKEN}
 
@@ -82,7 +82,7 @@ def test_connection_with_bad_input_is_400_and_stores_nothing(stack: LocalStack, 
     assert status == 400
     for word in words:
         assert word in answer["message"]
-    assert Repository(TEAM).get_connection() is None
+    assert TeamStores(TEAM).connection.get() is None
 
 
 def test_connection_with_refused_credentials_is_400_and_stores_nothing(stack: LocalStack, jira_url):
@@ -92,7 +92,7 @@ def test_connection_with_refused_credentials_is_400_and_stores_nothing(stack: Lo
     assert status == 400
     assert "refused the credentials" in answer["message"]
     assert "wrong" not in answer["message"]
-    assert Repository(TEAM).get_connection() is None
+    assert TeamStores(TEAM).connection.get() is None
 
 
 def test_connection_to_an_unreachable_site_is_400(stack: LocalStack):
@@ -139,7 +139,7 @@ def test_changed_selection_starts_a_new_run_and_stops_tracking_what_was_left_out
     stack.wait_for_executions()
 
     assert first["run_id"] != second["run_id"]
-    projects = {p.project_key: p for p in Repository(TEAM).list_projects()}
+    projects = {p.project_key: p for p in TeamStores(TEAM).projects.list_tracked()}
     assert projects["ALPHA"].run_id == second["run_id"]
     assert projects["ALPHA"].sync_status == "COMPLETE"
     assert projects["OPS"].sync_status == "COMPLETE"
@@ -151,11 +151,12 @@ def test_changed_selection_starts_a_new_run_and_stops_tracking_what_was_left_out
 
 def test_tracking_a_new_selection_keeps_stored_data_and_untracks_what_was_left_out(stack: LocalStack):
     # Given two projects a previous run synced
-    repo = Repository(TEAM)
-    repo.record_run("run-1", ["ALPHA", "BETA"])
+    repo = TeamStores(TEAM)
+    repo.runs.record("run-1", ["ALPHA", "BETA"])
     synced_at = datetime(2026, 11, 1, tzinfo=UTC)
     for key in ("ALPHA", "BETA"):
-        repo.update_project(
+        set_project_fields(
+            TEAM,
             key,
             sync_status="COMPLETE",
             last_synced_at=synced_at,
@@ -166,11 +167,11 @@ def test_tracking_a_new_selection_keeps_stored_data_and_untracks_what_was_left_o
         )
 
     # When a new run tracks ALPHA and OPS only
-    dropped = repo.record_run("run-2", ["ALPHA", "OPS"], untrack_others=True)
+    dropped = repo.runs.record("run-2", ["ALPHA", "OPS"], untrack_others=True)
 
     # Then ALPHA starts afresh for the new run but keeps what it knows of its stored data
     assert dropped == ["BETA"]
-    projects = {p.project_key: p for p in repo.list_projects()}
+    projects = {p.project_key: p for p in repo.projects.list_tracked()}
     alpha = projects["ALPHA"]
     assert (alpha.run_id, alpha.sync_status, alpha.pages_synced) == ("run-2", "PENDING", 0)
     assert (alpha.last_synced_at, alpha.last_swept_at) == (synced_at, synced_at)
@@ -181,10 +182,10 @@ def test_tracking_a_new_selection_keeps_stored_data_and_untracks_what_was_left_o
     assert (beta.selected, beta.run_id, beta.sync_status) == (False, "run-1", "COMPLETE")
     assert (beta.issues_stored, beta.pages_synced, beta.last_synced_at) == (120, 3, synced_at)
     # and a run that only refreshes some projects (the nightly batch) untracks nothing
-    assert repo.record_run("run-3", ["OPS"]) == []
-    assert repo.get_project("ALPHA").selected is True
+    assert repo.runs.record("run-3", ["OPS"]) == []
+    assert repo.projects.get("ALPHA").selected is True
     # and each run is recorded with its projects
-    assert [repo.get_run(r).project_keys for r in ("run-1", "run-2", "run-3")] == [
+    assert [repo.runs.get(r).project_keys for r in ("run-1", "run-2", "run-3")] == [
         ["ALPHA", "BETA"],
         ["ALPHA", "OPS"],
         ["OPS"],
@@ -193,15 +194,15 @@ def test_tracking_a_new_selection_keeps_stored_data_and_untracks_what_was_left_o
 
 def test_a_run_that_requires_a_connection_writes_nothing_without_one(stack: LocalStack):
     # Given a team that never registered a connection
-    repo = Repository("team-without-jira")
+    repo = TeamStores("team-without-jira")
 
     # When a run that needs the connection is recorded
     with pytest.raises(NotConnectedError):
-        repo.record_run("run-1", ["ALPHA"], require_connection=True)
+        repo.runs.record("run-1", ["ALPHA"], require_connection=True)
 
     # Then neither the run nor its project was written
-    assert repo.get_run("run-1") is None
-    assert repo.list_projects() == []
+    assert repo.runs.get("run-1") is None
+    assert repo.projects.list_tracked() == []
 
 
 def test_flag_off_records_the_selection_pending_for_the_nightly_job(
@@ -215,8 +216,8 @@ def test_flag_off_records_the_selection_pending_for_the_nightly_job(
     assert status == 202
     assert body["status"] == "PENDING"
     assert stack.list_executions() == []
-    assert Repository(TEAM).get_project("OPS").sync_status == "PENDING"
-    run = Repository(TEAM).get_run(body["run_id"])
+    assert TeamStores(TEAM).projects.get("OPS").sync_status == "PENDING"
+    run = TeamStores(TEAM).runs.get(body["run_id"])
     assert (run.status, run.execution_arn) == ("QUEUED", None)
     assert os.environ["FEATURE_FLAGS"]
 
@@ -266,10 +267,10 @@ def test_a_run_of_many_projects_is_written_in_batches_of_25_across_tables(stack:
     keys = [f"P{n:02d}" for n in range(40)]
 
     # When a run of 40 projects is recorded
-    Repository(TEAM).record_run("run-1", keys)
+    TeamStores(TEAM).runs.record("run-1", keys)
 
     # Then the run and its 40 projects went in 25s, the unprocessed two were sent again, and all are stored
     assert calls == [25, 2, 16]
-    repo = Repository(TEAM)
-    assert repo.get_run("run-1").project_keys == keys
-    assert sorted(p.project_key for p in repo.list_projects()) == keys
+    repo = TeamStores(TEAM)
+    assert repo.runs.get("run-1").project_keys == keys
+    assert sorted(p.project_key for p in repo.projects.list_tracked()) == keys

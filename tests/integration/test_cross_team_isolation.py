@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores, dump_team
 
 from local_harness.stack import LocalStack
 from local_harness.template import template_model
@@ -26,7 +26,7 @@ def test_every_route_with_another_teams_token_leaks_nothing(
     )
     stack.wait_for_executions()
     run_id = started["run_id"]
-    before = sorted(json.dumps(item, sort_keys=True, default=str) for item in Repository(TEAM).dump())
+    before = sorted(json.dumps(item, sort_keys=True, default=str) for item in dump_team(TEAM))
     secrets_of_a = [run_id, "ALPHA-", "OPS-", *(m["member_id"] for m in workspace.team_members)]
 
     # And another team, connected to its own Jira, that knows team A's run id
@@ -57,8 +57,8 @@ def test_every_route_with_another_teams_token_leaks_nothing(
     stack.wait_for_executions()
 
     # And team A's data is exactly as it was: the other team's POSTs wrote only under its own key
-    after = sorted(json.dumps(item, sort_keys=True, default=str) for item in Repository(TEAM).dump())
+    after = sorted(json.dumps(item, sort_keys=True, default=str) for item in dump_team(TEAM))
     assert after == before
     assert {m for m, _, _ in walked} == {"GET", "POST"}
     assert len(walked) == len(_routes()) >= 5
-    assert {p.project_key for p in Repository(OTHER).list_projects()} == {"ALPHA"}
+    assert {p.project_key for p in TeamStores(OTHER).projects.list_tracked()} == {"ALPHA"}

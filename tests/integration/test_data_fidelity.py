@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores, dump_team
 
 from jira_simulator import JiraSimulator, Workspace
 from local_harness.stack import LocalStack
@@ -17,7 +17,7 @@ from tests.conftest import select_and_wait as _run
 
 
 def _items(table: str) -> list[dict[str, Any]]:
-    return [item for item in Repository(TEAM).dump() if item["table"] == table]
+    return [item for item in dump_team(TEAM) if item["table"] == table]
 
 
 def _instant(value: Any) -> datetime | None:
@@ -40,11 +40,11 @@ def test_pipeline_stores_detected_fields_boards_sprints_and_points_for_every_pro
     # Then every project is COMPLETE, the kanban one included
     assert run["status"] == "COMPLETE"
     assert {p["project_key"]: p["status"] for p in run["projects"]} == dict.fromkeys(keys, "COMPLETE")
-    repo = Repository(TEAM)
+    repo = TeamStores(TEAM)
 
     # and the field map was detected from the site's field list: gh-sprint is customfield_10021 here,
     # not the common 10020 (a date field) nor the decoy text field named like Sprint
-    connection = repo.get_connection()
+    connection = repo.connection.get()
     assert connection is not None and connection.field_map is not None
     assert connection.field_map["sprint_field"] == workspace.sprint_field_id == "customfield_10021"
     assert set(connection.field_map["story_point_fields"]) == set(workspace.story_point_field_ids.values())
@@ -52,7 +52,7 @@ def test_pipeline_stores_detected_fields_boards_sprints_and_points_for_every_pro
 
     # and each project uses its board's own estimation field
     for project in workspace.projects:
-        tracked = repo.get_project(project.key)
+        tracked = repo.projects.get(project.key)
         assert tracked is not None
         assert tracked.estimation_field == project.story_point_field_id, project.key
 
@@ -88,7 +88,7 @@ def test_pipeline_stores_detected_fields_boards_sprints_and_points_for_every_pro
 
     # and story points and sprint ids of every issue, in both project kinds
     for project in workspace.projects:
-        stored_issues = {item["issue_key"]: item for item in repo.iter_issues(project.key)}
+        stored_issues = {item["issue_key"]: item for item in repo.issues.iter_items(project.key)}
         with_points = 0
         for raw in workspace.issues_by_project[project.key]:
             item = stored_issues[raw["key"]]

@@ -26,7 +26,9 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.issues import IssueStore
+from jira_onboarding.dal.projects import ProjectStore
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import JiraServerError
 from jira_onboarding.jira.client import JiraClient, JiraCredentials
 from jira_onboarding.settings import get_settings
@@ -168,7 +170,7 @@ def _pages_of(workspace: Workspace, key: str) -> int:
 def _assert_ground_truth(workspace: Workspace, key: str, progress: dict[str, Any]) -> None:
     """The stored issues of `key` are exactly the simulator's: no issue lost, none duplicated."""
     truth = sorted(raw["key"] for raw in workspace.issues_by_project[key])
-    stored = list(Repository(TEAM).iter_issues(key))
+    stored = list(TeamStores(TEAM).issues.iter_items(key))
     keys = [item["issue_key"] for item in stored]
     live = sorted(item["issue_key"] for item in stored if not item.get("deleted"))
     assert len(keys) == len(set(keys)), f"{key}: duplicated issues"
@@ -176,7 +178,7 @@ def _assert_ground_truth(workspace: Workspace, key: str, progress: dict[str, Any
         f"{key}: lost {sorted(set(truth) - set(live))}, extra {sorted(set(live) - set(truth))}"
     )
     assert progress["issues_stored"] == len(truth), key
-    assert Repository(TEAM).count_issues(key) == len(truth), key
+    assert TeamStores(TEAM).issues.count(key) == len(truth), key
 
 
 def _sync_invocations(stack: LocalStack, key: str) -> list[Any]:
@@ -297,7 +299,7 @@ def test_fault_matrix(case: Case, stack, fast, connected_team, workspace, simula
         reason = by_key[FAULTED]["reason"] or ""
         assert case.reason in reason.lower(), reason
         assert by_key[FAULTED]["next_retry_at"]
-        assert Repository(TEAM).count_issues(FAULTED) == 0
+        assert TeamStores(TEAM).issues.count(FAULTED) == 0
 
 
 def test_quota_exhausted_waits_in_the_state_machine_with_the_cursor_saved(
@@ -369,21 +371,21 @@ def _kill_first_invocation(
             context.get_remaining_time_in_millis = lambda: 1000
             handler(event, context)
             raise error("Task timed out after 120.00 seconds")
-        original = Repository.commit_segment
+        original = ProjectStore.commit_segment
         commits = {"n": 0}
 
-        def commit_segment(self: Repository, project_key: str, **kwargs: Any) -> Any:
+        def commit_segment(self: ProjectStore, project_key: str, **kwargs: Any) -> Any:
             if project_key == project:  # other projects' invocations run on other threads meanwhile
                 commits["n"] += 1
             if project_key == project and commits["n"] == 1:  # the batch's issues are written, not its cursor
                 raise error("Task timed out after 120.00 seconds")
             return original(self, project_key, **kwargs)
 
-        Repository.commit_segment = commit_segment  # type: ignore[method-assign]
+        ProjectStore.commit_segment = commit_segment  # type: ignore[method-assign]
         try:
             return handler(event, context)
         finally:
-            Repository.commit_segment = original  # type: ignore[method-assign]
+            ProjectStore.commit_segment = original  # type: ignore[method-assign]
 
     return hook
 
@@ -432,10 +434,10 @@ def test_a_batch_write_failing_while_the_next_batch_is_fetched_resumes_from_the_
     from jira_onboarding.logic import sync_project
 
     monkeypatch.setattr(sync_project, "CHANGELOG_BATCH_ISSUES", PAGE_SIZE)
-    original = Repository.save_issues
+    original = IssueStore.save
     batch_writes = {"n": 0}
 
-    def save_issues(self: Repository, issues: list, **kwargs: Any) -> int:
+    def save_issues(self: IssueStore, issues: list, **kwargs: Any) -> int:
         if threading.current_thread().name.startswith("commit") and issues[0].project_key == FAULTED:
             batch_writes["n"] += 1
             if batch_writes["n"] == 2:
@@ -443,7 +445,7 @@ def test_a_batch_write_failing_while_the_next_batch_is_fetched_resumes_from_the_
                 raise _killed_error("Lambda.Unknown")("Task timed out after 120.00 seconds")
         return original(self, issues, **kwargs)
 
-    monkeypatch.setattr(Repository, "save_issues", save_issues)
+    monkeypatch.setattr(IssueStore, "save", save_issues)
     log = CallLog(simulator)
 
     # When the run goes on (the state machine retries the failed invocation)
@@ -490,7 +492,7 @@ def test_issues_deleted_between_pages_are_not_stored_as_live(
     by_key = {p["project_key"]: p for p in run["projects"]}
     assert by_key[FAULTED]["status"] == "COMPLETE"
     _assert_ground_truth(workspace, FAULTED, by_key[FAULTED])
-    stored = {item["issue_key"]: item for item in Repository(TEAM).iter_issues(FAULTED)}
+    stored = {item["issue_key"]: item for item in TeamStores(TEAM).issues.iter_items(FAULTED)}
     assert stored[fetched]["deleted"] is True
     assert not_yet not in stored
 

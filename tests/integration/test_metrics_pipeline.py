@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.insights.gather import gather_insight_data
 from jira_onboarding.records import PullRequest
 
@@ -12,7 +12,7 @@ from tests.conftest import select_and_wait as _run
 
 
 def _load_prs(workspace: Workspace) -> None:
-    Repository(TEAM).save_pull_requests(
+    TeamStores(TEAM).metrics.save_pull_requests(
         PullRequest.model_validate({**pr, "team_id": TEAM}) for pr in workspace.pull_requests
     )
 
@@ -31,7 +31,7 @@ def test_metrics_pipeline_stores_a_snapshot_and_insights_served_by_the_api(
 
     # Then the run completed, and its sprint history came from the bulk changelog
     assert run["status"] == "COMPLETE"
-    issues = list(Repository(TEAM).iter_issue_models("ALPHA"))
+    issues = list(TeamStores(TEAM).issues.iter_models("ALPHA"))
     assert any(i.sprint_changes for i in issues) and any(i.status_changes for i in issues)
     # and the metrics snapshot is served, each figure with its basis
     code, _, metrics = stack.http("GET", "/jira/metrics", team_id=TEAM)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from jira_onboarding.dal.repository import Repository
 from jira_onboarding.dal.tables import JiraIssueItem, TrackedProjectItem
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.records import TeamMember
 
 from jira_simulator import FaultPlan, JiraSimulator, Workspace
@@ -61,8 +61,8 @@ def test_nightly_reruns_failed_and_stuck_projects(stack, connected_team, workspa
     # Given BETA failed (no access) and OPS is stuck SYNCING for hours under a run that never finished
     simulator.faults = FaultPlan.fail_project("BETA", status=403)
     _select(stack, ["BETA", "OPS", "ALPHA"])
-    repo = Repository(TEAM)
-    assert repo.get_project("BETA").sync_status == "FAILED"
+    repo = TeamStores(TEAM)
+    assert repo.projects.get("BETA").sync_status == "FAILED"
     TrackedProjectItem(TEAM, "OPS").update(
         actions=[
             TrackedProjectItem.sync_status.set("SYNCING"),
@@ -76,10 +76,10 @@ def test_nightly_reruns_failed_and_stuck_projects(stack, connected_team, workspa
     # Then every selected project ran again and all are COMPLETE with Jira's issues
     assert result["runs"].keys() == {TEAM}
     for key in ("ALPHA", "BETA", "OPS"):
-        project = repo.get_project(key)
+        project = repo.projects.get(key)
         assert project.sync_status == "COMPLETE", key
-        assert repo.count_issues(key) == workspace.issue_count(key)
-    assert repo.get_run(result["runs"][TEAM]).trigger == "nightly"
+        assert repo.issues.count(key) == workspace.issue_count(key)
+    assert repo.runs.get(result["runs"][TEAM]).trigger == "nightly"
 
 
 def test_nightly_leaves_a_run_in_progress_alone(stack, connected_team):
@@ -87,7 +87,7 @@ def test_nightly_leaves_a_run_in_progress_alone(stack, connected_team):
     TrackedProjectItem(TEAM, "OPS").update(actions=[TrackedProjectItem.sync_status.set("SYNCING")])
     from jira_onboarding.dal.tables import OnboardingRunItem
 
-    run_id = Repository(TEAM).get_project("OPS").run_id
+    run_id = TeamStores(TEAM).projects.get("OPS").run_id
     OnboardingRunItem(TEAM, run_id).update(actions=[OnboardingRunItem.status.set("RUNNING")])
 
     result = _nightly(stack)
@@ -111,8 +111,8 @@ def test_nightly_refresh_of_an_unchanged_project_costs_one_call_and_no_writes(
     # onboarding and the team's members have not changed, so they are not fetched again
     assert [r.path for r in simulator.request_log[calls_before:]] == ["/rest/api/3/search/jql"]
     assert counter.writes == 0
-    assert Repository(TEAM).get_project("ALPHA").sync_status == "COMPLETE"
-    run = Repository(TEAM).latest_run()
+    assert TeamStores(TEAM).projects.get("ALPHA").sync_status == "COMPLETE"
+    run = TeamStores(TEAM).runs.latest()
     assert run is not None and run.users_summary and run.users_summary["refresh_skipped"]
 
 
@@ -121,7 +121,7 @@ def test_nightly_fetches_the_users_again_when_the_members_changed(
 ):
     # Given OPS synced (users fetched and matched), then a new member joined the team on GitHub
     _select(stack, ["OPS"])
-    users_before = {u.account_id: u for u in Repository(TEAM).list_jira_users()}
+    users_before = {u.account_id: u for u in TeamStores(TEAM).people.list_jira_users()}
     unmatched = next(
         u
         for u in workspace.users
@@ -130,7 +130,7 @@ def test_nightly_fetches_the_users_again_when_the_members_changed(
         and u.get("accountType") == "atlassian"
         and u.get("active", True)
     )
-    Repository(TEAM).save_member(
+    TeamStores(TEAM).people.save_member(
         TeamMember(
             team_id=TEAM, member_id="m-new", display_name="New Hire", emails=[unmatched["emailAddress"]]
         )
@@ -142,11 +142,11 @@ def test_nightly_fetches_the_users_again_when_the_members_changed(
 
     # Then the users were fetched again and the new member matched; unchanged users not rewritten
     assert any("/users/search" in r.path for r in simulator.request_log[calls_before:])
-    members = {m.member_id: m for m in Repository(TEAM).list_members()}
+    members = {m.member_id: m for m in TeamStores(TEAM).people.list_members()}
     assert members["m-new"].jira_account_id == unmatched["accountId"]
-    run = Repository(TEAM).latest_run()
+    run = TeamStores(TEAM).runs.latest()
     assert run is not None and run.users_summary["users_written"] == 0
-    assert {u.account_id: u for u in Repository(TEAM).list_jira_users()} == users_before
+    assert {u.account_id: u for u in TeamStores(TEAM).people.list_jira_users()} == users_before
 
 
 def test_nightly_picks_up_changes_and_marks_deleted_issues(
@@ -164,12 +164,12 @@ def test_nightly_picks_up_changes_and_marks_deleted_issues(
 
     _nightly(stack)
 
-    repo = Repository(TEAM)
-    stored = {item["issue_key"]: item for item in repo.iter_issues("ALPHA")}
+    repo = TeamStores(TEAM)
+    stored = {item["issue_key"]: item for item in repo.issues.iter_items("ALPHA")}
     assert stored[edited]["summary"] == "Renamed in Jira"
     assert stored[deleted]["deleted"] is True
-    assert repo.count_issues("ALPHA") == workspace.issue_count("ALPHA")
-    progress = repo.get_project("ALPHA")
+    assert repo.issues.count("ALPHA") == workspace.issue_count("ALPHA")
+    progress = repo.projects.get("ALPHA")
     assert progress.sync_status == "COMPLETE"
     assert progress.issues_stored == workspace.issue_count("ALPHA")
 
@@ -179,8 +179,10 @@ def test_nightly_refreshes_the_sprints_of_a_project_with_activity(
 ):
     # Given ALPHA synced, then in Jira its active sprint was closed and one of its issues edited
     _select(stack, ["ALPHA"])
-    repo = Repository(TEAM)
-    active = next(s for s in repo.list_sprints() if s.state == "active" and s.board_id in _alpha_boards(repo))
+    repo = TeamStores(TEAM)
+    active = next(
+        s for s in repo.boards.list_sprints() if s.state == "active" and s.board_id in _alpha_boards(repo)
+    )
     sprint = workspace.sprint(active.id)
     sprint["state"] = "closed"
     sprint["completeDate"] = sprint.get("endDate")
@@ -191,10 +193,10 @@ def test_nightly_refreshes_the_sprints_of_a_project_with_activity(
     _nightly(stack)
 
     # Then the stored sprint is closed, and the refresh cost the boards and sprints calls
-    assert next(s for s in repo.list_sprints() if s.id == active.id).state == "closed"
+    assert next(s for s in repo.boards.list_sprints() if s.id == active.id).state == "closed"
     paths = [r.path for r in simulator.request_log[calls_before:]]
     assert any(p.endswith("/sprint") for p in paths)
 
 
-def _alpha_boards(repo: Repository) -> set[int]:
-    return {board.id for board, _ in repo.list_boards() if board.project_key == "ALPHA"}
+def _alpha_boards(repo: TeamStores) -> set[int]:
+    return {board.id for board, _ in repo.boards.list_boards() if board.project_key == "ALPHA"}

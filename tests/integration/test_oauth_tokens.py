@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import httpx
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.connections import register_connection, secret_name_for
 from jira_onboarding.logic.oauth_tokens import TokenStore
 from jira_onboarding.settings import get_settings
@@ -113,7 +113,7 @@ def test_two_concurrent_refreshes_spend_the_refresh_token_exactly_once(stack: Lo
 
     def lambda_invocation() -> None:
         store = TokenStore(
-            Repository(TEAM),
+            TeamStores(TEAM),
             secret_name_for(TEAM),
             secrets_client=boto3.client("secretsmanager", region_name="us-east-1"),
             http=httpx.Client(transport=auth.transport()),
@@ -141,7 +141,7 @@ def test_two_concurrent_refreshes_spend_the_refresh_token_exactly_once(stack: Lo
         )["SecretString"]
     )
     assert (stored["access_token"], stored["refresh_token"]) == ("at-2", "rt-2")
-    assert Repository(TEAM).get_connection() is not None
+    assert TeamStores(TEAM).connection.get() is not None
 
 
 def test_an_expired_token_mid_sync_is_refreshed_once_and_the_sync_completes(
@@ -168,4 +168,4 @@ def test_an_expired_token_mid_sync_is_refreshed_once_and_the_sync_completes(
     # Then the token was refreshed once and every issue arrived
     assert auth.spent == ["rt-1"]
     assert run["projects"][0]["status"] == "COMPLETE"
-    assert Repository(TEAM).count_issues("ALPHA") == workspace.issue_count("ALPHA")
+    assert TeamStores(TEAM).issues.count("ALPHA") == workspace.issue_count("ALPHA")

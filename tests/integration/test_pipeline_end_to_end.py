@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 
 from jira_simulator import FaultPlan, JiraSimulator, Workspace
 from tests.conftest import TEAM
@@ -48,10 +48,10 @@ def test_pipeline_stores_exactly_the_simulator_workspace(stack, connected_team, 
     # Then every project is COMPLETE and the store equals the workspace, field by field
     assert run["status"] == "COMPLETE"
     assert {p["project_key"]: p["status"] for p in run["projects"]} == dict.fromkeys(keys, "COMPLETE")
-    repo = Repository(TEAM)
+    repo = TeamStores(TEAM)
     styles = {p.key: p.style for p in workspace.projects}
     for key in keys:
-        stored = {item["issue_key"]: item for item in repo.iter_issues(key)}
+        stored = {item["issue_key"]: item for item in repo.issues.iter_items(key)}
         truth = {raw["key"]: raw for raw in workspace.issues_by_project[key]}
         assert set(stored) == set(truth), key
         assert len(stored) == workspace.issue_count(key)
@@ -66,9 +66,9 @@ def test_pipeline_stores_exactly_the_simulator_workspace(stack, connected_team, 
         assert progress["issues_stored"] == workspace.issue_count(key)
 
     # and every Jira user is stored, and the member matches are the workspace's expected ones
-    stored_users = {u.account_id for u in repo.list_jira_users()}
+    stored_users = {u.account_id for u in repo.people.list_jira_users()}
     assert stored_users == {u["accountId"] for u in workspace.users}
-    matches = {m.member_id: m.jira_account_id for m in repo.list_members()}
+    matches = {m.member_id: m.jira_account_id for m in repo.people.list_members()}
     assert matches == workspace.expected_matches
     assert run["users"]["users_fetched"] == len(workspace.users)
 
@@ -90,9 +90,9 @@ def test_failing_project_ends_failed_while_the_others_complete(
     assert by_key["ALPHA"]["status"] == "COMPLETE"
     assert by_key["OPS"]["status"] == "COMPLETE"
     assert run["status"] == "COMPLETE_WITH_FAILURES"
-    repo = Repository(TEAM)
-    assert repo.count_issues("ALPHA") == workspace.issue_count("ALPHA")
-    assert repo.count_issues("BETA") == 0
+    repo = TeamStores(TEAM)
+    assert repo.issues.count("ALPHA") == workspace.issue_count("ALPHA")
+    assert repo.issues.count("BETA") == 0
     # and the failure was not retried into a storm: a 403 is not transient. Planning found it, so
     # BETA never got a sync step, and planning ran once.
     assert not [

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores, dump_team
 from jira_onboarding.records import TeamMember
 
 from jira_simulator import Workspace
@@ -28,7 +28,7 @@ KEYS = {
 
 def _snapshot() -> dict[str, list[dict[str, Any]]]:
     tables: dict[str, list[dict[str, Any]]] = {name: [] for name in SYNCED_TABLES}
-    for item in Repository(TEAM).dump():
+    for item in dump_team(TEAM):
         table = item["table"]
         if table in SYNCED_TABLES:
             tables[table].append({k: v for k, v in item.items() if k not in VOLATILE})
@@ -43,10 +43,10 @@ def test_pipeline_twice_stores_identical_items_and_keeps_manual_matches(
     # Given two matches set by hand: m04 (two "Alex Kim" in Jira) and m01, overriding her email match
     alex_2 = next(u for u in workspace.users if u["displayName"] == "Alex Kim" and "emailAddress" not in u)
     omar = next(u for u in workspace.users if u["displayName"] == "Omar Haddad")
-    repo = Repository(TEAM)
-    members = {m.member_id: m for m in repo.list_members()}
+    repo = TeamStores(TEAM)
+    members = {m.member_id: m for m in repo.people.list_members()}
     for member_id, account in (("m04", alex_2), ("m01", omar)):
-        repo.save_member(
+        repo.people.save_member(
             members[member_id].model_copy(
                 update={
                     "jira_account_id": account["accountId"],
@@ -75,7 +75,7 @@ def test_pipeline_twice_stores_identical_items_and_keeps_manual_matches(
     assert len(second["jira_sprint"]) == sum(len(s) for s in workspace.sprints.values())
 
     # and the manual matches are untouched, every other member has the workspace's expected match
-    after: dict[str, TeamMember] = {m.member_id: m for m in repo.list_members()}
+    after: dict[str, TeamMember] = {m.member_id: m for m in repo.people.list_members()}
     expected = dict(workspace.expected_matches, m04=alex_2["accountId"], m01=omar["accountId"])
     assert {k: m.jira_account_id for k, m in after.items()} == expected
     assert after["m01"].match_method == after["m04"].match_method == "manual"

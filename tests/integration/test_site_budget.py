@@ -9,8 +9,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from jira_onboarding.dal.repository import Repository
 from jira_onboarding.dal.site_budget import SiteBudgetStore
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.connections import register_connection
 
 from jira_simulator import JiraSimulator, Workspace
@@ -107,6 +107,9 @@ def test_tenant_quota_exhausted_mid_sync_pauses_the_site_until_the_reset_then_co
     code, _, run = stack.http("GET", body["status_url"], team_id=TEAM)
     assert code == 200
     assert {p["project_key"]: p["status"] for p in run["projects"]} == dict.fromkeys(keys, "COMPLETE")
-    repo = Repository(TEAM)
+    # and the run knows what its calls cost: every call the simulator answered, at the model's price
+    assert run["jira_calls"] == len(simulator.request_log)
+    assert run["jira_points"] >= QUOTA_POINTS
+    repo = TeamStores(TEAM)
     for key in keys:
-        assert repo.count_issues(key) == workspace.issue_count(key)
+        assert repo.issues.count(key) == workspace.issue_count(key)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic import plan_sync
 
 from jira_simulator import JiraSimulator, Workspace
@@ -90,15 +90,15 @@ def test_big_project_syncs_recent_first_then_backfills_in_parallel_ranges(
     for key in (BIG, SMALL):
         assert by_key[key]["status"] == "COMPLETE", by_key[key]
         assert by_key[key]["issues_stored"] == workspace.issue_count(key)
-        assert Repository(TEAM).count_issues(key) == workspace.issue_count(key)
+        assert TeamStores(TEAM).issues.count(key) == workspace.issue_count(key)
 
     # ALPHA was planned as a recent segment plus 4 creation-date ranges: ceil(120 / 40) = 3,
     # rounded up to a multiple of the segments synced at once.
-    project = Repository(TEAM).get_project(BIG)
+    project = TeamStores(TEAM).projects.get(BIG)
     assert project is not None
     assert sorted(project.segments) == ["backfill-01", "backfill-02", "backfill-03", "backfill-04", "recent"]
     assert all(s.done for s in project.segments.values())
-    assert sorted(Repository(TEAM).get_project(SMALL).segments) == ["all"]  # type: ignore[union-attr]
+    assert sorted(TeamStores(TEAM).projects.get(SMALL).segments) == ["all"]  # type: ignore[union-attr]
 
     # Every issue fetched exactly once across the segments: disjoint and complete.
     pages = log.of(BIG)

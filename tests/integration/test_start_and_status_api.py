@@ -6,15 +6,16 @@ import json
 
 import boto3
 import pytest
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.issues import IssueStore
+from jira_onboarding.dal.team import TeamStores, dump_team
 from jira_onboarding.settings import get_settings
 
 from local_harness.stack import LocalStack
-from tests.conftest import TEAM, load_event, select_and_wait
+from tests.conftest import TEAM, load_event, select_and_wait, set_project_fields
 
 
 def _stored_items(team_id: str) -> list[dict]:
-    return [item for item in Repository(team_id).dump() if item["table"] not in {"connection", "team_member"}]
+    return [item for item in dump_team(team_id) if item["table"] not in {"connection", "team_member"}]
 
 
 def test_start_answers_202_with_a_running_execution_named_after_the_run(stack: LocalStack, connected_team):
@@ -33,9 +34,9 @@ def test_start_answers_202_with_a_running_execution_named_after_the_run(stack: L
     execution_input = json.loads(sfn.describe_execution(executionArn=executions[0]["executionArn"])["input"])
     assert execution_input == {"team_id": TEAM, "run_id": body["run_id"], "project_keys": ["ALPHA", "OPS"]}
     # the run was written before the start with the ARN Step Functions then gave the execution
-    assert Repository(TEAM).get_run(body["run_id"]).execution_arn == executions[0]["executionArn"]
+    assert TeamStores(TEAM).runs.get(body["run_id"]).execution_arn == executions[0]["executionArn"]
     # and the tracked projects were recorded PENDING for this run before the execution ran them
-    projects = {p.project_key: p for p in Repository(TEAM).list_projects()}
+    projects = {p.project_key: p for p in TeamStores(TEAM).projects.list_tracked()}
     assert set(projects) == {"ALPHA", "OPS"}
     assert all(p.run_id == body["run_id"] for p in projects.values())
     stack.wait_for_executions()
@@ -54,11 +55,11 @@ def test_start_queues_the_run_without_an_execution_when_the_execution_cannot_sta
     # Then it still gets 202, and the run waits for the nightly batch with no execution ARN
     assert status == 202
     assert body["status"] == "PENDING"
-    run = Repository(TEAM).get_run(body["run_id"])
+    run = TeamStores(TEAM).runs.get(body["run_id"])
     assert run.status == "QUEUED"
     assert run.execution_arn is None
     assert "nightly" in run.reason
-    assert Repository(TEAM).get_project("OPS").sync_status == "PENDING"
+    assert TeamStores(TEAM).projects.get("OPS").sync_status == "PENDING"
     assert stack.list_executions() == []
 
 
@@ -167,7 +168,7 @@ def test_step_sample_events_are_accepted_by_their_handlers(stack: LocalStack, co
         }.get(name, "FinishOnboardingFunction")
         result, error = stack.invoke(stack.resolver.physical[function], event)
         assert error is None, (name, result)
-    assert Repository(TEAM).get_project("BETA").sync_status == "FAILED"
+    assert TeamStores(TEAM).projects.get("BETA").sync_status == "FAILED"
 
 
 def test_the_status_reads_every_attribute_its_progress_shows(stack: LocalStack):
@@ -176,19 +177,24 @@ def test_the_status_reads_every_attribute_its_progress_shows(stack: LocalStack):
 
     from jira_onboarding.logic.status import _progress, get_run_status
 
-    repo = Repository("team-s")
-    repo.record_run("run-1", ["ALPHA", "BETA"])
-    repo.update_project(
-        "ALPHA", sync_status="SYNCING", phase="backfill", issues_stored=40, issues_total_estimate=120
+    repo = TeamStores("team-s")
+    repo.runs.record("run-1", ["ALPHA", "BETA"])
+    set_project_fields(
+        "team-s",
+        "ALPHA",
+        sync_status="SYNCING",
+        phase="backfill",
+        issues_stored=40,
+        issues_total_estimate=120,
     )
     retry = datetime.now(UTC) + timedelta(days=1)
-    repo.update_project("BETA", sync_status="FAILED", reason="Jira said no", next_retry_at=retry)
+    set_project_fields("team-s", "BETA", sync_status="FAILED", reason="Jira said no", next_retry_at=retry)
 
     # When the page polls, reading only the progress attributes
     status = get_run_status("team-s", "run-1")
 
     # Then it shows what the whole items say
-    full = [_progress(p) for p in repo.projects_of(["ALPHA", "BETA"])]
+    full = [_progress(p) for p in repo.projects.among(["ALPHA", "BETA"])]
     assert status.projects == full
     assert (status.projects[0].phase, status.projects[0].percent) == ("backfill", 33)
     assert status.projects[1].reason == "Jira said no" and status.projects[1].next_retry_at
@@ -202,19 +208,19 @@ def test_status_counts_a_first_sync_s_first_page_as_soon_as_it_is_stored(
     # batch itself is written.
     seen: list[tuple[dict, int]] = []
     alpha_writes: list[int] = []
-    original = Repository.save_issues
+    original = IssueStore.save
 
-    def save_issues(self: Repository, issues, **kwargs):
+    def save_issues(self: IssueStore, issues, **kwargs):
         issues = list(issues)
         if issues and issues[0].key.startswith("ALPHA-"):
             alpha_writes.append(len(issues))
             if len(alpha_writes) == 2:  # the batch, after the first page's preview write
                 code, _, status = stack.http("GET", f"/jira/onboarding/{kwargs['run_id']}", team_id=TEAM)
                 assert code == 200
-                seen.append((status, self.count_issues("ALPHA")))
+                seen.append((status, self.count("ALPHA")))
         return original(self, issues, **kwargs)
 
-    monkeypatch.setattr(Repository, "save_issues", save_issues)
+    monkeypatch.setattr(IssueStore, "save", save_issues)
 
     # When the team selects it
     run = select_and_wait(stack, ["ALPHA"])

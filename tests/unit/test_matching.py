@@ -222,6 +222,8 @@ class _FakeRepo:
         self.saved: list[JiraUser] = []
         self.matches: list[tuple] = []
         self.run: dict[str, Any] = {}
+        # One fake for the stores the users step reads and writes (TeamStores' attributes).
+        self.people = self.runs = self.connection = self
 
     def save_jira_users(self, users: list[JiraUser]) -> int:
         self.saved = list(users)
@@ -234,14 +236,11 @@ class _FakeRepo:
         self.matches.append(args)
         return True
 
-    def update_run(self, run_id: str, **values: Any) -> None:
-        self.run = values
+    def record_users(self, run_id: str, summary: dict[str, Any], **counts: Any) -> None:
+        self.run = {"users_summary": summary, **{f"users_{k}": v for k, v in counts.items()}}
 
-    def get_run(self, run_id: str) -> None:
-        return None  # not a nightly run: the users are fetched
-
-    def get_connection(self) -> None:
-        return None
+    def get(self, *_key: str) -> None:
+        return None  # neither a nightly run nor a connection: the users are fetched
 
     def mark_users_synced(self, members_digest: str) -> None:
         self.synced_digest = members_digest
@@ -262,7 +261,7 @@ def _sync_users_with(monkeypatch: pytest.MonkeyPatch, repo: _FakeRepo, users: li
     from jira_onboarding.contracts import StepInput
     from jira_onboarding.logic import sync_users as module
 
-    monkeypatch.setattr(module, "Repository", lambda _team: repo)
+    monkeypatch.setattr(module, "TeamStores", lambda _team: repo)
     monkeypatch.setattr(module, "open_jira", lambda _team, _repo, **_kwargs: _FakeClient(users))
     return module.sync_users(StepInput(team_id="t", run_id="r1"))
 

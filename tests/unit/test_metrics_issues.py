@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 from jira_onboarding.jira.models import FieldChange, JiraIssue
-from jira_onboarding.metrics.issues import (
+from jira_onboarding.sprint_metrics.issues import (
     MetricIssueBuilder,
     SprintChange,
     StatusChange,
@@ -48,7 +48,7 @@ ISSUE = parsed(
 
 
 def stored(issue: JiraIssue) -> dict:
-    """The issues-table item's attributes, as `Repository.save_issues` writes them and pynamodb
+    """The issues-table item's attributes, as `IssueStore.save` writes them and pynamodb
     reads them back (dates as datetimes, numbers as floats, changes as JSON with ISO 8601 times)."""
 
     def as_json(changes: tuple[FieldChange, ...]) -> list[dict] | None:

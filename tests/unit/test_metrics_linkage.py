@@ -6,9 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from jira_onboarding.jira.models import JiraIssue
-from jira_onboarding.metrics.issues import metric_issues
-from jira_onboarding.metrics.linkage import correlate_pull_requests, find_key_candidates, link_pull_request
 from jira_onboarding.records import PullRequest, TeamMember
+from jira_onboarding.sprint_metrics.issues import metric_issues
+from jira_onboarding.sprint_metrics.linkage import (
+    correlate_pull_requests,
+    find_key_candidates,
+    link_pull_request,
+)
 
 TEAM = "team-acme"
 START = datetime(2026, 10, 1, tzinfo=UTC)

@@ -229,7 +229,7 @@ class RunStatusResponse(BoundaryModel):
     users_error: str | None = None
     reason: str | None = None
     projects: list[ProjectProgress]
-    # What the run's Jira calls cost so far (Jira's points cost model); None without a site budget.
+    # What the run's Jira calls cost so far (Jira's points cost model); None before any is recorded.
     jira_calls: int | None = None
     jira_points: int | None = None
 

@@ -71,7 +71,7 @@ class JiraMalformedResponseError(JiraError):
     transient = True
 
 
-class JiraConnectionError(JiraError):
+class JiraUnreachableError(JiraError):
     """The site cannot be reached at all (DNS, refused): a wrong URL, not a transient blip."""
 
 
@@ -99,5 +99,14 @@ class NotConnectedError(OnboardingRequestError):
         self.team_id = team_id
 
 
-#: Errors the state machine retries in place (named in the ASL Retry blocks).
-TRANSIENT_ERRORS = (JiraThrottledError, JiraServerError, JiraTimeoutError, JiraMalformedResponseError)
+def transient_error_names() -> list[str]:
+    """The Jira errors worth retrying in place (`transient` set), in the order they are defined: the
+    client retries them inline, and every Jira `Retry` of the state machine names exactly these
+    (tests/infrastructure/test_statemachine_contract.py derives the list from here and compares)."""
+    found: list[type[JiraError]] = []
+    pending: list[type[JiraError]] = [JiraError]
+    while pending:
+        cls = pending.pop(0)
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return [cls.__name__ for cls in found if cls.transient and cls is not JiraError]

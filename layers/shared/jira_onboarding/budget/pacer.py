@@ -59,7 +59,7 @@ class SitePacer:
         max_slow_wait_s: float = 5.0,
         background_backlog_s: float = 1.0,
         time_left_s: Callable[[], float] | None = None,
-        run: tuple[str, str] | None = None,
+        record: Callable[[int, int], None] | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -87,7 +87,7 @@ class SitePacer:
         self.calls = 0
         self.points = 0
         self._flushed = (0, 0)
-        self._run = run  # (team id, run id) the calls are recorded against
+        self._record = record  # (calls, points) -> None: the run's own account of its cost
         self._under_quota = False  # answers carry X-RateLimit-Remaining: cost-based limiting applies
 
     # ---- before each request ------------------------------------------------------------------
@@ -224,8 +224,8 @@ class SitePacer:
         calls, points = self.calls - self._flushed[0], self.points - self._flushed[1]
         if calls:
             self._store.add_spent(self.site, calls, points)
-            if self._run is not None:
-                self._store.add_run_spent(*self._run, calls, points)
+            if self._record is not None:
+                self._record(calls, points)
             self._flushed = (self.calls, self.points)
 
     def _give_back(self) -> None:
@@ -257,7 +257,7 @@ def site_pacer(
     *,
     priority: Priority,
     time_left_s: Callable[[], float] | None = None,
-    run: tuple[str, str] | None = None,
+    record: Callable[[int, int], None] | None = None,
 ) -> SitePacer | None:
     """The pacer of a client of `credentials`' site, or None when no budget table is configured."""
     settings = get_settings()
@@ -270,6 +270,6 @@ def site_pacer(
         priority=priority,
         app=app_key(credentials.auth_kind),
         time_left_s=time_left_s,
-        run=run,
+        record=record,
         max_slow_wait_s=settings.jira_max_inline_wait_s,
     )

@@ -21,14 +21,6 @@ from jira_onboarding.settings import get_settings
 SHARED_FIELDS_MAX_AGE_S = 3600.0
 
 
-def run_cost(team_id: str, run_id: str) -> tuple[int | None, int | None]:
-    """(Jira calls, points) a run's steps recorded; (None, None) without a site budget table."""
-    table = get_settings().tables.jira_site_budgets
-    if not table:
-        return None, None
-    return SiteBudgetStore(table).run_spent(team_id, run_id)
-
-
 def site_fields(
     site_url: str, detect: Callable[[], dict[str, Any]], *, clock: Callable[[], float] = time.time
 ) -> dict[str, Any]:

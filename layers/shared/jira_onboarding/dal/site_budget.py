@@ -24,10 +24,6 @@ from jira_onboarding.settings import get_settings
 PAUSE_PREFIX = "pause#"  # `pause#<METHOD path template>`: an endpoint's burst pause, epoch seconds
 
 
-def _run_key(team_id: str, run_id: str) -> str:
-    return f"team#{team_id}#run#{run_id}"
-
-
 @dataclass(frozen=True)
 class SiteState:
     """What a reservation learns about its site besides its slots."""
@@ -152,15 +148,6 @@ class SiteBudgetStore:
         item = self._db.get_item(TableName=self._table, Key=self._key(site), ConsistentRead=True).get("Item")
         item = item or {}
         return int(item.get("calls_made", {}).get("N", 0)), int(item.get("points_spent", {}).get("N", 0))
-
-    # ---- what a run's calls cost (the team's own item: its key starts with the team) ----------
-    def add_run_spent(self, team_id: str, run_id: str, calls: int, points: int) -> None:
-        values = {":c": {"N": str(calls)}, ":p": {"N": str(points)}}
-        self._update(_run_key(team_id, run_id), "ADD calls_made :c, points_spent :p", None, values)
-
-    def run_spent(self, team_id: str, run_id: str) -> tuple[int, int]:
-        """(Jira calls, points) the run's steps recorded so far."""
-        return self.spent(_run_key(team_id, run_id))
 
     # ---- site data: fetched once per site, not once per team -------------------------------
     def shared_fields(self, site: str, *, newer_than: float) -> dict[str, Any] | None:

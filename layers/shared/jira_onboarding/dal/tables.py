@@ -184,6 +184,9 @@ class OnboardingRunItem(_TeamModel):
     reason = UnicodeAttribute(null=True)
     started_at = UTCDateTimeAttribute(default=utcnow)
     finished_at = UTCDateTimeAttribute(null=True)
+    # What the run's Jira calls cost (Jira's points cost model), added by each step as it ends.
+    jira_calls = NumberAttribute(null=True)
+    jira_points = NumberAttribute(null=True)
 
 
 class JiraConnectionItem(_TeamModel):
@@ -299,7 +302,7 @@ def bind_tables(settings: Settings | None = None) -> None:
         _bound_to = key
 
 
-def forget_connections() -> None:
+def forget_table_bindings() -> None:
     """Drop every cached connection: the next call binds the tables and connects again (a local
     stack whose DynamoDB endpoint changed; never needed in Lambda)."""
     global _bound_to  # noqa: PLW0603 - the next bind_tables drops the connections

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.records import MetricsSnapshot, SyncStatus
 from jira_onboarding.settings import get_settings
 
@@ -140,16 +140,16 @@ def jira_section(snapshot: MetricsSnapshot) -> JiraInsightData:
 
 def gather_insight_data(team_id: str, *, now: datetime | None = None) -> InsightData:
     """Everything the insight generator reads for one team (Queries on the team's keys only)."""
-    repo = Repository(team_id)
+    repo = TeamStores(team_id)
     now = now or datetime.now(UTC)
     window_days = get_settings().metrics_window_days
-    members = repo.list_members()
-    merged = list(repo.iter_merged_pull_requests(now - timedelta(days=window_days), now))
+    members = repo.people.list_members()
+    merged = list(repo.metrics.iter_merged_pull_requests(now - timedelta(days=window_days), now))
     hours = [(p.merged_at - p.created_at).total_seconds() / 3600 for p in merged if p.merged_at]
     jira = None
-    synced = any(p.sync_status == SyncStatus.COMPLETE for p in repo.list_projects())
-    if repo.get_connection() is not None and synced:
-        snapshot = repo.latest_metrics_snapshot()
+    synced = any(p.sync_status == SyncStatus.COMPLETE for p in repo.projects.list_tracked())
+    if repo.connection.get() is not None and synced:
+        snapshot = repo.metrics.latest_snapshot()
         if snapshot is not None:
             jira = jira_section(snapshot)
     return InsightData(

@@ -24,7 +24,6 @@ from pydantic_core import from_json
 from jira_onboarding.errors import (
     JiraAuthError,
     JiraBadRequestError,
-    JiraConnectionError,
     JiraError,
     JiraGoneError,
     JiraMalformedResponseError,
@@ -33,6 +32,7 @@ from jira_onboarding.errors import (
     JiraServerError,
     JiraThrottledError,
     JiraTimeoutError,
+    JiraUnreachableError,
 )
 from jira_onboarding.jira.models import (
     JiraBoard,
@@ -253,7 +253,7 @@ class JiraClient:
                 continue
             except httpx.TransportError as exc:
                 if isinstance(exc, httpx.ConnectError):
-                    raise JiraConnectionError(
+                    raise JiraUnreachableError(
                         f"Cannot reach Jira at {self._http.base_url} ({exc.__class__.__name__}: {exc})."
                     ) from exc
                 error = JiraTimeoutError(f"The connection to Jira broke while fetching {what}.")

@@ -3,7 +3,8 @@ write insights from them. Also the reads the API serves."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jira_onboarding.contracts import (
@@ -13,14 +14,17 @@ from jira_onboarding.contracts import (
     MetricsSummary,
     StepInput,
 )
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.metrics import MetricsStore
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import OnboardingRequestError
 from jira_onboarding.insights.gather import gather_insight_data
 from jira_onboarding.insights.generator import generate_insights
-from jira_onboarding.metrics.linkage import get_pr_jira_correlation
-from jira_onboarding.metrics.sprints import get_jira_sprint_metrics
 from jira_onboarding.observability import MetricUnit, logger, metrics
 from jira_onboarding.records import MetricsSnapshot, StoredInsight
+from jira_onboarding.settings import get_settings
+from jira_onboarding.sprint_metrics.issues import MetricIssue
+from jira_onboarding.sprint_metrics.linkage import LinkageReport, correlate_pull_requests
+from jira_onboarding.sprint_metrics.sprints import SprintMetricsReport, compute_sprint_metrics
 
 
 def new_snapshot_id(now: datetime) -> str:
@@ -28,18 +32,48 @@ def new_snapshot_id(now: datetime) -> str:
     return f"snap-{now:%Y%m%dT%H%M%S%f}"
 
 
+def team_sprint_metrics(
+    repo: TeamStores, issues: Iterable[MetricIssue], *, now: datetime, closed_sprints: int | None = None
+) -> SprintMetricsReport:
+    """The team's sprint metrics from what the sync stored (Queries on the team's keys only)."""
+    return compute_sprint_metrics(
+        [board for board, _ in repo.boards.list_boards()],
+        repo.boards.list_sprints(),
+        issues,
+        now=now,
+        closed_sprints=closed_sprints or get_settings().metrics_closed_sprints,
+    )
+
+
+def team_pr_linkage(
+    repo: TeamStores, issues: Iterable[MetricIssue], *, now: datetime, window_days: int | None = None
+) -> LinkageReport:
+    """The team's PR linkage over the last `window_days` (Queries on keys and the ByMergedAt index)."""
+    days = window_days or get_settings().metrics_window_days
+    start = now - timedelta(days=days)
+    return correlate_pull_requests(
+        # The window before counts too, for "done issues with a PR" only.
+        repo.metrics.iter_merged_pull_requests(start - timedelta(days=days), now),
+        project_keys=[p.project_key for p in repo.projects.list_tracked()],
+        issues=issues,
+        members=repo.people.list_members(),
+        window_start=start,
+        window_end=now,
+    )
+
+
 def compute_metrics(
     step: StepInput, *, now: datetime | None = None, bedrock_client: Any = None
 ) -> MetricsSummary:
     now = now or datetime.now(UTC)
-    repo = Repository(step.team_id)
+    repo = TeamStores(step.team_id)
     # Read once for both (they used to read every issue twice), lean: the metrics' own issue type.
-    issues = repo.list_metric_issues()
-    sprint_report = get_jira_sprint_metrics(step.team_id, now=now, issues=issues)
-    linkage = get_pr_jira_correlation(step.team_id, now=now, issues=issues)
+    issues = repo.issues.list_metric_issues(p.project_key for p in repo.projects.list_tracked())
+    sprint_report = team_sprint_metrics(repo, issues, now=now)
+    linkage = team_pr_linkage(repo, issues, now=now)
     del issues  # the insights below need only the snapshot
     snapshot_id = new_snapshot_id(now)
-    repo.save_metrics_snapshot(
+    repo.metrics.save_snapshot(
         MetricsSnapshot(
             team_id=step.team_id,
             snapshot_id=snapshot_id,
@@ -50,7 +84,7 @@ def compute_metrics(
         )
     )
     generated = generate_insights(gather_insight_data(step.team_id, now=now), bedrock_client=bedrock_client)
-    repo.save_insights(
+    repo.metrics.save_insights(
         snapshot_id,
         [
             StoredInsight(
@@ -80,7 +114,7 @@ def compute_metrics(
 
 
 def latest_metrics(team_id: str) -> MetricsResponse:
-    snapshot = Repository(team_id).latest_metrics_snapshot()
+    snapshot = MetricsStore(team_id).latest_snapshot()
     if snapshot is None:
         raise OnboardingRequestError(
             "No Jira metrics yet: they are computed at the end of a sync.", status=404
@@ -95,9 +129,9 @@ def latest_metrics(team_id: str) -> MetricsResponse:
 
 
 def latest_insights(team_id: str) -> InsightsResponse:
-    repo = Repository(team_id)
-    snapshot = repo.latest_metrics_snapshot()
-    insights = repo.list_insights(snapshot.snapshot_id) if snapshot else []
+    store = MetricsStore(team_id)
+    snapshot = store.latest_snapshot()
+    insights = store.list_insights(snapshot.snapshot_id) if snapshot else []
     if snapshot is None or not insights:
         raise OnboardingRequestError("No insights yet: they are written at the end of a sync.", status=404)
     first = insights[0]

@@ -11,7 +11,7 @@ import httpx
 from jira_onboarding import aws
 from jira_onboarding.budget import Priority, site_pacer
 from jira_onboarding.contracts import ConnectionRequest, ConnectionResponse
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import JiraError, NotConnectedError, OnboardingRequestError
 from jira_onboarding.jira.client import JiraClient, JiraCredentials
 from jira_onboarding.logic.oauth_tokens import OAuthTokens, TokenStore
@@ -48,10 +48,10 @@ def register_connection(team_id: str, site_url: str, auth_kind: str, credentials
     except client.exceptions.ResourceNotFoundException:
         client.create_secret(Name=name, SecretString=secret)
     aws.forget_secret(name)
-    Repository(team_id).save_connection(site_url.rstrip("/"), auth_kind, name)
+    TeamStores(team_id).connection.save(site_url.rstrip("/"), auth_kind, name)
 
 
-def _token_store(repo: Repository, secret_name: str) -> TokenStore:
+def _token_store(repo: TeamStores, secret_name: str) -> TokenStore:
     settings = get_settings()
     return TokenStore(
         repo,
@@ -61,9 +61,9 @@ def _token_store(repo: Repository, secret_name: str) -> TokenStore:
     )
 
 
-def load_credentials(team_id: str, repo: Repository) -> tuple[JiraCredentials, TokenStore | None]:
+def load_credentials(team_id: str, repo: TeamStores) -> tuple[JiraCredentials, TokenStore | None]:
     """The team's credentials, and for OAuth the store that can refresh them."""
-    connection = repo.get_connection()
+    connection = repo.connection.get()
     if connection is None:
         raise NotConnectedError(team_id)
     if connection.auth_kind in {"api_token", "bearer"}:
@@ -95,7 +95,7 @@ def load_credentials(team_id: str, repo: Repository) -> tuple[JiraCredentials, T
 
 def open_jira(
     team_id: str,
-    repo: Repository,
+    repo: TeamStores,
     *,
     time_left_s: Any = None,
     priority: Priority = Priority.ONBOARDING,
@@ -129,7 +129,7 @@ def open_jira(
             credentials,
             priority=priority,
             time_left_s=time_left_s,
-            run=(team_id, run_id) if run_id else None,
+            record=(lambda calls, points: repo.runs.add_jira_cost(run_id, calls, points)) if run_id else None,
         ),
     )
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jira_onboarding.contracts import ProjectFailure, RunOutcome
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.observability import MetricUnit, logger, metrics
 from jira_onboarding.records import RunStatus, SyncStatus
 
@@ -45,18 +45,16 @@ def describe_failure(error: dict[str, Any]) -> tuple[str, str]:
     return name, reason[:300]
 
 
-def mark_failed(repo: Repository, run_id: str, project_key: str, name: str, reason: str) -> bool:
+def mark_failed(repo: TeamStores, run_id: str, project_key: str, name: str, reason: str) -> bool:
     """FAILED for this run (not if a newer run took the project over); the nightly retry runs it again."""
     now = datetime.now(UTC)
-    applied = repo.update_project(
+    applied = repo.projects.mark_failed(
         project_key,
-        expected_run_id=run_id,
-        sync_status=SyncStatus.FAILED.value,
+        run_id=run_id,
         error_name=name,
         reason=reason[:300],
-        next_retry_at=next_nightly_run(now),
-        finished_at=now,
-        phase=None,
+        at=now,
+        retry_at=next_nightly_run(now),
     )
     metrics.add_metric(name="ProjectsFailed", unit=MetricUnit.Count, value=1)
     logger.warning(
@@ -68,7 +66,7 @@ def mark_failed(repo: Repository, run_id: str, project_key: str, name: str, reas
 
 def mark_project_failed(failure: ProjectFailure) -> dict[str, Any]:
     name, reason = describe_failure(failure.error)
-    applied = mark_failed(Repository(failure.team_id), failure.run_id, failure.project_key, name, reason)
+    applied = mark_failed(TeamStores(failure.team_id), failure.run_id, failure.project_key, name, reason)
     return {
         "project_key": failure.project_key,
         "status": SyncStatus.FAILED.value,
@@ -78,20 +76,20 @@ def mark_project_failed(failure: ProjectFailure) -> dict[str, Any]:
 
 
 def finish_run(step: RunOutcome) -> dict[str, Any]:
-    repo = Repository(step.team_id)
+    repo = TeamStores(step.team_id)
     if step.users_error:
         # Users are optional for the projects; the run still finishes, and says why users are missing.
         name, reason = describe_failure(step.users_error)
-        repo.update_run(step.run_id, users_error=reason)
+        repo.runs.record_users_error(step.run_id, reason)
         logger.warning("Jira users sync failed", extra={"error_name": name, "reason": reason})
     stop_name, stop_reason = "Stopped", "The sync stopped before this project finished."
     if step.plan_error:
         stop_name, plan_reason = describe_failure(step.plan_error)
         stop_reason = f"The sync could not start: {plan_reason}"
-    run = repo.get_run(step.run_id)
+    run = repo.runs.get(step.run_id)
     keys = run.project_keys if run else []
     statuses: dict[str, str] = {}
-    for project in repo.projects_of(keys):
+    for project in repo.projects.among(keys):
         key = project.project_key
         if project.run_id != step.run_id:
             continue
@@ -103,7 +101,7 @@ def finish_run(step: RunOutcome) -> dict[str, Any]:
             statuses[key] = project.sync_status.value
     failed = sum(1 for s in statuses.values() if s == SyncStatus.FAILED.value)
     status = RunStatus.COMPLETE_WITH_FAILURES if failed else RunStatus.COMPLETE
-    repo.update_run(step.run_id, status=status.value, finished_at=datetime.now(UTC))
+    repo.runs.finish(step.run_id, status, at=datetime.now(UTC))
     logger.info(
         "Jira onboarding run finished",
         extra={"run_id": step.run_id, "status": status.value, "failed": failed},

@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from jira_onboarding.dal.repository import Repository, iter_all_tracked_projects
+from jira_onboarding.dal.projects import iter_all_tracked_projects
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.start_onboarding import launch_run
 from jira_onboarding.observability import MetricUnit, logger, metrics
 from jira_onboarding.records import RunStatus, SyncStatus, TrackedProject
@@ -53,7 +54,7 @@ def plan_nightly(now: datetime | None = None) -> NightlyPlan:
             continue
         key = (project.team_id, project.run_id or "")
         if key not in run_status:
-            run = Repository(project.team_id).get_run(project.run_id) if project.run_id else None
+            run = TeamStores(project.team_id).runs.get(project.run_id) if project.run_id else None
             run_status[key] = run.status if run else None
         if _in_progress(project, run_status[key], now):
             plan.skipped_in_progress += 1
@@ -71,7 +72,7 @@ def run_nightly(now: datetime | None = None) -> NightlyResult:
         skipped_in_progress=plan.skipped_in_progress,
     )
     for team_id, keys in plan.runs.items():
-        if not Repository(team_id).get_connection():
+        if not TeamStores(team_id).connection.get():
             logger.warning("Team has tracked projects but no Jira connection", extra={"team_id": team_id})
             continue
         run_id, _ = launch_run(team_id, keys, trigger="nightly")

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import JiraAuthError
 from jira_onboarding.observability import logger, trace_httpx
 
@@ -44,7 +44,7 @@ class TokenStore:
 
     def __init__(
         self,
-        repo: Repository,
+        repo: TeamStores,
         secret_name: str,
         *,
         secrets_client: Any,
@@ -83,7 +83,7 @@ class TokenStore:
             tokens = self.current()
             if spent is not None and tokens.refresh_token != spent:
                 return tokens.access_token
-            if self.repo.acquire_refresh_lease(owner, self.clock(), LEASE_TTL_S):
+            if self.repo.connection.acquire_refresh_lease(owner, self.clock(), LEASE_TTL_S):
                 rotated = False
                 try:
                     tokens = self.current()  # re-read under the lease
@@ -97,7 +97,7 @@ class TokenStore:
                     logger.info("Jira OAuth tokens rotated")
                     return new.access_token
                 finally:
-                    self.repo.release_refresh_lease(owner, rotated=rotated)
+                    self.repo.connection.release_refresh_lease(owner, rotated=rotated)
             if self.clock() > deadline:
                 raise JiraAuthError("Timed out waiting for another sync to refresh the Jira OAuth token.")
             self.sleep(0.2)

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from jira_onboarding.budget.site_data import site_fields
 from jira_onboarding.contracts import PhasePlan, ProjectStepInput, RunPlan, StepInput
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import PROJECT_REFUSED
 from jira_onboarding.jira.client import JiraClient
 from jira_onboarding.jira.models import FieldMap
@@ -113,7 +113,7 @@ def full_segments(
 
 
 def plan_project(
-    client: JiraClient, repo: Repository, project: TrackedProject, run_id: str
+    client: JiraClient, repo: TeamStores, project: TrackedProject, run_id: str
 ) -> TrackedProject:
     """Choose full or incremental for this run, split the project into segments and store the plan
     (once per run: a replay returns the stored plan). The site's field map is already stored."""
@@ -121,34 +121,44 @@ def plan_project(
         return project
     now = datetime.now(UTC)
     key = project.project_key
-    values: dict[str, object] = {"sync_status": SyncStatus.SYNCING.value, "started_at": now}
     if project.last_synced_at is not None:
         segments = {
             "all": ProjectSegment(phase="recent", jql=incremental_jql(key, project.last_synced_at, now))
         }
-        values.update(sync_mode="incremental", issues_total_estimate=None, phase=None)
+        repo.projects.save_plan(
+            key,
+            run_id=run_id,
+            started_at=now,
+            sync_mode="incremental",
+            segments=_segment_states(segments),
+            issues_total_estimate=None,
+            phase=None,
+        )
     else:
         total = client.approximate_count(f'project = "{key}"', what=f"project {key}")
         segments = full_segments(client, key, total, now)
-        values.update(
+        repo.projects.save_plan(
+            key,
+            run_id=run_id,
+            started_at=now,
             sync_mode="full",
+            segments=_segment_states(segments),
             issues_total_estimate=total,
-            issues_stored=0,
-            issues_previewed=None,
             phase="recent" if len(segments) > 1 else None,
             # Nothing stored yet: pages need no read-before-write, and the fetched count is the
             # stored count (no Count query at the end).
-            fresh_store=not repo.has_issues(key),
+            fresh_store=not repo.issues.has_any(key),
         )
-    values["segments"] = {name: segment.model_dump(exclude_none=True) for name, segment in segments.items()}
-    values["plan_run_id"] = run_id
-    repo.update_project(key, expected_run_id=run_id, **values)
-    return repo.get_project(key) or project
+    return repo.projects.get(key) or project
 
 
-def ensure_field_map(client: JiraClient, repo: Repository, *, refresh: bool) -> FieldMap:
+def _segment_states(segments: dict[str, ProjectSegment]) -> dict[str, dict[str, object]]:
+    return {name: segment.model_dump(exclude_none=True) for name, segment in segments.items()}
+
+
+def ensure_field_map(client: JiraClient, repo: TeamStores, *, refresh: bool) -> FieldMap:
     """The site's sprint and story point fields: detected once per run that needs them."""
-    connection = repo.get_connection()
+    connection = repo.connection.get()
     if not refresh and connection and connection.field_map:
         return FieldMap.model_validate(connection.field_map)
     if connection is None:
@@ -156,18 +166,18 @@ def ensure_field_map(client: JiraClient, repo: Repository, *, refresh: bool) -> 
     else:  # detected once per site and shared by its teams (budget/site_data.py)
         shared = site_fields(connection.site_url, lambda: FieldMap.detect(client.fields()).model_dump())
         field_map = FieldMap.model_validate(shared)
-    repo.save_field_map(field_map.model_dump())
+    repo.connection.save_field_map(field_map.model_dump())
     return field_map
 
 
 def plan_run(step: StepInput) -> RunPlan:
     """Plan every project of the run. A project Jira refuses (no access, gone) is marked FAILED
     here and left out; the others go on."""
-    repo = Repository(step.team_id)
-    run = repo.get_run(step.run_id)
+    repo = TeamStores(step.team_id)
+    run = repo.runs.get(step.run_id)
     projects = [
         p
-        for p in repo.projects_of(run.project_keys if run else [])
+        for p in repo.projects.among(run.project_keys if run else [])
         if p.run_id == step.run_id and p.sync_status not in {SyncStatus.COMPLETE, SyncStatus.FAILED}
     ]
     client = open_jira(step.team_id, repo, run_id=step.run_id)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from jira_onboarding.contracts import StepInput
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.connections import open_jira
 from jira_onboarding.logic.sync_project import sweep_deleted
 from jira_onboarding.observability import logger
@@ -21,11 +21,11 @@ from jira_onboarding.records import SyncStatus
 
 
 def reconcile_run(step: StepInput) -> dict[str, Any]:
-    repo = Repository(step.team_id)
-    run = repo.get_run(step.run_id)
+    repo = TeamStores(step.team_id)
+    run = repo.runs.get(step.run_id)
     projects = [
         p
-        for p in repo.projects_of(run.project_keys if run else [])
+        for p in repo.projects.among(run.project_keys if run else [])
         if p.run_id == step.run_id
         and p.sync_status == SyncStatus.COMPLETE
         and p.sync_mode == "full"
@@ -47,7 +47,7 @@ def reconcile_run(step: StepInput) -> dict[str, Any]:
                     < project.issues_stored
                 ):
                     sweep_deleted(client, repo, key)
-                    repo.update_project(key, issues_stored=repo.count_issues(key))
+                    repo.projects.set_issues_stored(key, repo.issues.count(key))
                     swept.append(key)
     finally:
         client.close()

@@ -11,15 +11,14 @@ keep the data already synced.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from jira_onboarding import aws
 from jira_onboarding.contracts import StartOnboardingRequest, StartOnboardingResponse
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
+from jira_onboarding.logic.run_ids import new_run_id
 from jira_onboarding.observability import logger
 from jira_onboarding.records import RunStatus
 from jira_onboarding.settings import get_settings
@@ -58,15 +57,6 @@ def _idempotency_store(team_id: str) -> DynamoDBPersistenceLayer:
     return store
 
 
-def new_run_id(team_id: str, project_keys: list[str], now: datetime | None = None) -> str:
-    """Time-ordered (newest sorts last), unique per team and selection, valid as an execution name."""
-    now = now or datetime.now(UTC)
-    digest = hashlib.sha256(
-        f"{team_id}|{','.join(sorted(project_keys))}|{now.isoformat()}".encode()
-    ).hexdigest()
-    return f"run-{now:%Y%m%dT%H%M%S}-{digest[:8]}"
-
-
 def status_url(run_id: str) -> str:
     return f"/jira/onboarding/{run_id}"
 
@@ -95,12 +85,12 @@ def launch_run(
     and the nightly retry runs them: the caller never sees an error for a pipeline problem.
     """
     settings = get_settings()
-    repo = Repository(team_id)
+    repo = TeamStores(team_id)
     run_id = new_run_id(team_id, project_keys)
     logger.append_keys(run_id=run_id)
     machine_arn = settings.state_machine_arn
     expected_arn = execution_arn(machine_arn, run_id) if machine_arn and start else None
-    repo.record_run(
+    repo.runs.record(
         run_id,
         project_keys,
         trigger=trigger,
@@ -122,16 +112,11 @@ def launch_run(
         )
     except Exception:
         logger.exception("Could not start the sync execution; the nightly retry will run it")
-        repo.update_run(
-            run_id,
-            status=RunStatus.QUEUED.value,
-            reason="The sync could not be started; it will run in the nightly batch.",
-            execution_arn=None,
-        )
+        repo.runs.mark_queued(run_id, "The sync could not be started; it will run in the nightly batch.")
         return run_id, "PENDING"
     if execution["executionArn"] != expected_arn:
         # Not for this stack's standard state machine; an alias or express one is named otherwise.
-        repo.update_run(run_id, execution_arn=execution["executionArn"])
+        repo.runs.set_execution_arn(run_id, execution["executionArn"])
     return run_id, RunStatus.RUNNING.value
 
 

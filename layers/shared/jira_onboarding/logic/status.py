@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from jira_onboarding.budget.site_data import run_cost
 from jira_onboarding.contracts import ProjectProgress, RunStatusResponse
-from jira_onboarding.dal.repository import Repository, to_iso
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import OnboardingRequestError
 from jira_onboarding.records import RunStatus, SyncStatus, TrackedProject
 
@@ -22,6 +21,10 @@ PROGRESS_ATTRIBUTES = (
     "next_retry_at",
     "updated_at",
 )
+
+
+def to_iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def _progress(project: TrackedProject) -> ProjectProgress:
@@ -53,15 +56,14 @@ def _progress(project: TrackedProject) -> ProjectProgress:
 
 
 def get_run_status(team_id: str, run_id: str) -> RunStatusResponse:
-    repo = Repository(team_id)
-    run = repo.get_run(run_id)
+    repo = TeamStores(team_id)
+    run = repo.runs.get(run_id)
     if run is None:
         # Another team's run id reads exactly like one that does not exist.
         raise OnboardingRequestError(f"No onboarding run {run_id!r} for this team.", status=404)
-    tracked = repo.projects_of(run.project_keys, attributes=PROGRESS_ATTRIBUTES)
+    tracked = repo.projects.among(run.project_keys, attributes=PROGRESS_ATTRIBUTES)
     projects = [_progress(project) for project in tracked]
     end = run.finished_at or datetime.now(UTC)
-    calls, points = run_cost(team_id, run_id)
     return RunStatusResponse(
         run_id=run.run_id,
         status=run.status.value,
@@ -73,6 +75,6 @@ def get_run_status(team_id: str, run_id: str) -> RunStatusResponse:
         users_error=run.users_error,
         reason=run.reason,
         projects=projects,
-        jira_calls=calls,
-        jira_points=points,
+        jira_calls=run.jira_calls,
+        jira_points=run.jira_points,
     )

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from jira_onboarding.budget import Priority
 from jira_onboarding.contracts import ProjectPageResult, ProjectStepInput
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import JiraRateLimitExhaustedError, JiraThrottledError
 from jira_onboarding.jira.client import BULK_CHANGELOG_MAX_ISSUES, JiraClient
 from jira_onboarding.jira.models import FieldMap, JiraIssue, parse_issue
@@ -46,7 +46,7 @@ class _Committer:
     the last commit saved.
     """
 
-    def __init__(self, repo: Repository, step: ProjectStepInput, *, fresh: bool, count_fetched: bool) -> None:
+    def __init__(self, repo: TeamStores, step: ProjectStepInput, *, fresh: bool, count_fetched: bool) -> None:
         self._repo = repo
         self._step = step
         self._fresh = fresh
@@ -84,9 +84,9 @@ class _Committer:
         self, issues: list[JiraIssue], previous_cursor: str | None, next_cursor: str | None, pages: int
     ) -> TrackedProject | None:
         step = self._step
-        stored = self._repo.save_issues(issues, run_id=step.run_id, fresh=self._fresh)
+        stored = self._repo.issues.save(issues, run_id=step.run_id, fresh=self._fresh)
         self.written += stored
-        return self._repo.commit_segment(
+        return self._repo.projects.commit_segment(
             step.project_key,
             run_id=step.run_id,
             segment=step.segment,
@@ -99,7 +99,7 @@ class _Committer:
         )
 
 
-def sweep_deleted(client: JiraClient, repo: Repository, project_key: str) -> int:
+def sweep_deleted(client: JiraClient, repo: TeamStores, project_key: str) -> int:
     """An id-only pass over the project: stored issues Jira no longer returns (deleted, moved,
     hidden) are marked deleted. Costs one call per 5,000 issues and no full resync."""
     seen: set[str] = set()
@@ -116,16 +116,16 @@ def sweep_deleted(client: JiraClient, repo: Repository, project_key: str) -> int
         token = page.next_page_token
         if page.is_last or not token:
             break
-    gone = repo.live_issue_keys(project_key) - seen
-    marked = repo.mark_issues_deleted(sorted(gone))
-    repo.update_project(project_key, last_swept_at=datetime.now(UTC))
+    gone = repo.issues.live_keys(project_key) - seen
+    marked = repo.issues.mark_deleted(sorted(gone))
+    repo.projects.mark_swept(project_key, at=datetime.now(UTC))
     if marked:
         logger.info("Issues gone from Jira marked deleted", extra={"count": marked})
     return marked
 
 
 def _refresh_structure(
-    client: JiraClient, repo: Repository, project: TrackedProject, run_id: str
+    client: JiraClient, repo: TeamStores, project: TrackedProject, run_id: str
 ) -> str | None:
     """Store the project's boards and sprints; return the board's own estimation field."""
     key = project.project_key
@@ -136,15 +136,13 @@ def _refresh_structure(
         board_rows.append((board, field))
         if field and field.startswith("customfield_") and estimation_field is None:
             estimation_field = field
-        repo.save_sprints(key, client.sprints(board))
-    repo.save_boards(board_rows)
-    repo.update_project(
-        key, expected_run_id=run_id, structure_run_id=run_id, estimation_field=estimation_field
-    )
+        repo.boards.save_sprints(key, client.sprints(board))
+    repo.boards.save_boards(board_rows)
+    repo.projects.mark_structure_refreshed(key, run_id=run_id, estimation_field=estimation_field)
     return estimation_field
 
 
-def _prepare(client: JiraClient, repo: Repository, project: TrackedProject, run_id: str) -> TrackedProject:
+def _prepare(client: JiraClient, repo: TeamStores, project: TrackedProject, run_id: str) -> TrackedProject:
     """Work a project needs once per run before its first page: the plan (when no Plan Sync step
     made one), boards and sprints for a full sync, the weekly deletion sweep for an incremental one
     (whose boards and sprints are refreshed at the end, see `_complete`)."""
@@ -159,12 +157,12 @@ def _prepare(client: JiraClient, repo: Repository, project: TrackedProject, run_
             now = datetime.now(UTC)
             if project.last_swept_at is None or now - project.last_swept_at >= SWEEP_INTERVAL:
                 sweep_deleted(client, repo, key)
-            repo.update_project(key, expected_run_id=run_id, structure_run_id=run_id)
-        project = repo.get_project(key) or project
+            repo.projects.mark_structure_checked(key, run_id=run_id)
+        project = repo.projects.get(key) or project
     return project
 
 
-def _complete(client: JiraClient, repo: Repository, project: TrackedProject, run_id: str) -> None:
+def _complete(client: JiraClient, repo: TeamStores, project: TrackedProject, run_id: str) -> None:
     """The project's last segment is done: COMPLETE, with what the store holds."""
     key = project.project_key
     # A full sync over older data (a retried first sync): stored issues may be gone from Jira, so
@@ -173,11 +171,11 @@ def _complete(client: JiraClient, repo: Repository, project: TrackedProject, run
     swept = project.sync_mode == "full" and not project.fresh_store
     if swept:
         sweep_deleted(client, repo, key)
-    values: dict[str, object] = {}
+    issues_stored = None
     activity = project.sync_mode == "incremental" and bool(project.issues_written)
     if swept or activity:
         # The status shows what the store holds for the project, not just what this run fetched.
-        values["issues_stored"] = repo.count_issues(key)
+        issues_stored = repo.issues.count(key)
     weekly = bool(
         project.started_at and project.last_swept_at and project.last_swept_at >= project.started_at
     )
@@ -185,17 +183,21 @@ def _complete(client: JiraClient, repo: Repository, project: TrackedProject, run
         # Sprints may have started, closed or been created (issues move when a sprint closes):
         # refreshed after activity and with the weekly sweep. A quiet project costs no call here.
         _refresh_structure(client, repo, project, run_id)
-    if project.sync_mode == "full":
-        values["last_swept_at"] = project.started_at
-    repo.complete_project(key, run_id=run_id, synced_from=project.started_at or datetime.now(UTC), **values)
+    repo.projects.complete(
+        key,
+        run_id=run_id,
+        synced_from=project.started_at or datetime.now(UTC),
+        issues_stored=issues_stored,
+        last_swept_at=project.started_at if project.sync_mode == "full" else None,
+    )
 
 
 def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float]) -> ProjectPageResult:
     """Fetch and commit pages of one segment from its saved cursor until done or out of time."""
     settings = get_settings()
-    repo = Repository(step.team_id)
+    repo = TeamStores(step.team_id)
     logger.append_keys(run_id=step.run_id, project_key=step.project_key, segment=step.segment)
-    project = repo.get_project(step.project_key)
+    project = repo.projects.get(step.project_key)
     if project is None or project.run_id != step.run_id:
         # A newer run took this project over (or it was never tracked): nothing for this run to do.
         logger.warning("Project no longer belongs to this run; skipping")
@@ -217,8 +219,8 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
         if segment.done:
             if all(s.done for s in project.segments.values()):
                 _complete(client, repo, project, step.run_id)  # replayed: the last commit landed
-            return _result(step, repo.get_project(step.project_key), done=True)
-        connection = repo.get_connection()
+            return _result(step, repo.projects.get(step.project_key), done=True)
+        connection = repo.connection.get()
         field_map = FieldMap.model_validate((connection.field_map if connection else None) or {})
         estimation_field = project.estimation_field
         fields = field_map.issue_fields(extra=(estimation_field,) if estimation_field else ())
@@ -249,12 +251,10 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
             next_token = page.next_page_token
             last = page.is_last or not page.next_page_token
             if preview and not last:
-                repo.save_issues(parsed, run_id=step.run_id, fresh=True)
+                repo.issues.save(parsed, run_id=step.run_id, fresh=True)
                 # Set, not added: a project has one recent segment, and a retried first page is
                 # the same page.
-                repo.update_project(
-                    step.project_key, expected_run_id=step.run_id, issues_previewed=len(parsed)
-                )
+                repo.projects.set_issues_previewed(step.project_key, run_id=step.run_id, count=len(parsed))
             preview = False
             if (
                 not last
@@ -286,7 +286,7 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
         if committer is not None and not committer.wait():
             return _replayed(step, repo)
         wait = max(1, math.ceil(exc.retry_after))
-        waited = repo.add_throttle_wait(step.project_key, wait)
+        waited = repo.projects.add_throttle_wait(step.project_key, wait)
         if waited > MAX_THROTTLED_SECONDS:
             # Bounded, so the run always finishes; the nightly retry runs the project again.
             raise JiraRateLimitExhaustedError(
@@ -304,13 +304,13 @@ def sync_project_page(step: ProjectStepInput, *, time_left_s: Callable[[], float
         metrics.add_metric(
             name="JiraIssuesStored", unit=MetricUnit.Count, value=committer.written if committer else 0
         )
-    return _result(step, repo.get_project(step.project_key), done=done, wait_seconds=wait)
+    return _result(step, repo.projects.get(step.project_key), done=done, wait_seconds=wait)
 
 
-def _replayed(step: ProjectStepInput, repo: Repository) -> ProjectPageResult:
+def _replayed(step: ProjectStepInput, repo: TeamStores) -> ProjectPageResult:
     # Another invocation committed this cursor first (a replay): its outcome stands.
     logger.warning("Segment cursor moved on meanwhile; stopping this invocation")
-    return _result(step, repo.get_project(step.project_key), done=False)
+    return _result(step, repo.projects.get(step.project_key), done=False)
 
 
 def _result(

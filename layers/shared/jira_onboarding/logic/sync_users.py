@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from jira_onboarding.contracts import StepInput, UsersSummary
-from jira_onboarding.dal.repository import Repository
+from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.connections import open_jira
 from jira_onboarding.logic.matching import MatchReport, match_members
 from jira_onboarding.observability import MetricUnit, logger, metrics
@@ -29,10 +29,10 @@ def members_digest(members: list[TeamMember]) -> str:
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:32]
 
 
-def _refresh_skipped(repo: Repository, step: StepInput, digest: str) -> str | None:
+def _refresh_skipped(repo: TeamStores, step: StepInput, digest: str) -> str | None:
     """Why a nightly run can leave the users as they are, or None when they must be fetched."""
-    run = repo.get_run(step.run_id)
-    connection = repo.get_connection()
+    run = repo.runs.get(step.run_id)
+    connection = repo.connection.get()
     if run is None or run.trigger != "nightly" or connection is None or connection.users_synced_at is None:
         return None
     if connection.users_members_digest != digest:
@@ -46,15 +46,15 @@ def _refresh_skipped(repo: Repository, step: StepInput, digest: str) -> str | No
 
 
 def sync_users(step: StepInput) -> UsersSummary:
-    repo = Repository(step.team_id)
-    members = repo.list_members()
+    repo = TeamStores(step.team_id)
+    members = repo.people.list_members()
     digest = members_digest(members)
     skipped = _refresh_skipped(repo, step, digest)
     if skipped:
         summary = UsersSummary(
             users_fetched=0, users_stored=0, members=len(members), matched=0, refresh_skipped=skipped
         )
-        repo.update_run(step.run_id, users_summary=summary.model_dump())
+        repo.runs.record_users(step.run_id, summary.model_dump())
         logger.info("Jira users left as they are", extra={"reason": skipped})
         return summary
     client = open_jira(step.team_id, repo, run_id=step.run_id)
@@ -62,7 +62,7 @@ def sync_users(step: StepInput) -> UsersSummary:
         users = [user for page in client.iter_user_pages() for user in page]
     finally:
         client.close()
-    written = repo.save_jira_users(users)
+    written = repo.people.save_jira_users(users)
     matching_error = None
     try:
         report = match_members(members, users)
@@ -73,7 +73,9 @@ def sync_users(step: StepInput) -> UsersSummary:
                 match.method,
                 match.confidence,
             ):
-                repo.set_member_match(match.member_id, match.account_id, match.method, match.confidence)
+                repo.people.set_member_match(
+                    match.member_id, match.account_id, match.method, match.confidence
+                )
     except Exception as exc:  # matching is a bonus: the stored users must survive it
         logger.exception("Member matching failed; Jira users stored without matches")
         matching_error = f"Matching the team's members failed ({exc.__class__.__name__})."
@@ -94,12 +96,9 @@ def sync_users(step: StepInput) -> UsersSummary:
         skipped_jira_users=report.skipped_jira_users,
         matching_error=matching_error,
     )
-    repo.mark_users_synced(digest)
-    repo.update_run(
-        step.run_id,
-        users_fetched=summary.users_fetched,
-        users_matched=summary.matched,
-        users_summary=summary.model_dump(),
+    repo.connection.mark_users_synced(digest)
+    repo.runs.record_users(
+        step.run_id, summary.model_dump(), fetched=summary.users_fetched, matched=summary.matched
     )
     metrics.add_metric(name="JiraUsersFetched", unit=MetricUnit.Count, value=summary.users_fetched)
     metrics.add_metric(name="TeamMembersMatched", unit=MetricUnit.Count, value=summary.matched)

@@ -4,7 +4,7 @@ A `JiraIssue` with its `FieldChange` histories costs ~3.5 KB in memory; a team w
 would hold 350 MB of them. The metrics need a tenth of that: no summary, labels or people, times as
 integer microseconds since the epoch (UTC; exact, and cheap to compare), and the strings and sprint-id
 sets that repeat across issues (projects, statuses, types, `"12, 13"`) shared, not copied per issue.
-The repository builds these straight from the stored items (`Repository.iter_metric_issues`), so a
+The repository builds these straight from the stored items (`IssueStore.iter_metric_issues`), so a
 `JiraIssue` is never built for the metrics.
 """
 

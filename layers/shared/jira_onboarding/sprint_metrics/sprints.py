@@ -11,14 +11,12 @@ import statistics
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from jira_onboarding.dal.repository import Repository
 from jira_onboarding.jira.models import JiraBoard, JiraSprint
-from jira_onboarding.metrics.issues import MICROS_PER_SECOND, MetricIssue, to_micros
-from jira_onboarding.settings import get_settings
+from jira_onboarding.sprint_metrics.issues import MICROS_PER_SECOND, MetricIssue, to_micros
 
 DEFAULT_CLOSED_SPRINTS = 6
 # Jira moves a closed sprint's open issues to the next sprint when it is completed, which can be
@@ -441,22 +439,3 @@ def compute_sprint_metrics(
             )
         )
     return SprintMetricsReport(computed_at=now, closed_sprints_per_board=closed_sprints, boards=report_boards)
-
-
-def get_jira_sprint_metrics(
-    team_id: str,
-    *,
-    closed_sprints: int | None = None,
-    now: datetime | None = None,
-    issues: Iterable[MetricIssue] | None = None,
-) -> SprintMetricsReport:
-    """The team's sprint metrics from what the sync stored (Queries on the team's keys only).
-    `issues`: the team's issues when the caller has read them already (`Repository.list_metric_issues`)."""
-    repo = Repository(team_id)
-    return compute_sprint_metrics(
-        [board for board, _ in repo.list_boards()],
-        repo.list_sprints(),
-        repo.list_metric_issues() if issues is None else issues,
-        now=now or datetime.now(UTC),
-        closed_sprints=closed_sprints or get_settings().metrics_closed_sprints,
-    )

@@ -11,15 +11,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from jira_onboarding.dal.repository import Repository
-from jira_onboarding.metrics.issues import MetricIssue, to_micros
 from jira_onboarding.records import PullRequest, TeamMember
-from jira_onboarding.settings import get_settings
+from jira_onboarding.sprint_metrics.issues import MetricIssue, to_micros
 
 # A Jira key: a project key (a letter, then letters, digits or underscores), a dash, a number; not
 # glued to more letters or digits on either side. Case-insensitive: keys are upper-cased after.
@@ -258,29 +256,4 @@ def correlate_pull_requests(
             unlinked_median_hours=_median_hours([pr for pr, _ in unlinked]),
             unlinked_prs=len(unlinked),
         ),
-    )
-
-
-def get_pr_jira_correlation(
-    team_id: str,
-    *,
-    window_days: int | None = None,
-    now: datetime | None = None,
-    issues: Iterable[MetricIssue] | None = None,
-) -> LinkageReport:
-    """The team's PR linkage over the last `window_days` (Queries on keys and the ByMergedAt index).
-    `issues`: the team's issues when the caller has read them already (`Repository.list_metric_issues`)."""
-    repo = Repository(team_id)
-    end = now or datetime.now(UTC)
-    days = window_days or get_settings().metrics_window_days
-    start = end - timedelta(days=days)
-    projects = [p.project_key for p in repo.list_projects()]
-    return correlate_pull_requests(
-        # The window before counts too, for "done issues with a PR" only.
-        repo.iter_merged_pull_requests(start - timedelta(days=days), end),
-        project_keys=projects,
-        issues=repo.list_metric_issues() if issues is None else issues,
-        members=repo.list_members(),
-        window_start=start,
-        window_end=end,
     )

@@ -1,0 +1,77 @@
+"""Unit-test fixtures: DynamoDB tables on moto, built from template.yaml's own definitions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+REGION = "us-east-1"
+
+
+def _table_environment(model: Any) -> dict[str, str]:
+    """Each table's environment variable (the template's `Globals`) -> a physical name."""
+    variables = model.raw.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    tables = model.of_type("AWS::DynamoDB::Table")
+    return {
+        name: f"unit-{value['Ref']}"
+        for name, value in variables.items()
+        if isinstance(value, dict) and value.get("Ref") in tables
+    }
+
+
+@pytest.fixture(scope="session")
+def dynamodb_tables() -> Iterator[None]:
+    """Every table of the template on moto's in-memory DynamoDB, and the settings pointing at them.
+
+    Created once per session (a second each time would add up): tests keep apart by team (`team_id`),
+    as the product does."""
+    import boto3
+    from jira_onboarding import aws
+    from jira_onboarding.dal import tables
+    from jira_onboarding.settings import get_settings
+    from moto import mock_aws
+
+    from local_harness.template import template_model
+
+    model = template_model()
+    environment = _table_environment(model)
+    monkeypatch = pytest.MonkeyPatch()
+    for name, value in {
+        **environment,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        for logical_id, resource in model.of_type("AWS::DynamoDB::Table").items():
+            props = resource["Properties"]
+            kwargs: dict[str, Any] = {
+                "TableName": f"unit-{logical_id}",
+                "AttributeDefinitions": props["AttributeDefinitions"],
+                "KeySchema": props["KeySchema"],
+                "BillingMode": "PAY_PER_REQUEST",
+            }
+            if props.get("GlobalSecondaryIndexes"):
+                kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+            client.create_table(**kwargs)
+        get_settings.cache_clear()
+        aws.clear_caches()
+        tables.forget_table_bindings()
+        yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+    aws.clear_caches()
+    tables.forget_table_bindings()
+
+
+@pytest.fixture
+def team_id(dynamodb_tables: None) -> str:
+    """A team of this test's own on the shared tables."""
+    return f"team-{uuid.uuid4().hex[:12]}"
