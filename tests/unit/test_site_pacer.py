@@ -108,7 +108,11 @@ def test_endpoint_of_names_the_template_not_the_ids():
     [
         ("POST", "/rest/api/3/search/jql", {"issues": [{}] * 7}),
         ("GET", "/rest/api/3/users/search", [{}] * 3),
-        ("POST", "/rest/api/3/changelog/bulkfetch", {"issueChangeLogs": [{}] * 4}),
+        (
+            "POST",
+            "/rest/api/3/changelog/bulkfetch",
+            {"issueChangeLogs": [{"issueId": str(i % 3)} for i in range(4)]},
+        ),
         ("GET", "/rest/agile/1.0/board", {"values": [{}] * 2}),
         ("GET", "/rest/api/3/project/search", {"values": [{}] * 2}),
         ("PUT", "/rest/api/3/webhook/refresh", None),

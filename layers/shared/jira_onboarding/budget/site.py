@@ -48,7 +48,8 @@ def points_cost(method: str, path: str, payload: Any) -> int:
         if isinstance(payload.get("issues"), list):
             objects = len(payload["issues"])
         elif isinstance(payload.get("issueChangeLogs"), list):
-            objects = len(payload["issueChangeLogs"])
+            # An issue's histories may come in several entries: the object is the issue.
+            objects = len({e.get("issueId") for e in payload["issueChangeLogs"] if isinstance(e, dict)})
         elif "/project" in path and isinstance(payload.get("values"), list):
             objects = len(payload["values"])
         elif "/user" in path and isinstance(payload.get("values"), list):

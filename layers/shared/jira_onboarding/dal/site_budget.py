@@ -21,6 +21,7 @@ from typing import Any
 from jira_onboarding import aws
 from jira_onboarding.settings import get_settings
 
+_IDLE = "attribute_not_exists(tat) OR tat < :now"
 PAUSE_PREFIX = "pause#"  # `pause#<METHOD path template>`: an endpoint's burst pause, epoch seconds
 
 
@@ -71,6 +72,7 @@ class SiteBudgetStore:
         settings = get_settings()
         self._table = table_name or settings.tables.jira_site_budgets
         self._db = aws.client("dynamodb", settings.region)
+        self._last_idle = True
 
     def reserve(
         self, site: str, count: int, interval: float, now: float, *, max_backlog: float | None = None
@@ -84,22 +86,25 @@ class SiteBudgetStore:
             busy_values[":latest"] = {"N": repr(now + max_backlog)}
         idle_values = {":end": {"N": repr(now + span)}, ":now": {"N": repr(now)}}
         failed = self._db.exceptions.ConditionalCheckFailedException
-        for _ in range(8):  # each failure means another Lambda's write landed in between
-            try:
-                item = self._update(site, "SET tat = tat + :span", busy, busy_values)
-                first = float(item["tat"]["N"]) - span
-            except failed:
+        # Two conditional writes cover both cases; the one that worked last time is tried first,
+        # so a caller slower than the site's rate (often idle) or faster (often busy) pays one.
+        attempts = [("SET tat = :end", _IDLE, idle_values), ("SET tat = tat + :span", busy, busy_values)]
+        if not self._last_idle:
+            attempts.reverse()
+        for _ in range(4):  # each round that fails means other Lambdas' writes landed in between
+            for expression, condition, values in attempts:
                 try:
-                    item = self._update(
-                        site, "SET tat = :end", "attribute_not_exists(tat) OR tat < :now", idle_values
-                    )
-                    first = now
+                    item = self._update(site, expression, condition, values)
                 except failed:
-                    if max_backlog is not None:
-                        return None  # neither idle nor booked within the backlog: busy
                     continue
-            return Reservation(first=first, count=count, interval=interval, state=SiteState.from_item(item))
-        raise RuntimeError(f"could not reserve Jira slots on {site} after 8 attempts")
+                self._last_idle = expression == "SET tat = :end"
+                first = now if self._last_idle else float(item["tat"]["N"]) - span
+                return Reservation(
+                    first=first, count=count, interval=interval, state=SiteState.from_item(item)
+                )
+            if max_backlog is not None:
+                return None  # neither idle nor booked within the backlog: busy
+        raise RuntimeError(f"could not reserve Jira slots on {site} after 4 rounds")
 
     def give_back(self, site: str, reservation_end: float, unused: int, interval: float) -> None:
         """Return unused slots, if nobody reserved after them (otherwise they are spent)."""
