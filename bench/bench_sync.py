@@ -57,7 +57,7 @@ def _poll(stack: Any, status_url: str, started: float, timeout_s: float, marks: 
 
 
 def _tracked_memory_hook(peaks: list[tuple[str, int, int]]) -> Any:
-    """Wraps SyncProjectIssuesFunction: tracemalloc peak (process-wide while it runs) and the
+    """Wraps SyncSegmentFunction: tracemalloc peak (process-wide while it runs) and the
     bytes still held afterwards (moto's stored items), per invocation."""
     lock = threading.Lock()
 
@@ -271,7 +271,7 @@ def main() -> int:
         peaks: list[tuple[str, int, int]] = []
         with LocalStack(log_stream=io.StringIO()) as stack:
             register_connection(TEAM, sim.url, "api_token", {"email": SIM_EMAIL, "api_token": SIM_TOKEN})
-            stack.dispatch_hooks["SyncProjectIssuesFunction"] = _tracked_memory_hook(peaks)
+            stack.dispatch_hooks["SyncSegmentFunction"] = _tracked_memory_hook(peaks)
             code, _, body = stack.http(
                 "POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": [largest]}
             )

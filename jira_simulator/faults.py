@@ -44,19 +44,24 @@ class SimulatedTimeout(Exception):  # noqa: N818 - it is a simulated event, not 
 class Fault:
     """One failure. Build with the class methods, not the constructor."""
 
-    kind: str  # status | latency | malformed_json | timeout | expired_token
+    kind: str  # status | latency | malformed_json | timeout | expired_token | hostile
     code: int | None = None
-    retry_after: int | None = None
+    retry_after: int | str | None = None
     reason: str | None = None
     seconds: float = 0.0
     headers: tuple[tuple[str, str], ...] = ()
     message: str | None = None
+    # kind "hostile" (see hostile.py): the request is rewritten before it is answered, the answer
+    # after; `drip_bytes_per_s` sends the body that slowly.
+    rewrite_request: Callable[..., Any] | None = field(default=None, compare=False)
+    rewrite_answer: Callable[..., Any] | None = field(default=None, compare=False)
+    drip_bytes_per_s: float = 0.0
 
     @classmethod
     def status(
         cls,
         code: int,
-        retry_after: int | None = None,
+        retry_after: int | str | None = None,
         reason: str | None = None,
         *,
         headers: dict[str, str] | None = None,

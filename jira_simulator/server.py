@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from .faults import Fault, FaultPlan, SimRequest, SimulatedTimeout
+from .hostile import DRIP_HEADER, drip_chunks, drip_stream, hostile_answer
 from .ratelimits import DEFAULT_TENANT, RateLimits, SiteLimits, split_tenant
 from .workspace import BASE_DATE, SITE, Workspace, jira_datetime
 
@@ -385,7 +386,9 @@ class JiraSimulator:
                 else:
                     with self._lock:
                         self.bearer_tokens.discard(token)
-            if fault is not None and fault.kind not in ("latency", "malformed_json"):
+            if fault is not None and fault.kind == "hostile" and fault.rewrite_request is not None:
+                parsed_body, query = fault.rewrite_request(sim_req, parsed_body, query)
+            if fault is not None and fault.kind not in ("latency", "malformed_json", "hostile"):
                 if fault.kind == "timeout":
                     raise SimulatedTimeout(fault.seconds)
                 answer = self._fault_answer(fault)
@@ -400,8 +403,14 @@ class JiraSimulator:
                 ctx = _Ctx(method, path, query, parsed_body, params)
                 result = route.handler(ctx)
                 status, payload = result if isinstance(result, tuple) else (200, result)
-                data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
                 out_headers = self.limits.charge(tenant, method, path, payload, oauth=oauth)
+                if fault is not None and fault.kind == "hostile":
+                    status, out_headers, payload = hostile_answer(fault, sim_req, status, payload)
+                data = (
+                    payload
+                    if isinstance(payload, bytes)
+                    else json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+                )
             except ApiError as err:
                 status = err.status
                 data = json.dumps({"errorMessages": err.messages, "errors": {}}).encode()
@@ -432,6 +441,11 @@ class JiraSimulator:
                 )
             except SimulatedTimeout as exc:
                 raise httpx.ReadTimeout(str(exc), request=request) from None
+            drip = float(headers.pop(DRIP_HEADER, 0) or 0)
+            if drip:  # a body sent a few bytes at a time
+                return httpx.Response(
+                    status, headers=headers, stream=drip_stream(data, drip), request=request
+                )
             return httpx.Response(status, headers=headers, content=data, request=request)
 
         return handler
@@ -492,7 +506,8 @@ class JiraSimulator:
         if fault.reason:
             headers["RateLimit-Reason"] = fault.reason
         if code == 429 and "X-RateLimit-Reset" not in headers:
-            headers["X-RateLimit-Reset"] = _reset_iso(fault.retry_after or 1)
+            seconds = fault.retry_after if isinstance(fault.retry_after, int) else 1
+            headers["X-RateLimit-Reset"] = _reset_iso(seconds or 1)
         default = {
             429: "Rate limit exceeded.",
             403: "You do not have permission to view this resource.",
@@ -1177,13 +1192,23 @@ class _HttpHandler(BaseHTTPRequestHandler):
             self.simulator._stop.wait(exc.seconds)
             self.close_connection = True
             return
+        drip = float(headers.pop(DRIP_HEADER, 0) or 0)
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command == "HEAD":
+            return
+        if not drip:
             self.wfile.write(data)
+            return
+        try:  # a slow-drip answer: a few bytes at a time, until sent or the client goes away
+            for chunk in drip_chunks(data, drip, self.simulator._stop):
+                self.wfile.write(chunk)
+                self.wfile.flush()
+        except OSError:
+            self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _answer  # noqa: N815
 

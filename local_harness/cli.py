@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
 import tempfile
+import threading
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,10 +33,35 @@ SIM_EMAIL = "demo@example.com"
 SIM_TOKEN = "demo-token"  # noqa: S105 - the local simulator's dummy credential
 
 
+TOKEN_ENV = "JIRA_API_TOKEN"  # noqa: S105 - the variable's name, not a token
+TIMED_OUT_EXIT = 3
+
+
 def _log_file(name: str) -> Path:
-    path = Path(tempfile.gettempdir()) / f"jira-onboarding-{name}.log.jsonl"
-    path.write_text("", encoding="utf-8")
-    return path
+    """A new file per run (never an earlier run's, which stays readable), in one folder."""
+    folder = Path(tempfile.gettempdir()) / "jira-onboarding-logs"
+    folder.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    for attempt in range(1000):
+        path = folder / f"{name}-{stamp}-{os.getpid()}{f'-{attempt}' if attempt else ''}.log.jsonl"
+        try:
+            path.touch(exist_ok=False)
+        except FileExistsError:
+            continue
+        return path
+    raise RunnerError(f"cannot create a log file in {folder}")
+
+
+def _api_token(args: argparse.Namespace) -> str | None:
+    """--api-token shows in `ps`: JIRA_API_TOKEN or a prompt keep the token off the command line."""
+    if args.api_token or args.bearer_token or not args.email:
+        return args.api_token
+    token = os.environ.get(TOKEN_ENV)
+    if token:
+        return token
+    if sys.stdin.isatty():
+        return getpass.getpass(f"Atlassian API token for {args.email}: ") or None
+    return None
 
 
 def _finish(
@@ -48,6 +76,8 @@ def _finish(
     else:
         print_summary(summary)
         print(f"\n  function logs: {log_path}")
+    if summary.timed_out:
+        return 1
     return 0 if all(p.status in {"COMPLETE"} for p in summary.projects) or args.allow_failures else 1
 
 
@@ -94,7 +124,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
 
 
+def _stop_at_timeout(timeout_s: float, log_path: Path | None) -> None:
+    where = f"; function logs: {log_path}" if log_path else ""
+    print(
+        f"jira-onboarding: the run did not finish within {timeout_s:g} s; stopped "
+        f"(what was stored so far is in local AWS only{where})",
+        file=sys.stderr,
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The execution still runs in moto's threads, which nothing can cancel and the interpreter
+    # would wait for at exit (and a hung Jira call can hold any step): end the process at T.
+    os._exit(TIMED_OUT_EXIT)
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    args.api_token = _api_token(args)
+    log_path: list[Path] = []
+    # --timeout counts from the command's start (set-up included, the token prompt not); the
+    # watchdog holds it even if a call never returns, the poll loop ends cleanly just before it.
+    watchdog = threading.Timer(
+        max(0.0, args.timeout - (time.monotonic() - started)),
+        lambda: _stop_at_timeout(args.timeout, next(iter(log_path), None)),
+    )
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        return _sync(args, started, log_path)
+    finally:
+        watchdog.cancel()
+
+
+def _sync(args: argparse.Namespace, started: float, log_path: list[Path]) -> int:
     credentials = (
         JiraCredentials(base_url=args.jira_url, auth_kind="bearer", access_token=args.bearer_token)
         if args.bearer_token
@@ -103,14 +165,17 @@ def cmd_sync(args: argparse.Namespace) -> int:
         )
     )
     if not args.bearer_token and not (args.email and args.api_token):
-        raise RunnerError("give --email and --api-token (or --bearer-token) for the Jira site")
+        raise RunnerError(
+            f"give --email and an API token ({TOKEN_ENV} in the environment, the prompt, or --api-token), "
+            "or --bearer-token, for the Jira site"
+        )
     who = check_credentials(credentials)
     members: list[TeamMember] = []
     if args.members:
         raw = json.loads(Path(args.members).read_text(encoding="utf-8"))
         members = [TeamMember(team_id=args.team, **m) for m in raw]
-    log_path = _log_file("sync")
-    with log_path.open("a", encoding="utf-8") as logs, LocalStack(log_stream=logs) as stack:
+    log_path.append(_log_file("sync"))
+    with log_path[0].open("a", encoding="utf-8") as logs, LocalStack(log_stream=logs) as stack:
         if not args.json:
             keys = ", ".join(args.project)
             print(f"Connected to {args.jira_url} as {who}; syncing {keys} into local AWS (moto)\n")
@@ -121,9 +186,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
             project_keys=args.project,
             members=members,
             progress=None if args.json else ProgressPrinter(sys.stdout),
-            timeout_s=args.timeout,
+            timeout_s=max(0.0, args.timeout - 1.0 - (time.monotonic() - started)),
         )
-        return _finish(summary, args, args.team, log_path)
+        if summary.timed_out:
+            logs.flush()
+            _stop_at_timeout(args.timeout, log_path[0])
+        return _finish(summary, args, args.team, log_path[0])
 
 
 def cmd_simulate_jira(args: argparse.Namespace) -> int:
@@ -152,14 +220,22 @@ def build_parser() -> argparse.ArgumentParser:
     sync = sub.add_parser("sync", help="run the pipeline against a Jira Cloud site (or the simulator)")
     sync.add_argument("--jira-url", required=True, help="e.g. https://your-site.atlassian.net")
     sync.add_argument("--email", help="Atlassian account email (API-token Basic auth)")
-    sync.add_argument("--api-token", help="Atlassian API token")
+    sync.add_argument(
+        "--api-token",
+        help=f"Atlassian API token (visible to other local users in `ps`: prefer {TOKEN_ENV} or the prompt)",
+    )
     sync.add_argument("--bearer-token", help="an OAuth 2.0 access token instead of email + API token")
     sync.add_argument(
         "--project", action="append", required=True, metavar="KEY", help="a project key; repeat"
     )
     sync.add_argument("--team", default="local-team", help="team id to store the data under")
     sync.add_argument("--members", metavar="FILE", help="JSON list of team members to match")
-    sync.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for the run")
+    sync.add_argument(
+        "--timeout",
+        type=float,
+        default=3600.0,
+        help=f"seconds to wait for the run; exits {TIMED_OUT_EXIT} at it",
+    )
     outputs(sync)
     sync.set_defaults(func=cmd_sync)
 

@@ -19,7 +19,7 @@ OPENAPI_PATH = REPO_ROOT / "openapi" / "openapi.json"
 
 def render() -> str:
     """The document as committed: two-space indent, keys in the generator's order, final newline."""
-    from jira_onboarding.api import build_openapi
+    from jira_onboarding.api.resolver import build_openapi
 
     return json.dumps(json.loads(build_openapi()), indent=2, ensure_ascii=False) + "\n"
 

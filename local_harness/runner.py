@@ -45,6 +45,7 @@ class RunSummary:
     projects: list[ProjectSummary] = field(default_factory=list)
     metrics: dict[str, Any] | None = None  # GET /jira/metrics after the run
     insights: dict[str, Any] | None = None  # GET /jira/insights after the run
+    timed_out: bool = False  # the run was still going at `timeout_s`
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -169,8 +170,19 @@ def run_pipeline(
             progress.update(status)
         if status["done"] or time.monotonic() > deadline:
             break
-        time.sleep(poll_interval_s)
+        time.sleep(max(0.0, min(poll_interval_s, deadline - time.monotonic())))
     elapsed = time.monotonic() - started
+    timed_out = not status["done"]
+    if timed_out:
+        return RunSummary(
+            run_id=status["run_id"],
+            run_status=status["status"],
+            elapsed_seconds=elapsed,
+            users_fetched=None,
+            users_matched=None,
+            users=None,
+            timed_out=True,
+        )
     stack.wait_for_executions(timeout_s=30)
     _, _, status = stack.http("GET", body["status_url"], team_id=team_id)
     users = status.get("users") or {}

@@ -362,21 +362,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _jira_projects(credentials: JiraCredentials) -> list[dict[str, str]]:
     client = JiraClient.connect(credentials, timeout_s=10.0, max_attempts=2)
-    projects: list[dict[str, str]] = []
     try:
-        start = 0
-        while True:
-            page = client.request(
-                "GET",
-                "/rest/api/3/project/search",
-                what="the project list",
-                params={"startAt": start, "maxResults": 50, "orderBy": "key"},
-            )
-            values = page.get("values", [])
-            projects += [{"key": p["key"], "name": p.get("name", p["key"])} for p in values]
-            start += len(values)
-            if page.get("isLast", True) or not values:
-                return projects
+        return client.projects()
     finally:
         client.close()
 

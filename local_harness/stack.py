@@ -373,6 +373,9 @@ class LocalStack:
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_METRICS_DISABLED": "true",  # EMF lines would drown the terminal
                 "POWERTOOLS_DEV": "false",
+                # The Jira simulator listens on loopback; deployed, only Jira Cloud is reachable
+                # (jira_onboarding/jira_sites.py) and template.yaml never sets this.
+                "ALLOW_LOCAL_JIRA": "true",
             }
         )
         if self.dynamodb is not None:

@@ -29,7 +29,7 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
 def load_event(name: str) -> dict[str, Any]:
-    """A sample event from events/: `start_onboarding` or `finish_onboarding/run`."""
+    """A sample event from events/: `start_onboarding` or `sync_segment`."""
     return json.loads((EVENTS_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 

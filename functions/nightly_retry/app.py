@@ -8,7 +8,7 @@ with lambda_init():  # no garbage collection while the imports run: see lambda_i
     from jira_onboarding.observability import logger, metrics, tracer
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)  # no keys left from the last invocation
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

@@ -76,7 +76,8 @@ def test_page_shows_each_selected_project_go_from_pending_through_syncing_to_com
         _wait_status(page, key, "COMPLETE")
         _expect()(_progressbar(page, key)).to_have_attribute("aria-valuenow", "100")
         _expect()(_row(page, key)).to_contain_text(f"Synced · {issues} issues")
-    _expect()(page.get_by_role("status")).to_have_text("All your Jira projects are synced.")
+    # The run ends after its projects (Reconcile Run, Finish Run): on a loaded machine, seconds later.
+    _expect()(page.get_by_role("status")).to_have_text("All your Jira projects are synced.", timeout=30_000)
     seen = page.evaluate("window.__statusLog")
     for key in ("ALPHA", "BETA"):
         shown = [s for s in seen[key] if s != "UNSELECTED"]

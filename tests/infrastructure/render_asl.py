@@ -56,6 +56,9 @@ def dummy_value(name: str, value: Any, resources: dict[str, Any]) -> str:
     """A stand-in of the right shape for substitution `name` whose template value is `value`."""
     if isinstance(value, str | int | float) and not isinstance(value, bool) and "${" not in str(value):
         return str(value)
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+        pseudo = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
+        return PLACEHOLDER.sub(lambda m: pseudo.get(m.group(1), m.group(1)), value["Fn::Sub"])
     target = _target(value)
     if target is not None:
         logical_id, attribute = target

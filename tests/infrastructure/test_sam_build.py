@@ -135,7 +135,7 @@ print(json.dumps({
     ("function", "patched", "imports_httpx"),
     [
         ("StartOnboardingFunction", ["botocore"], False),
-        ("SyncProjectIssuesFunction", ["botocore", "httpx"], True),
+        ("SyncSegmentFunction", ["botocore", "httpx"], True),
     ],
 )
 def test_built_function_initializes_with_tracing_on_and_compiles_nothing_from_the_layer(

@@ -274,3 +274,22 @@ def test_a_run_of_many_projects_is_written_in_batches_of_25_across_tables(stack:
     repo = TeamStores(TEAM)
     assert repo.runs.get("run-1").project_keys == keys
     assert sorted(p.project_key for p in repo.projects.list_tracked()) == keys
+
+
+def test_idempotency_records_are_keyed_by_the_requesting_team(stack: LocalStack, connected_team, jira_url):
+    import boto3
+    from jira_onboarding.settings import get_settings as settings_now
+
+    from tests.conftest import connect_team
+
+    # Given two teams posting the same selection
+    connect_team("team-other", jira_url)
+    stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["OPS"]})
+    stack.http("POST", "/jira/onboarding", team_id="team-other", body={"project_keys": ["OPS"]})
+    stack.wait_for_executions()
+
+    # Then each team's record sits under its own partition key, and only there
+    table = settings_now().tables.idempotency
+    items = boto3.client("dynamodb", region_name="us-east-1").scan(TableName=table)["Items"]
+    assert sorted(item["team_id"]["S"] for item in items) == sorted([TEAM, "team-other"])
+    assert all(item["status"]["S"] == "COMPLETED" for item in items)

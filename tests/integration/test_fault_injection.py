@@ -41,7 +41,7 @@ from tests.conftest import SIM_EMAIL, SIM_TOKEN, TEAM, connect_team
 
 SEARCH = "/rest/api/3/search/jql"
 PAGE_SIZE = 25
-SYNC_FUNCTION = "SyncProjectIssuesFunction"
+SYNC_FUNCTION = "SyncSegmentFunction"
 FAULTED, OTHER = "GAMMA", "OPS"  # 60 issues (3 pages of 25) and 40 issues (2 pages)
 
 # Small waits, same logic: backoff 0.01 s x 2^n in the Lambda; a Retry-After up to 1.5 s is waited
@@ -431,9 +431,9 @@ def test_a_batch_write_failing_while_the_next_batch_is_fetched_resumes_from_the_
 ):
     # Given one batch per page, so the sync writes a batch while it fetches the next one, and a
     # DynamoDB failure (a kill, a lost connection) in the write of the second batch
-    from jira_onboarding.logic import sync_project
+    from jira_onboarding.logic import sync_segment
 
-    monkeypatch.setattr(sync_project, "CHANGELOG_BATCH_ISSUES", PAGE_SIZE)
+    monkeypatch.setattr(sync_segment, "CHANGELOG_BATCH_ISSUES", PAGE_SIZE)
     original = IssueStore.save
     batch_writes = {"n": 0}
 
@@ -684,9 +684,9 @@ def test_endless_quota_exhaustion_ends_failed_so_the_run_still_finishes(
     stack, fast, connected_team, workspace, simulator: JiraSimulator, monkeypatch
 ):
     # Given Jira answers every GAMMA page with "quota exhausted", and the run's patience is 3 s
-    import jira_onboarding.logic.sync_project as sync_project
+    import jira_onboarding.logic.sync_segment as sync_segment
 
-    monkeypatch.setattr(sync_project, "MAX_THROTTLED_SECONDS", 3)
+    monkeypatch.setattr(sync_segment, "MAX_THROTTLED_SECONDS", 3)
     simulator.faults = FaultPlan.script([(_on_pages(), Fault.quota_exhausted(retry_after=2))])
 
     run, _ = _run(stack, [FAULTED, OTHER])

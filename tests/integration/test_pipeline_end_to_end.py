@@ -98,7 +98,7 @@ def test_failing_project_ends_failed_while_the_others_complete(
     assert not [
         i
         for i in stack.invocations
-        if i.function == "SyncProjectIssuesFunction" and i.event.get("project_key") == "BETA"
+        if i.function == "SyncSegmentFunction" and i.event.get("project_key") == "BETA"
     ]
     assert [i.error for i in stack.invocations if i.function == "PlanSyncFunction"] == [None]
 

@@ -100,7 +100,7 @@ def test_tenant_quota_exhausted_mid_sync_pauses_the_site_until_the_reset_then_co
     # and the executions waited in the state machine, no Lambda through the window
     history = [e for x in executions for e in stack.execution_history(x["executionArn"])]
     assert any(e["type"] == "WaitStateEntered" for e in history)
-    sync_runs = [i for i in stack.invocations if i.function == "SyncProjectIssuesFunction"]
+    sync_runs = [i for i in stack.invocations if i.function == "SyncSegmentFunction"]
     assert max(i.seconds for i in sync_runs) < QUOTA_WINDOW_S / 2
     # and every project is COMPLETE with the store equal to Jira
     assert {x["status"] for x in executions} == {"SUCCEEDED"}

@@ -157,15 +157,17 @@ def test_step_sample_events_are_accepted_by_their_handlers(stack: LocalStack, co
     stack.wait_for_executions()
     for name in (
         "sync_users",
-        "sync_project_issues",
-        "finish_onboarding/project_failed",
-        "finish_onboarding/run",
+        "sync_segment",
+        "mark_project_failed",
+        "finish_run",
     ):
         event = {**load_event(name), "team_id": TEAM, "run_id": body["run_id"]}
         function = {
             "sync_users": "SyncUsersFunction",
-            "sync_project_issues": "SyncProjectIssuesFunction",
-        }.get(name, "FinishOnboardingFunction")
+            "sync_segment": "SyncSegmentFunction",
+            "mark_project_failed": "MarkProjectFailedFunction",
+            "finish_run": "FinishRunFunction",
+        }[name]
         result, error = stack.invoke(stack.resolver.physical[function], event)
         assert error is None, (name, result)
     assert TeamStores(TEAM).projects.get("BETA").sync_status == "FAILED"

@@ -75,3 +75,28 @@ def dynamodb_tables() -> Iterator[None]:
 def team_id(dynamodb_tables: None) -> str:
     """A team of this test's own on the shared tables."""
     return f"team-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def simulated_jira(monkeypatch: pytest.MonkeyPatch, simulator: Any) -> Any:
+    """Every Jira client the logic opens talks to the in-process simulator (no network, no sleeps)."""
+    import httpx
+    from jira_onboarding.jira.client import JiraClient
+
+    connect = JiraClient.connect.__func__  # type: ignore[attr-defined]
+
+    def connect_to_simulator(cls: type[JiraClient], credentials: Any, **kwargs: Any) -> JiraClient:
+        kwargs.setdefault("sleep", lambda _seconds: None)
+        return connect(cls, credentials, transport=httpx.MockTransport(simulator.httpx_handler), **kwargs)
+
+    monkeypatch.setattr(JiraClient, "connect", classmethod(connect_to_simulator))
+    return simulator
+
+
+@pytest.fixture
+def connected_team(team_id: str, simulated_jira: Any, workspace: Any) -> str:
+    """A team of this test's own with the simulator as its Jira (a secret on moto) and its members."""
+    from tests.conftest import connect_team
+
+    connect_team(team_id, "https://acme-sim.atlassian.net", workspace)
+    return team_id

@@ -7,14 +7,23 @@ model class costs a cold start.
 
 import re
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-# Jira project keys: an uppercase letter, then uppercase letters, digits or underscores.
-PROJECT_KEY_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,9}$")
+from jira_onboarding.jira_sites import CLOUD_ID_PATTERN, jira_site_origin, oauth_site_origin
+
+# Jira's project key syntax: 2 to 10 characters, an uppercase letter, then uppercase letters, digits
+# or underscores. Input is checked as sent (ASCII letters of either case), before it is uppercased:
+# `str.upper()` turns some non-ASCII letters into ASCII ones ("ßalpha" -> "SSALPHA").
+PROJECT_KEY_PATTERN = re.compile(r"[A-Z][A-Z0-9_]{1,9}")
+_PROJECT_KEY_INPUT = re.compile(r"[A-Za-z][A-Za-z0-9_]{1,9}")
 MAX_PROJECTS_PER_RUN = 50
-HOSTNAME = re.compile(r"^[A-Za-z0-9.-]{1,253}$|^[0-9a-fA-F:]+$")
+QUOTED_INPUT_CHARS = 24  # an error quotes at most this much of what was sent
+
+
+def quoted(raw: str) -> str:
+    """What an error message quotes of a caller's input: short, so a 10 KB value is not echoed."""
+    return repr(raw if len(raw) <= QUOTED_INPUT_CHARS else raw[:QUOTED_INPUT_CHARS] + "...")
 
 
 class BoundaryModel(BaseModel):
@@ -38,12 +47,13 @@ class StartOnboardingRequest(Contract):
     def _keys(cls, keys: list[str]) -> list[str]:
         cleaned: list[str] = []
         for raw in keys:
-            key = raw.strip().upper()
-            if not PROJECT_KEY_PATTERN.match(key):
+            stripped = raw.strip(" ")
+            if not (raw.isascii() and _PROJECT_KEY_INPUT.fullmatch(stripped)):
                 raise ValueError(
-                    f"{raw!r} is not a Jira project key (an uppercase letter, then up to 9 letters, "
+                    f"{quoted(raw)} is not a Jira project key (a letter, then 1 to 9 letters, "
                     "digits or underscores, e.g. ALPHA)"
                 )
+            key = stripped.upper()
             if key not in cleaned:
                 cleaned.append(key)
         return cleaned
@@ -53,7 +63,9 @@ class ConnectionRequest(Contract):
     """POST /jira/connection body. Credentials go to Secrets Manager; they are never echoed or logged."""
 
     site_url: str | None = Field(default=None, max_length=200, examples=["https://acme.atlassian.net"])
-    cloud_id: str | None = Field(default=None, pattern=r"^[0-9a-fA-F-]{8,64}$")
+    cloud_id: str | None = Field(
+        default=None, pattern=CLOUD_ID_PATTERN, examples=["1324a887-45db-1bf4-1e99-ef0ff456d421"]
+    )
     auth_kind: Literal["api_token", "oauth", "bearer"]
     email: str | None = Field(default=None, max_length=254)
     api_token: SecretStr | None = None
@@ -75,15 +87,13 @@ class ConnectionRequest(Contract):
     @field_validator("site_url")
     @classmethod
     def _site(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value.strip())
-        loopback = parts.hostname in {"localhost", "127.0.0.1", "::1"}
-        if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
-            raise ValueError("must be an https URL such as https://your-site.atlassian.net")
-        if not parts.hostname or not HOSTNAME.match(parts.hostname) or parts.query or parts.fragment:
-            raise ValueError("must be the site's base URL, such as https://your-site.atlassian.net")
-        return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+        # Only Jira Cloud origins: see jira_sites.py (the check that stops SSRF through this field).
+        return None if value is None else jira_site_origin(value)
+
+    @field_validator("cloud_id")
+    @classmethod
+    def _cloud_id(cls, value: str | None) -> str | None:
+        return None if value is None else oauth_site_origin(value).rsplit("/", 1)[-1]
 
     @model_validator(mode="after")
     def _complete(self) -> "ConnectionRequest":
@@ -101,7 +111,7 @@ class ConnectionRequest(Contract):
 
     def base_url(self) -> str:
         if self.cloud_id:
-            return f"https://api.atlassian.com/ex/jira/{self.cloud_id}"
+            return oauth_site_origin(self.cloud_id)
         return str(self.site_url)
 
     def secret(self, now: float) -> dict[str, Any]:
@@ -147,6 +157,8 @@ class ProjectStepInput(StepInput):
 
     project_key: str = Field(min_length=1)
     segment: str = Field(default="all", min_length=1, max_length=40)
+    # Sync Segment invocations so far for this segment: the state machine's "More Pages?" bound.
+    invocations: int = Field(default=0, ge=0)
 
 
 class PhasePlan(BoundaryModel):
@@ -170,8 +182,9 @@ class RunOutcome(StepInput):
     plan_error: dict[str, Any] | None = None
 
 
-class ProjectPageResult(BoundaryModel):
-    """Output of one Sync Project Page invocation; the Choice state reads `done` and `wait_seconds`."""
+class SegmentResult(BoundaryModel):
+    """Output of one Sync Segment invocation; the Choice state reads `done`, `wait_seconds` and
+    `invocations` (bounded)."""
 
     team_id: str
     run_id: str
@@ -179,6 +192,7 @@ class ProjectPageResult(BoundaryModel):
     segment: str = "all"
     done: bool
     wait_seconds: int = 0
+    invocations: int = 0
     pages_synced: int = 0
     issues_stored: int = 0
 

@@ -7,6 +7,15 @@ proves every `ErrorEquals` name is defined here (or is a States.*/Lambda.* name)
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+# An error's message becomes the Lambda's error and crosses into the state machine: Step Functions
+# refuses a payload over 256 KB with an uncatchable States.DataLimitExceeded (the run would stay
+# RUNNING), so every message that leaves a step is bounded well below it.
+MAX_ERROR_MESSAGE = 2000
+
 
 class JiraError(Exception):
     """Base of every Jira problem; `reason` is a sentence a person can act on."""
@@ -14,6 +23,8 @@ class JiraError(Exception):
     transient = False
 
     def __init__(self, reason: str, *, status: int | None = None) -> None:
+        if len(reason) > MAX_ERROR_MESSAGE:
+            reason = reason[: MAX_ERROR_MESSAGE - 1] + "…"
         super().__init__(reason)
         self.reason = reason
         self.status = status
@@ -71,6 +82,15 @@ class JiraMalformedResponseError(JiraError):
     transient = True
 
 
+class JiraPagingError(JiraError):
+    """Jira's paging did not end: a repeated or cycling cursor, or more pages, items or time than
+    any real answer needs. Retrying now would page the same way: not transient."""
+
+
+class JiraOversizedResponseError(JiraError):
+    """An answer larger than the client accepts (body bytes, or more issues than a page asked for)."""
+
+
 class JiraUnreachableError(JiraError):
     """The site cannot be reached at all (DNS, refused): a wrong URL, not a transient blip."""
 
@@ -110,3 +130,28 @@ def transient_error_names() -> list[str]:
         found.append(cls)
         pending.extend(cls.__subclasses__())
     return [cls.__name__ for cls in found if cls.transient and cls is not JiraError]
+
+
+class StepFailedError(Exception):
+    """An unexpected failure whose own message was too long to cross into the state machine."""
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def bounded_errors(handler: F) -> F:
+    """Re-raise any exception whose message is over MAX_ERROR_MESSAGE as a StepFailedError with a
+    bounded message, so every failure of a state machine task stays catchable."""
+
+    @functools.wraps(handler)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except Exception as exc:
+            message = str(exc)
+            if len(message) <= MAX_ERROR_MESSAGE:
+                raise
+            short = f"{exc.__class__.__name__}: {message[: MAX_ERROR_MESSAGE - 200]}…"
+            raise StepFailedError(short) from None
+
+    return wrapper  # type: ignore[return-value]

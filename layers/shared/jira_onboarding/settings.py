@@ -41,6 +41,14 @@ class Settings(BaseModel):
     # A Retry-After up to this many seconds is waited out inside the Lambda; longer waits are
     # handed to the state machine's Wait state.
     jira_max_inline_wait_s: float = Field(default=5.0, alias="JIRA_MAX_INLINE_WAIT_SECONDS")
+    # The most one Jira call may take, answer included (a server dripping bytes is cut off here).
+    jira_request_deadline_s: float = Field(default=60.0, alias="JIRA_REQUEST_DEADLINE_SECONDS", gt=0)
+    # The most a Jira answer may weigh; reading stops there.
+    jira_max_body_bytes: int = Field(default=32 * 1024 * 1024, alias="JIRA_MAX_BODY_BYTES", ge=1024)
+    # Caps of every paging loop (each loop also has its own, lower ones: see jira/client.py).
+    jira_paging_max_pages: int = Field(default=20_000, alias="JIRA_PAGING_MAX_PAGES", ge=1)
+    jira_paging_max_items: int = Field(default=2_000_000, alias="JIRA_PAGING_MAX_ITEMS", ge=1)
+    jira_paging_max_s: float = Field(default=3600.0, alias="JIRA_PAGING_MAX_SECONDS", gt=0)
     # Requests per second every caller of one Jira site shares (its burst limit, as configured for
     # the site); NearLimit headers lower it until the quota resets.
     jira_site_requests_per_second: float = Field(default=100.0, alias="JIRA_SITE_REQUESTS_PER_SECOND", gt=0)

@@ -8,14 +8,12 @@ machine waits instead of a Lambda.
 
 from __future__ import annotations
 
-import base64
 import functools
 import os
 import random
 import ssl
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -23,108 +21,49 @@ from pydantic_core import from_json
 
 from jira_onboarding.errors import (
     JiraAuthError,
-    JiraBadRequestError,
     JiraError,
-    JiraGoneError,
     JiraMalformedResponseError,
-    JiraNotFoundError,
-    JiraPermissionError,
-    JiraServerError,
+    JiraOversizedResponseError,
     JiraThrottledError,
     JiraTimeoutError,
     JiraUnreachableError,
 )
+from jira_onboarding.jira import transport
+from jira_onboarding.jira.agile import AGILE_LIMITS, AgileEndpoints
+from jira_onboarding.jira.credentials import JiraCredentials
 from jira_onboarding.jira.models import (
-    JiraBoard,
     JiraField,
-    JiraSprint,
     JiraUser,
     SearchPage,
 )
 from jira_onboarding.jira.pacing import Pacer
+from jira_onboarding.jira.paging import (
+    DEFAULT_LIMITS,
+    PagingLimits,
+    TokenPage,
+    iter_array_pages,
+    iter_offset_pages,
+    iter_token_pages,
+)
+from jira_onboarding.jira.responses import error_for_response
 from jira_onboarding.observability import trace_httpx
+from jira_onboarding.redact import scrub
+
+__all__ = ["JiraClient", "JiraCredentials", "error_for_response"]
 
 USER_PAGE_SIZE = 1000  # the documented maximum of /rest/api/3/users/search
-AGILE_PAGE_SIZE = 50
 # Documented limits of POST /rest/api/3/changelog/bulkfetch.
 BULK_CHANGELOG_MAX_ISSUES = 1000
 BULK_CHANGELOG_MAX_FIELDS = 10
 BULK_CHANGELOG_PAGE_SIZE = 10000  # the documented maximum: one call per 1,000 issues usually suffices
+# An approximate count is a hint for progress and planning. Above this it is absurd (Jira Cloud
+# sites hold a few million issues at most) and read as unknown, like a negative or non-number.
+MAX_PLAUSIBLE_COUNT = 50_000_000
+# Jira Cloud sites hold at most 150,000 users (Enterprise): a user list past that never ends.
+USER_LIMITS = PagingLimits(max_pages=200, max_items=200_000)
+CHANGELOG_LIMITS = PagingLimits(max_pages=1_000, max_items=1_000_000)
 
 trace_httpx()
-
-
-@dataclass(frozen=True)
-class JiraCredentials:
-    """How to reach one Jira site: `api_token` (Basic email:token) or `bearer` (OAuth access token)."""
-
-    base_url: str
-    auth_kind: str
-    email: str | None = None
-    api_token: str | None = None
-    access_token: str | None = None
-
-    def authorization_header(self) -> str:
-        if self.auth_kind == "api_token":
-            raw = f"{self.email}:{self.api_token}".encode()
-            return "Basic " + base64.b64encode(raw).decode("ascii")
-        if self.auth_kind in {"bearer", "oauth"}:
-            return f"Bearer {self.access_token}"
-        raise ValueError(f"unknown Jira auth kind {self.auth_kind!r}")
-
-
-def _error_message(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200].strip()
-    if isinstance(body, dict):
-        messages = list(body.get("errorMessages") or [])
-        messages += [f"{k}: {v}" for k, v in (body.get("errors") or {}).items()]
-        if messages:
-            return "; ".join(str(m) for m in messages)
-        if body.get("message"):
-            return str(body["message"])
-    return response.text[:200].strip()
-
-
-def _retry_after_seconds(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
-
-
-def error_for_response(response: httpx.Response, *, what: str) -> JiraError:
-    """The one place an HTTP status becomes an exception; `what` names the resource for the reason."""
-    status = response.status_code
-    detail = _error_message(response)
-    if status == 401:
-        return JiraAuthError(f"Jira refused the credentials ({detail or 'unauthorized'}).", status=status)
-    if status == 403:
-        return JiraPermissionError(
-            f"These Jira credentials have no access to {what}{f' ({detail})' if detail else ''}.",
-            status=status,
-        )
-    if status == 404:
-        return JiraNotFoundError(
-            f"Jira could not find {what}{f' ({detail})' if detail else ''}.", status=status
-        )
-    if status == 400 and "does not exist for the field 'project'" in detail:
-        return JiraNotFoundError(f"Jira could not find {what} ({detail}).", status=status)
-    if status == 410:
-        return JiraGoneError(f"Jira removed this endpoint ({detail or 'gone'}).", status=status)
-    if status == 429:
-        reason = response.headers.get("RateLimit-Reason", "rate limited")
-        return JiraThrottledError(
-            f"Jira is rate limiting these calls ({reason}).", retry_after=_retry_after_seconds(response)
-        )
-    if status >= 500:
-        return JiraServerError(f"Jira answered {status} for {what}.", status=status)
-    return JiraBadRequestError(f"Jira rejected the request for {what} ({status}: {detail}).", status=status)
 
 
 @functools.lru_cache(maxsize=4)
@@ -135,7 +74,7 @@ def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-class JiraClient:
+class JiraClient(AgileEndpoints):
     """Jira Cloud REST v3 + Agile 1.0. Thread-compatible; one instance per invocation."""
 
     def __init__(
@@ -149,6 +88,10 @@ class JiraClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         on_unauthorized: Callable[[], str | None] | None = None,
+        secrets: tuple[str, ...] = (),
+        request_deadline_s: float = transport.REQUEST_DEADLINE_S,
+        max_body_bytes: int = transport.MAX_BODY_BYTES,
+        paging_limits: PagingLimits = DEFAULT_LIMITS,
         pacer: Pacer | None = None,
     ) -> None:
         self._http = http
@@ -161,6 +104,11 @@ class JiraClient:
         self._time_left_s = time_left_s or (lambda: float("inf"))
         self._sleep = sleep
         self._rng = rng or random.Random()
+        self._secrets = set(secrets) | {str(http.headers.get("Authorization") or "")}
+        self._request_deadline_s = request_deadline_s
+        self._max_body_bytes = max_body_bytes
+        # Caps every loop's own limits (tests and small Lambdas lower them).
+        self._paging_limits = paging_limits
         self.calls = 0
 
     @classmethod
@@ -183,12 +131,24 @@ class JiraClient:
             transport=transport,
             verify=_tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")),
         )
-        return cls(http, **kwargs)
+        return cls(http, secrets=credentials.secrets(), **kwargs)
 
     def close(self) -> None:
         if self._pacer is not None:
             self._pacer.close()
         self._http.close()
+
+    def scrub(self, text: object, *, limit: int | None = 300) -> str:
+        """`text` without any credential this client holds: for reasons and log lines."""
+        return scrub(text, self._secrets, limit=limit)
+
+    def _limits(self, own: PagingLimits) -> PagingLimits:
+        cap = self._paging_limits
+        return PagingLimits(
+            max_pages=min(own.max_pages, cap.max_pages),
+            max_items=min(own.max_items, cap.max_items),
+            max_seconds=min(own.max_seconds, cap.max_seconds),
+        )
 
     # ---- transport -------------------------------------------------------------------------
     def _backoff(self, attempt: int) -> float:
@@ -222,10 +182,48 @@ class JiraClient:
             header = self._on_unauthorized() if self._on_unauthorized else None
             if not header:
                 raise
+            self._secrets.add(header)
             self._http.headers["Authorization"] = header
             return self._request(
                 method, path, what=what, idempotent=idempotent, params=params, json_body=json_body
             )
+
+    def _send_once(self, request: httpx.Request, what: str) -> tuple[httpx.Response, bytes]:
+        deadline = min(self._request_deadline_s, max(1.0, self._time_left_s() - 1.0))
+        try:
+            return transport.fetch(
+                self._http, request, what=what, deadline_s=deadline, max_body_bytes=self._max_body_bytes
+            )
+        except httpx.TimeoutException as exc:
+            raise JiraTimeoutError(f"Jira did not answer in time for {what}.") from exc
+        except httpx.ConnectError as exc:
+            raise JiraUnreachableError(
+                f"Cannot reach Jira at {self._http.base_url} ({exc.__class__.__name__}: {self.scrub(exc)})."
+            ) from exc
+        except httpx.TransportError as exc:
+            raise JiraTimeoutError(f"The connection to Jira broke while fetching {what}.") from exc
+
+    def _attempt(self, request: httpx.Request, what: str) -> Any:
+        """One call: the decoded JSON, or the JiraError it came to."""
+        if self._pacer is not None:
+            self._pacer.before(request.method, request.url.path)
+        self.calls += 1
+        response, content = self._send_once(request, what)
+        if response.is_success:
+            try:
+                # pydantic's JSON parser: a bulk changelog of 1,000 issues is megabytes (every
+                # history carries its author), and json.loads took ~5 times as long.
+                payload = from_json(content)
+            except ValueError as exc:
+                raise JiraMalformedResponseError(
+                    f"Jira sent a body that is not valid JSON for {what}."
+                ) from exc
+            if self._pacer is not None:
+                self._pacer.after(response, payload)
+            return payload
+        if self._pacer is not None:
+            self._pacer.after(response)
+        raise error_for_response(response, what=what, secrets=self._secrets, content=content)
 
     def _request(
         self,
@@ -239,81 +237,47 @@ class JiraClient:
     ) -> Any:
         attempts = self._max_attempts if idempotent else 1
         for attempt in range(attempts):
-            last = attempt == attempts - 1
-            if self._pacer is not None:
-                self._pacer.before(method, path)
+            request = self._http.build_request(method, path, params=params, json=json_body)
             try:
-                self.calls += 1
-                response = self._http.request(method, path, params=params, json=json_body)
-            except httpx.TimeoutException as exc:
-                error: JiraError = JiraTimeoutError(f"Jira did not answer in time for {what}.")
-                if last:
-                    raise error from exc
-                self._wait_or_raise(self._backoff(attempt), error)
-                continue
-            except httpx.TransportError as exc:
-                if isinstance(exc, httpx.ConnectError):
-                    raise JiraUnreachableError(
-                        f"Cannot reach Jira at {self._http.base_url} ({exc.__class__.__name__}: {exc})."
-                    ) from exc
-                error = JiraTimeoutError(f"The connection to Jira broke while fetching {what}.")
-                if last:
-                    raise error from exc
-                self._wait_or_raise(self._backoff(attempt), error)
-                continue
-            if response.is_success:
-                try:
-                    # pydantic's JSON parser: a bulk changelog of 1,000 issues is megabytes (every
-                    # history carries its author), and json.loads took ~5 times as long.
-                    payload = from_json(response.content)
-                except ValueError as exc:
-                    error = JiraMalformedResponseError(f"Jira sent a body that is not valid JSON for {what}.")
-                    if last:
-                        raise error from exc
-                    self._wait_or_raise(self._backoff(attempt), error)
-                    continue
-                if self._pacer is not None:
-                    self._pacer.after(response, payload)
-                return payload
-            if self._pacer is not None:
-                self._pacer.after(response)
-            error = error_for_response(response, what=what)
-            if not error.transient or last:
-                raise error
-            wait = self._backoff(attempt)
-            if isinstance(error, JiraThrottledError) and error.retry_after is not None:
-                # Retry-After is the minimum wait; on a quota reason it is long and goes to the state machine.
-                wait = max(wait, error.retry_after) if error.retry_after > 0 else wait
-            self._wait_or_raise(wait, error)
+                return self._attempt(request, what)
+            except JiraError as error:
+                if not error.transient or attempt == attempts - 1:
+                    raise
+                wait = self._backoff(attempt)
+                if isinstance(error, JiraThrottledError) and error.retry_after is not None:
+                    # Retry-After is the minimum wait; a long one (quota) goes to the state machine.
+                    wait = max(wait, error.retry_after)
+                self._wait_or_raise(wait, error)
         raise AssertionError("unreachable")  # pragma: no cover
 
     # ---- platform API ----------------------------------------------------------------------
     def myself(self) -> JiraUser:
-        return JiraUser.model_validate(self.request("GET", "/rest/api/3/myself", what="the current user"))
+        body = self.request("GET", "/rest/api/3/myself", what="the current user")
+        if not isinstance(body, dict):
+            raise JiraMalformedResponseError("Jira's answer for the current user was not an object.")
+        return JiraUser.model_validate(body)
 
     def iter_user_pages(self, page_size: int = USER_PAGE_SIZE) -> Iterator[list[JiraUser]]:
         """All users, page by page. The endpoint answers a bare array and has no `isLast`:
-        stop at an empty page, not at a short one."""
-        start = 0
-        while True:
-            body = self.request(
+        stop at an empty page, not at a short one. Entries that are not users are skipped."""
+        pages = iter_array_pages(
+            lambda start: self.request(
                 "GET",
                 "/rest/api/3/users/search",
                 what="the user list",
                 params={"startAt": start, "maxResults": page_size},
-            )
-            if not isinstance(body, list):
-                raise JiraMalformedResponseError("Jira's user list was not a JSON array.")
-            if not body:
-                return
-            yield [JiraUser.model_validate(item) for item in body]
-            start += len(body)
+            ),
+            what="the user list",
+            limits=self._limits(USER_LIMITS),
+        )
+        for body in pages:
+            yield [user for item in body if (user := JiraUser.from_payload(item)) is not None]
 
     def fields(self) -> list[JiraField]:
         body = self.request("GET", "/rest/api/3/field", what="the field list")
         if not isinstance(body, list):
             raise JiraMalformedResponseError("Jira's field list was not a JSON array.")
-        return [JiraField.model_validate(item) for item in body]
+        return [field for item in body if (field := JiraField.from_payload(item)) is not None]
 
     def search_page(
         self,
@@ -332,68 +296,65 @@ class JiraClient:
         payload = self.request("POST", "/rest/api/3/search/jql", what=what, json_body=body)
         if not isinstance(payload, dict) or not isinstance(payload.get("issues", []), list):
             raise JiraMalformedResponseError(f"Jira's search answer for {what} had no issue list.")
-        return SearchPage.model_validate(payload)
+        page = SearchPage.from_payload(payload)
+        if len(page.issues) > max_results:
+            raise JiraOversizedResponseError(
+                f"Jira sent {len(page.issues)} issues on one page of {what}, "
+                f"where {max_results} were asked for."
+            )
+        return page
 
-    def approximate_count(self, jql: str, *, what: str = "the issue count") -> int:
+    def iter_search_pages(
+        self,
+        jql: str,
+        *,
+        fields: list[str],
+        start: str | None = None,
+        max_results: int = 100,
+        what: str = "the issue search",
+    ) -> Iterator[TokenPage[dict[str, Any]]]:
+        """Every page of a search from the cursor `start` (None: the first page), guarded."""
+
+        def fetch(token: str | None) -> TokenPage[dict[str, Any]]:
+            page = self.search_page(
+                jql, fields=fields, next_page_token=token, max_results=max_results, what=what
+            )
+            return TokenPage(page.issues, page.next_page_token, page.is_last)
+
+        return iter_token_pages(fetch, what=what, start=start, limits=self._limits(DEFAULT_LIMITS))
+
+    def approximate_count(self, jql: str, *, what: str = "the issue count") -> int | None:
+        """Jira's estimate of how many issues `jql` matches; None when it is not a plausible count."""
         payload = self.request(
             "POST", "/rest/api/3/search/approximate-count", what=what, json_body={"jql": jql}
         )
-        return int(payload.get("count", 0)) if isinstance(payload, dict) else 0
+        count = payload.get("count") if isinstance(payload, dict) else None
+        if isinstance(count, bool) or not isinstance(count, int | float):
+            return None
+        if not 0 <= count <= MAX_PLAUSIBLE_COUNT:  # also false for NaN
+            return None
+        return int(count)
 
-    # ---- agile API -------------------------------------------------------------------------
-    def _iter_agile(self, path: str, *, what: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        start = 0
-        while True:
-            body = self.request(
-                "GET", path, what=what, params={**params, "startAt": start, "maxResults": AGILE_PAGE_SIZE}
-            )
-            values = body.get("values", []) if isinstance(body, dict) else None
-            if values is None:
-                raise JiraMalformedResponseError(f"Jira's answer for {what} had no values.")
-            yield from values
-            if body.get("isLast", True) or not values:
-                return
-            start += len(values)
-
-    def boards(self, project_key: str) -> list[JiraBoard]:
-        return [
-            JiraBoard.from_payload(value)
-            for value in self._iter_agile(
-                "/rest/agile/1.0/board",
-                what=f"the boards of project {project_key}",
-                params={"projectKeyOrId": project_key},
-            )
-        ]
-
-    def board_estimation_field(self, board_id: int) -> str | None:
-        """The field the board itself estimates with: the reliable story-point field per board."""
-        body = self.request(
-            "GET",
-            f"/rest/agile/1.0/board/{board_id}/configuration",
-            what=f"the configuration of board {board_id}",
+    def projects(self) -> list[dict[str, str]]:
+        """Every project the credentials see, `{key, name}` by key (`GET /rest/api/3/project/search`)."""
+        pages = iter_offset_pages(
+            lambda start: self.request(
+                "GET",
+                "/rest/api/3/project/search",
+                what="the project list",
+                params={"startAt": start, "maxResults": 50, "orderBy": "key"},
+            ),
+            what="the project list",
+            limits=self._limits(AGILE_LIMITS),
         )
-        estimation = (body or {}).get("estimation") or {}
-        field = estimation.get("field") or {}
-        return field.get("fieldId")
-
-    def sprints(self, board: JiraBoard) -> list[JiraSprint]:
-        """Active, closed and future sprints of a scrum board; a kanban board has none."""
-        if board.type != "scrum":
-            return []
-        try:
-            return [
-                JiraSprint.model_validate(value)
-                for value in self._iter_agile(
-                    f"/rest/agile/1.0/board/{board.id}/sprint",
-                    what=f"the sprints of board {board.id}",
-                    params={"state": "active,closed,future"},
-                )
-            ]
-        except JiraBadRequestError as exc:
-            # Jira answers 400 "The board does not support sprints" for boards without them.
-            if "support sprints" in exc.reason:
-                return []
-            raise
+        found = []
+        for values in pages:
+            for value in values:
+                key = value.get("key") if isinstance(value, dict) else None
+                if isinstance(key, str):
+                    name = value.get("name")
+                    found.append({"key": key, "name": name if isinstance(name, str) else key})
+        return found
 
     # ---- changelogs --------------------------------------------------------------------------
     def bulk_changelog(
@@ -402,7 +363,7 @@ class JiraClient:
         field_ids: list[str],
         *,
         max_results: int = BULK_CHANGELOG_PAGE_SIZE,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[Any]:
         """Every change of `field_ids` on `issue_ids`, page by page (`POST /rest/api/3/changelog/bulkfetch`).
 
         Yields the `issueChangeLogs` entries (`{"issueId", "changeHistories"}`) in Jira's order:
@@ -417,14 +378,22 @@ class JiraClient:
         if field_ids:
             body["fieldIds"] = list(field_ids)
         what = f"the changelogs of {len(issue_ids)} issues"
-        while True:
+
+        def fetch(token: str | None) -> TokenPage[Any]:
             # A POST, but a read: safe to repeat, so it gets the idempotent retries.
-            payload = self.request("POST", "/rest/api/3/changelog/bulkfetch", what=what, json_body=body)
+            payload = self.request(
+                "POST",
+                "/rest/api/3/changelog/bulkfetch",
+                what=what,
+                json_body={**body, "nextPageToken": token} if token else body,
+            )
             logs = payload.get("issueChangeLogs") if isinstance(payload, dict) else None
             if not isinstance(logs, list):
                 raise JiraMalformedResponseError(f"Jira's answer for {what} had no issueChangeLogs.")
-            yield from logs
             token = payload.get("nextPageToken")
-            if not token or not logs:
-                return
-            body = {**body, "nextPageToken": token}
+            return TokenPage(logs, token if isinstance(token, str) else None)
+
+        for page in iter_token_pages(
+            fetch, what=what, limits=self._limits(CHANGELOG_LIMITS), stop_on_empty=True
+        ):
+            yield from page.items

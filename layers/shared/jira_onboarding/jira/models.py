@@ -1,11 +1,24 @@
 """Pydantic models of the Jira payloads we read. Unknown fields are ignored; shapes follow the
 official OpenAPI specs and the recorded responses in shared/jira-fixtures."""
 
-import re
+from collections import Counter
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from jira_onboarding.jira.readers import (
+    MAX_NAME,
+    MAX_TEXT,
+    FieldReader,
+    account_id,
+    obj,
+    parse_jira_datetime,
+    points,
+    text,
+)
+
+__all__ = ["parse_issue", "parse_jira_datetime"]
 
 SPRINT_FIELD_TYPE = "com.pyxis.greenhopper.jira:gh-sprint"
 STORY_POINTS_FIELD_TYPE = "com.pyxis.greenhopper.jira:jsw-story-points"
@@ -13,24 +26,26 @@ FLOAT_FIELD_TYPE = "com.atlassian.jira.plugin.system.customfieldtypes:float"
 EPIC_LINK_FIELD_TYPE = "com.pyxis.greenhopper.jira:gh-epic-link"
 
 
+M = TypeVar("M", bound="JiraModel")
+
+
 class JiraModel(BaseModel):
     # Schemas built on first use, not at import: a function validates a few of these at most.
     model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True, defer_build=True)
 
-
-def parse_jira_datetime(value: Any) -> datetime | None:
-    """Jira writes `2021-05-08T07:04:25.376+0100` on issues and `...000Z` on sprints;
-    Python 3.11's fromisoformat reads both. Naive values are rejected: they would be ambiguous."""
-    if value in (None, ""):
-        return None
-    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    if parsed.tzinfo is None:
-        raise ValueError(f"Jira date without a timezone: {value!r}")
-    return parsed
+    @classmethod
+    def from_payload(cls: type[M], value: Any) -> M | None:
+        """The model, or None when Jira sent something that is not one (counted by the caller)."""
+        if not isinstance(value, dict):
+            return None
+        try:
+            return cls.model_validate(value)
+        except (ValidationError, ValueError, TypeError, OverflowError):
+            return None
 
 
 class JiraUser(JiraModel):
-    account_id: str = Field(alias="accountId")
+    account_id: str = Field(alias="accountId", min_length=1, max_length=MAX_NAME)
     account_type: str = Field(default="atlassian", alias="accountType")
     display_name: str = Field(default="", alias="displayName")
     email_address: str | None = Field(default=None, alias="emailAddress")
@@ -40,14 +55,14 @@ class JiraUser(JiraModel):
     @classmethod
     def _hidden_email_is_none(cls, value: Any) -> str | None:
         # Privacy settings hide the email as null, "" or a missing key: one meaning, one value.
-        if value is None or not str(value).strip():
+        if not isinstance(value, str) or not value.strip() or len(value) > 320:
             return None
-        return str(value).strip()
+        return value.strip()
 
     @field_validator("display_name", mode="before")
     @classmethod
     def _none_name_is_empty(cls, value: Any) -> str:
-        return "" if value is None else str(value)
+        return value[:MAX_NAME] if isinstance(value, str) else ""
 
 
 class JiraFieldSchema(JiraModel):
@@ -76,7 +91,20 @@ class JiraSprint(JiraModel):
     @field_validator("start_date", "end_date", "complete_date", mode="before")
     @classmethod
     def _dates(cls, value: Any) -> datetime | None:
-        return parse_jira_datetime(value)
+        try:
+            return parse_jira_datetime(value)
+        except ValueError:
+            return None  # a sprint with an odd date is still a sprint
+
+    @field_validator("name", "state", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> str:
+        return value[:MAX_NAME] if isinstance(value, str) else ""
+
+    @field_validator("goal", mode="before")
+    @classmethod
+    def _goal(cls, value: Any) -> str | None:
+        return text(value, MAX_TEXT)
 
     @classmethod
     def from_issue_value(cls, value: dict[str, Any]) -> "JiraSprint":
@@ -94,13 +122,18 @@ class JiraBoard(JiraModel):
     project_key: str | None = None
 
     @classmethod
-    def from_payload(cls, value: dict[str, Any]) -> "JiraBoard":
-        location = value.get("location") or {}
-        return cls(
-            id=value["id"],
-            name=value.get("name", ""),
-            type=value.get("type", "scrum"),
-            project_key=location.get("projectKey"),
+    def from_payload(cls, value: Any) -> "JiraBoard | None":
+        if not isinstance(value, dict):
+            return None
+        location = value.get("location")
+        project_key = location.get("projectKey") if isinstance(location, dict) else None
+        return super().from_payload(
+            {
+                "id": value.get("id"),
+                "name": text(value.get("name"), MAX_NAME) or "",
+                "type": text(value.get("type"), 40) or "scrum",
+                "project_key": text(project_key, MAX_NAME),
+            }
         )
 
 
@@ -117,7 +150,13 @@ class FieldChange(JiraModel):
     def sprint_ids(self, side: str) -> frozenset[int]:
         """The sprint ids on one side ("from" or "to") of a Sprint change."""
         raw = self.from_value if side == "from" else self.to_value
-        return frozenset(int(part) for part in (raw or "").split(",") if part.strip().isdigit())
+        parts = (part.strip() for part in (raw or "").split(","))
+        return frozenset(int(part) for part in parts if part.isdigit() and len(part) <= 18)
+
+    @field_validator("from_value", "to_value", mode="before")
+    @classmethod
+    def _short(cls, value: Any) -> str | None:
+        return text(value, MAX_NAME)
 
     @field_validator("at", mode="before")
     @classmethod
@@ -157,6 +196,20 @@ class SearchPage(JiraModel):
     issues: list[dict[str, Any]] = Field(default_factory=list)
     is_last: bool = Field(default=True, alias="isLast")
     next_page_token: str | None = Field(default=None, alias="nextPageToken")
+
+    @classmethod
+    def from_payload(cls, value: Any) -> "SearchPage":  # type: ignore[override]
+        """Read leniently: entries that are not objects are dropped, a token that is not a string
+        is no token, an `isLast` that is not a boolean is read as Jira's default."""
+        body = obj(value)
+        issues = body.get("issues")
+        token = body.get("nextPageToken")
+        is_last = body.get("isLast")
+        return cls(
+            issues=[issue for issue in issues if isinstance(issue, dict)] if isinstance(issues, list) else [],
+            is_last=is_last if isinstance(is_last, bool) else True,
+            next_page_token=token if isinstance(token, str) and token else None,
+        )
 
 
 class FieldMap(JiraModel):
@@ -211,73 +264,56 @@ class FieldMap(JiraModel):
         return names
 
 
-_SERVER_SPRINT_ID = re.compile(r"\[id=(\d+)[,\]]")
-
-
-def _account_id(value: Any) -> str | None:
-    if isinstance(value, dict):
-        return value.get("accountId") or value.get("name") or value.get("key")
-    return None
-
-
-def _points(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def parse_issue(
-    payload: dict[str, Any], field_map: FieldMap, estimation_field: str | None = None
+    payload: dict[str, Any],
+    field_map: FieldMap,
+    estimation_field: str | None = None,
+    problems: Counter[str] | None = None,
 ) -> JiraIssue:
     """Read one search result through the field map. `estimation_field` is the board's own
-    estimation field, preferred over the site-wide candidates."""
-    fields = payload.get("fields") or {}
-    status = fields.get("status") or {}
-    category = status.get("statusCategory") or {}
-    issue_type = fields.get("issuetype") or {}
-    project = fields.get("project") or {}
-    key = payload["key"]
-    sprints = fields.get(field_map.sprint_field) if field_map.sprint_field else None
-    sprint_ids: list[int] = []
-    if isinstance(sprints, dict):
-        sprints = [sprints]  # recorded payloads hold `{}` (no sprint) or a single object here
-    for sprint in sprints or []:
-        if isinstance(sprint, dict) and "id" in sprint:
-            sprint_ids.append(int(sprint["id"]))
-        elif isinstance(sprint, str) and (found := _SERVER_SPRINT_ID.search(sprint)):
-            # Jira Server and old Cloud render a sprint as "...Sprint@1a2b[id=12,rapidViewId=3,...]".
-            sprint_ids.append(int(found.group(1)))
-    points = None
+    estimation field, preferred over the site-wide candidates. Never raises on odd values: a field
+    of the wrong shape is stored as null and counted in `problems`; a key that is not a string is
+    read as "" (the batcher drops issues whose key is not a key of the project)."""
+    read = FieldReader(obj(payload.get("fields")), problems)
+    fields = read.fields
+    status = obj(fields.get("status"))
+    issue_type = obj(fields.get("issuetype"))
+    key = text(payload.get("key"), MAX_NAME) or ""
+    story_points = None
     candidates = ((estimation_field,) if estimation_field else ()) + field_map.story_point_fields
     for field_id in candidates:
-        points = _points(fields.get(field_id))
-        if points is not None:
+        story_points = points(fields.get(field_id))
+        if story_points is not None:
             break
-    parent = fields.get("parent") or {}
-    parent_key = parent.get("key") or (
+    parent_key = obj(fields.get("parent")).get("key") or (
         fields.get(field_map.epic_link_field) if field_map.epic_link_field else None
     )
+    raw_id = payload.get("id")
+    issue_id = str(raw_id) if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) else ""
+    if raw_id is not None and not (issue_id.isdigit() and len(issue_id) <= 20):
+        read.bad("id")
+        issue_id = ""
+    summary = fields.get("summary")
+    if isinstance(summary, str) and len(summary) > MAX_TEXT:
+        read.bad("summary")  # cut, not lost: counted so the warning says how many were cut
     return JiraIssue(
         # Trimmed payloads (jira-cli's recorded search) carry only the key; the key is the identity.
-        id=str(payload.get("id") or ""),
+        id=issue_id,
         key=key,
-        project_key=project.get("key") or key.rsplit("-", 1)[0],
-        summary=fields.get("summary") or "",
-        status_name=status.get("name"),
-        status_category=category.get("key"),
-        issue_type=issue_type.get("name"),
-        is_subtask=bool(issue_type.get("subtask", False)),
-        priority=(fields.get("priority") or {}).get("name"),
-        assignee_account_id=_account_id(fields.get("assignee")),
-        reporter_account_id=_account_id(fields.get("reporter")),
-        created=parse_jira_datetime(fields.get("created")),
-        updated=parse_jira_datetime(fields.get("updated")),
-        resolved=parse_jira_datetime(fields.get("resolutiondate")),
-        labels=tuple(fields.get("labels") or ()),
-        parent_key=parent_key if isinstance(parent_key, str) else None,
-        sprint_ids=tuple(sorted(set(sprint_ids))),
-        story_points=points,
+        project_key=text(obj(fields.get("project")).get("key"), MAX_NAME) or key.rsplit("-", 1)[0],
+        summary=text(summary, MAX_TEXT) or "",
+        status_name=text(status.get("name"), MAX_NAME),
+        status_category=text(obj(status.get("statusCategory")).get("key"), MAX_NAME),
+        issue_type=text(issue_type.get("name"), MAX_NAME),
+        is_subtask=issue_type.get("subtask") is True,
+        priority=read.name_of("priority"),
+        assignee_account_id=account_id(fields.get("assignee")),
+        reporter_account_id=account_id(fields.get("reporter")),
+        created=read.date("created"),
+        updated=read.date("updated"),
+        resolved=read.date("resolutiondate"),
+        labels=read.labels(),
+        parent_key=text(parent_key, MAX_NAME),
+        sprint_ids=read.sprint_ids(field_map.sprint_field),
+        story_points=story_points,
     )

@@ -12,8 +12,19 @@ from jira_onboarding import aws
 from jira_onboarding.budget import Priority, site_pacer
 from jira_onboarding.contracts import ConnectionRequest, ConnectionResponse
 from jira_onboarding.dal.team import TeamStores
-from jira_onboarding.errors import JiraError, NotConnectedError, OnboardingRequestError
+from jira_onboarding.errors import (
+    JiraAuthError,
+    JiraError,
+    JiraPermissionError,
+    JiraThrottledError,
+    JiraTimeoutError,
+    JiraUnreachableError,
+    NotConnectedError,
+    OnboardingRequestError,
+)
 from jira_onboarding.jira.client import JiraClient, JiraCredentials
+from jira_onboarding.jira.paging import PagingLimits
+from jira_onboarding.jira_sites import JiraSiteError, checked_base_url
 from jira_onboarding.logic.oauth_tokens import OAuthTokens, TokenStore
 from jira_onboarding.settings import Settings, get_settings
 
@@ -28,7 +39,8 @@ def secret_name_for(team_id: str, settings: Settings | None = None) -> str:
 def register_connection(team_id: str, site_url: str, auth_kind: str, credentials: dict[str, Any]) -> None:
     """Store where the team's Jira is and how to sign in; the secret never touches a table or a log."""
     if auth_kind not in AUTH_KINDS:
-        raise OnboardingRequestError(f"auth_kind must be one of {', '.join(AUTH_KINDS)}, not {auth_kind!r}.")
+        raise OnboardingRequestError(f"auth_kind must be one of {', '.join(AUTH_KINDS)}.")
+    site_url = _allowed_site(site_url)
     settings = get_settings()
     name = secret_name_for(team_id, settings)
     client = aws.client("secretsmanager", settings.region)
@@ -48,7 +60,16 @@ def register_connection(team_id: str, site_url: str, auth_kind: str, credentials
     except client.exceptions.ResourceNotFoundException:
         client.create_secret(Name=name, SecretString=secret)
     aws.forget_secret(name)
-    TeamStores(team_id).connection.save(site_url.rstrip("/"), auth_kind, name)
+    TeamStores(team_id).connection.save(site_url, auth_kind, name)
+
+
+def _allowed_site(base_url: str) -> str:
+    try:
+        return checked_base_url(base_url)
+    except JiraSiteError as exc:
+        raise OnboardingRequestError(
+            f"The Jira site URL {exc}; register the connection again with the site's address."
+        ) from exc
 
 
 def _token_store(repo: TeamStores, secret_name: str) -> TokenStore:
@@ -66,6 +87,8 @@ def load_credentials(team_id: str, repo: TeamStores) -> tuple[JiraCredentials, T
     connection = repo.connection.get()
     if connection is None:
         raise NotConnectedError(team_id)
+    # Checked again at every use, not only when registered: credentials go where this URL says.
+    site_url = _allowed_site(connection.site_url)
     if connection.auth_kind in {"api_token", "bearer"}:
         try:
             secret = aws.secret_json(connection.secret_name, get_settings().region)
@@ -77,19 +100,17 @@ def load_credentials(team_id: str, repo: TeamStores) -> tuple[JiraCredentials, T
             )
         if connection.auth_kind == "bearer":
             return JiraCredentials(
-                base_url=connection.site_url, auth_kind="bearer", access_token=secret.get("access_token")
+                base_url=site_url, auth_kind="bearer", access_token=secret.get("access_token")
             ), None
         credentials = JiraCredentials(
-            base_url=connection.site_url,
+            base_url=site_url,
             auth_kind="api_token",
             email=secret.get("email"),
             api_token=secret.get("api_token"),
         )
         return credentials, None
     store = _token_store(repo, connection.secret_name)
-    credentials = JiraCredentials(
-        base_url=connection.site_url, auth_kind="oauth", access_token=store.access_token()
-    )
+    credentials = JiraCredentials(base_url=site_url, auth_kind="oauth", access_token=store.access_token())
     return credentials, store
 
 
@@ -125,6 +146,13 @@ def open_jira(
         backoff_base_s=settings.jira_backoff_base_s,
         time_left_s=time_left_s,
         on_unauthorized=refreshed_header if store else None,
+        request_deadline_s=settings.jira_request_deadline_s,
+        max_body_bytes=settings.jira_max_body_bytes,
+        paging_limits=PagingLimits(
+            max_pages=settings.jira_paging_max_pages,
+            max_items=settings.jira_paging_max_items,
+            max_seconds=settings.jira_paging_max_s,
+        ),
         pacer=site_pacer(
             credentials,
             priority=priority,
@@ -134,32 +162,56 @@ def open_jira(
     )
 
 
+def _refusal(exc: JiraError, site: str) -> str:
+    """Why the check failed, in our words: Jira's own text is never quoted back (a remote body in
+    an answer would make this route a reader of whatever the URL points at)."""
+    if isinstance(exc, JiraAuthError):
+        return "Jira refused the credentials (HTTP 401): check the email and API token, or the access token."
+    if isinstance(exc, JiraPermissionError):
+        return "Jira refused these credentials access to the site (HTTP 403): check the account's access."
+    if isinstance(exc, JiraUnreachableError | JiraTimeoutError):
+        return f"Cannot reach Jira at {site}: check the site URL."
+    if isinstance(exc, JiraThrottledError):
+        return "Jira is rate limiting these credentials; try again in a minute."
+    status = f" (HTTP {exc.status})" if exc.status else ""
+    return f"{site} did not answer as a Jira Cloud site{status}: check the site URL."
+
+
 def connect_jira(team_id: str, request: ConnectionRequest) -> ConnectionResponse:
     """Check the site and credentials with one call to Jira, then store the connection.
-    A wrong URL or refused credentials come back as a 400 a person can act on; nothing is stored."""
+    A wrong URL or refused credentials come back as a 400 a person can act on; nothing is stored.
+    The client follows no redirect (httpx's default): a 3xx is "not a Jira site", never a hop."""
+    from pydantic import ValidationError
+
     secret = request.secret(time.time())
+    site = _allowed_site(request.base_url())
     credentials = JiraCredentials(
-        base_url=request.base_url(),
+        base_url=site,
         auth_kind=request.auth_kind,
         email=secret.get("email"),
         api_token=secret.get("api_token"),
         access_token=secret.get("access_token"),
     )
+    unsendable = "The site URL or credentials cannot be sent to Jira as given."
     try:
         client = JiraClient.connect(credentials, timeout_s=10.0, max_attempts=1)
     except (httpx.InvalidURL, UnicodeError) as exc:
-        raise OnboardingRequestError("The site URL or credentials cannot be sent to Jira as given.") from exc
+        raise OnboardingRequestError(unsendable) from exc
     try:
         me = client.myself()
     except JiraError as exc:
-        raise OnboardingRequestError(f"Could not connect to Jira: {exc.reason}", status=400) from exc
+        raise OnboardingRequestError(_refusal(exc, site), status=400) from exc
+    except ValidationError as exc:  # a 2xx that is not Jira's user
+        raise OnboardingRequestError(
+            f"{site} did not answer as a Jira Cloud site: check the site URL."
+        ) from exc
     except (httpx.InvalidURL, UnicodeError) as exc:
-        raise OnboardingRequestError("The site URL or credentials cannot be sent to Jira as given.") from exc
+        raise OnboardingRequestError(unsendable) from exc
     finally:
         client.close()
-    register_connection(team_id, credentials.base_url, request.auth_kind, secret)
+    register_connection(team_id, site, request.auth_kind, secret)
     return ConnectionResponse(
-        site_url=credentials.base_url,
+        site_url=site,
         auth_kind=request.auth_kind,
         jira_account=me.display_name or me.account_id,
     )

@@ -10,6 +10,7 @@ from jira_onboarding.contracts import ProjectFailure, RunOutcome
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.observability import MetricUnit, logger, metrics
 from jira_onboarding.records import RunStatus, SyncStatus
+from jira_onboarding.redact import scrub
 
 NIGHTLY_RETRY_HOUR_UTC = 2
 
@@ -40,19 +41,24 @@ def describe_failure(error: dict[str, Any]) -> tuple[str, str]:
         "JiraTimeoutError": "Jira did not answer in time.",
         "JiraMalformedResponseError": "Jira kept sending unreadable answers.",
         "JiraGoneError": "Jira no longer offers an endpoint the sync uses.",
+        "JiraPagingError": "Jira's paging did not end.",
     }.get(name)
-    reason = message or readable or f"The sync failed ({name})."
-    return name, reason[:300]
+    # Our own errors (Jira...) and Step Functions' (States.*) carry a sentence; anything else's
+    # message is raw Python text. Scrubbed whole (the message is already bounded), then cut.
+    own = message if name.startswith(("Jira", "States.")) else None
+    reason = own or readable or f"The sync failed ({scrub(name, limit=80)})."
+    return name[:100], scrub(reason[:4000], limit=None)[:300]
 
 
 def mark_failed(repo: TeamStores, run_id: str, project_key: str, name: str, reason: str) -> bool:
     """FAILED for this run (not if a newer run took the project over); the nightly retry runs it again."""
+    reason = scrub(reason, limit=300)
     now = datetime.now(UTC)
     applied = repo.projects.mark_failed(
         project_key,
         run_id=run_id,
         error_name=name,
-        reason=reason[:300],
+        reason=reason,
         at=now,
         retry_at=next_nightly_run(now),
     )

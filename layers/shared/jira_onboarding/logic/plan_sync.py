@@ -27,7 +27,7 @@ from jira_onboarding.contracts import PhasePlan, ProjectStepInput, RunPlan, Step
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import PROJECT_REFUSED
 from jira_onboarding.jira.client import JiraClient
-from jira_onboarding.jira.models import FieldMap
+from jira_onboarding.jira.models import FieldMap, parse_jira_datetime
 from jira_onboarding.logic.connections import open_jira
 from jira_onboarding.logic.finish import mark_failed
 from jira_onboarding.observability import logger
@@ -38,6 +38,9 @@ RECENT_DAYS = 30
 # take a few seconds whole, and every extra query costs a partly filled page.
 SPLIT_ABOVE = 5_000
 BACKFILL_RANGE_ISSUES = 5_000  # at most about this many issues per backfill range
+# At most this many backfill ranges per project, whatever the count says: the plan crosses into the
+# state machine (256 KB), and 32 chains on 4 slots already keep every slot busy.
+MAX_BACKFILL_RANGES = 32
 # Segments the state machine syncs at once (Sync Segments' MaxConcurrency). The backfill ranges
 # come in multiples of it: 6 ranges on 4 slots would end with 2 chains running and 2 slots idle.
 SEGMENT_CONCURRENCY = 4
@@ -94,12 +97,15 @@ def full_segments(
     )
     first_created = None
     if first.issues:
-        raw = (first.issues[0].get("fields") or {}).get("created")
-        first_created = datetime.fromisoformat(raw.replace("Z", "+00:00")) if isinstance(raw, str) else None
+        fields = first.issues[0].get("fields")
+        raw = fields.get("created") if isinstance(fields, dict) else None
+        try:
+            first_created = parse_jira_datetime(raw.replace("Z", "+00:00")) if isinstance(raw, str) else None
+        except ValueError:  # an odd date: the ranges start from now, the last range takes the rest
+            first_created = None
     slots = SEGMENT_CONCURRENCY
-    ranges = creation_ranges(
-        first_created or now, now, slots * math.ceil(total / (slots * BACKFILL_RANGE_ISSUES))
-    )
+    wanted = slots * math.ceil(total / (slots * BACKFILL_RANGE_ISSUES))
+    ranges = creation_ranges(first_created or now, now, min(wanted, MAX_BACKFILL_RANGES))
     for n, (low, high) in enumerate(ranges, start=1):
         conditions = [f"updated < {boundary}"]
         if low:
@@ -135,8 +141,10 @@ def plan_project(
             phase=None,
         )
     else:
+        # A hint (None when Jira's count is not plausible): unknown means one segment, never an
+        # allocation sized by what Jira said.
         total = client.approximate_count(f'project = "{key}"', what=f"project {key}")
-        segments = full_segments(client, key, total, now)
+        segments = full_segments(client, key, total or 0, now)
         repo.projects.save_plan(
             key,
             run_id=run_id,

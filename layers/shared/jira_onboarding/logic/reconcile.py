@@ -15,7 +15,7 @@ from typing import Any
 from jira_onboarding.contracts import StepInput
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.connections import open_jira
-from jira_onboarding.logic.sync_project import sweep_deleted
+from jira_onboarding.logic.project_lifecycle import sweep_deleted
 from jira_onboarding.observability import logger
 from jira_onboarding.records import SyncStatus
 
@@ -39,13 +39,12 @@ def reconcile_run(step: StepInput) -> dict[str, Any]:
     try:
         keys = ", ".join(f'"{p.project_key}"' for p in projects)
         jira_total = client.approximate_count(f"project in ({keys})", what="the run's projects")
-        if jira_total < fetched:
+        # An implausible count (None) says nothing: the weekly sweep stays the backstop.
+        if jira_total is not None and jira_total < fetched:
             for project in projects:
                 key = project.project_key
-                if (
-                    client.approximate_count(f'project = "{key}"', what=f"project {key}")
-                    < project.issues_stored
-                ):
+                count = client.approximate_count(f'project = "{key}"', what=f"project {key}")
+                if count is not None and count < project.issues_stored:
                     sweep_deleted(client, repo, key)
                     repo.projects.set_issues_stored(key, repo.issues.count(key))
                     swept.append(key)

@@ -10,10 +10,10 @@ keep the data already synced.
 
 from __future__ import annotations
 
-import copy
 import json
+from contextvars import ContextVar
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jira_onboarding import aws
 from jira_onboarding.contracts import StartOnboardingRequest, StartOnboardingResponse
@@ -23,38 +23,15 @@ from jira_onboarding.observability import logger
 from jira_onboarding.records import RunStatus
 from jira_onboarding.settings import get_settings
 
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
 # A repeated selection within this window is the same request (double clicks, client retries).
 IDEMPOTENCY_WINDOW_S = 600
+# The key of a selection: its team and its projects in any order (JMESPath's sort). The hashed
+# value is the one the start hashed before it used idempotent_function: records written then
+# still answer a repeat.
+SELECTION_KEY = "{team_id: team_id, project_keys: sort(project_keys)}"
 
-
-@lru_cache(maxsize=4)
-def _idempotency_store_template(table_name: str, client: Any) -> DynamoDBPersistenceLayer:
-    # Built once per execution environment: each DynamoDBPersistenceLayer registers a User-Agent
-    # hook on its client, so one per request piled up a hook per request on the shared
-    # client, and every later DynamoDB call ran them all (a warm container slowed down for life).
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-    return DynamoDBPersistenceLayer(
-        table_name=table_name,
-        key_attr="team_id",
-        static_pk_value="unset",
-        sort_key_attr="idempotency_key",
-        boto3_client=client,
-    )
-
-
-def _idempotency_store(team_id: str) -> DynamoDBPersistenceLayer:
-    """A persistence layer for one request, whose partition key is the team."""
-    settings = get_settings()
-    template = _idempotency_store_template(
-        settings.tables.idempotency, aws.client("dynamodb", settings.region)
-    )
-    store = copy.copy(template)
-    store.static_pk_value = team_id  # the team is the partition key here too
-    return store
+# The team whose request is being started: the idempotency table's partition key, as every table's.
+_requesting_team: ContextVar[str] = ContextVar("requesting_team")
 
 
 def status_url(run_id: str) -> str:
@@ -120,10 +97,11 @@ def launch_run(
     return run_id, RunStatus.RUNNING.value
 
 
-def _start(team_id: str, selection: dict[str, Any]) -> dict[str, Any]:
+def _start(selection: dict[str, Any]) -> dict[str, Any]:
     # lazy: Powertools' feature flags import boto3 (AppConfig), which the nightly function does not need
     from jira_onboarding.feature_flags import pipeline_enabled
 
+    team_id: str = selection["team_id"]
     keys: list[str] = selection["project_keys"]
     enabled = pipeline_enabled(team_id)
     run_id, status = launch_run(
@@ -137,26 +115,55 @@ def _start(team_id: str, selection: dict[str, Any]) -> dict[str, Any]:
     ).model_dump()
 
 
+@lru_cache(maxsize=4)
+def _idempotent_start(table_name: str, client: Any) -> tuple[Any, Any]:
+    """`_start` behind Powertools idempotency, and its config; built once per execution environment
+    and table client. One persistence layer for every team: each one built registers a User-Agent
+    hook on the client, so one per request (or per team) piled up hooks that every later DynamoDB
+    call ran (a warm container slowed down for life)."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    class TeamPartitionedPersistenceLayer(DynamoDBPersistenceLayer):
+        """Powertools' DynamoDB layer with the requesting team as the partition key value
+        (`static_pk_value`, read when a record's key is built), the selection's hash as the sort key."""
+
+        @property  # type: ignore[override]
+        def static_pk_value(self) -> str:
+            return _requesting_team.get()
+
+        @static_pk_value.setter
+        def static_pk_value(self, value: str) -> None:
+            pass  # the constructor's value: the team of each request is used instead
+
+    store = TeamPartitionedPersistenceLayer(
+        table_name=table_name,
+        key_attr="team_id",
+        sort_key_attr="idempotency_key",
+        boto3_client=client,
+    )
+    config = IdempotencyConfig(event_key_jmespath=SELECTION_KEY, expires_after_seconds=IDEMPOTENCY_WINDOW_S)
+    start = idempotent_function(
+        _start, data_keyword_argument="selection", persistence_store=store, config=config
+    )
+    return start, config
+
+
 def start_onboarding(
     team_id: str, request: StartOnboardingRequest, *, lambda_context: Any = None
 ) -> StartOnboardingResponse:
     """Track the selected projects as PENDING and start the execution named after the run."""
-    # lazy: the nightly function imports this module for `launch_run` only
-    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
-    from aws_lambda_powertools.utilities.idempotency.base import IdempotencyHandler
-
-    persistence = _idempotency_store(team_id)
-    config = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_WINDOW_S)
+    settings = get_settings()
+    start, config = _idempotent_start(settings.tables.idempotency, aws.client("dynamodb", settings.region))
     if lambda_context is not None:
         # An invocation that dies mid-start frees its in-progress record when its time runs out.
         config.register_lambda_context(lambda_context)
-    selection = {"project_keys": sorted(request.project_keys)}
-    result = IdempotencyHandler(
-        function=_start,
-        function_payload={"team_id": team_id, **selection},
-        config=config,
-        persistence_store=persistence,
-        function_args=(team_id, {"project_keys": request.project_keys}),
-        function_kwargs={},
-    ).handle()
+    token = _requesting_team.set(team_id)
+    try:
+        result = start(selection={"team_id": team_id, "project_keys": request.project_keys})
+    finally:
+        _requesting_team.reset(token)
     return StartOnboardingResponse.model_validate(result)

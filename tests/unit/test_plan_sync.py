@@ -1,0 +1,141 @@
+"""Planning a run: the JQL of each segment, the creation-date ranges of a backfill, the segments of a
+project of each size. Pure functions of their inputs (a fake client answers the one search)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from jira_onboarding.logic.plan_sync import (
+    BACKFILL_RANGE_ISSUES,
+    SEGMENT_CONCURRENCY,
+    SPLIT_ABOVE,
+    creation_ranges,
+    full_segments,
+    incremental_jql,
+    project_jql,
+)
+
+NOW = datetime(2026, 12, 1, 21, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("conditions", "expected"),
+    [
+        ((), 'project = "ALPHA" ORDER BY key ASC'),
+        (('updated >= "-75m"',), 'project = "ALPHA" AND updated >= "-75m" ORDER BY key ASC'),
+        (("a", "b"), 'project = "ALPHA" AND a AND b ORDER BY key ASC'),
+    ],
+)
+def test_project_jql_joins_conditions_in_key_order(conditions: tuple[str, ...], expected: str) -> None:
+    assert project_jql("ALPHA", *conditions) == expected
+
+
+@pytest.mark.parametrize(
+    ("since_last", "period"),
+    [
+        (timedelta(minutes=60), "-75m"),  # the time since, plus the 15-minute overlap
+        (timedelta(seconds=30), "-16m"),  # a part minute counts whole
+        (timedelta(minutes=59, seconds=1), "-75m"),
+        (timedelta(days=1), "-1455m"),
+        (timedelta(0), "-15m"),
+    ],
+)
+def test_incremental_jql_asks_for_a_relative_period_with_an_overlap(
+    since_last: timedelta, period: str
+) -> None:
+    assert (
+        incremental_jql("ALPHA", NOW - since_last, NOW)
+        == f'project = "ALPHA" AND updated >= "{period}" ORDER BY key ASC'
+    )
+
+
+@pytest.mark.parametrize(
+    ("first_created", "ranges", "expected"),
+    [
+        (NOW - timedelta(days=4), 1, [(None, None)]),
+        (NOW, 4, [(None, None)]),  # nothing older than now
+        (NOW + timedelta(days=1), 4, [(None, None)]),  # a clock ahead of Jira's
+        (NOW - timedelta(days=4), 2, [(None, "2026/11/29 21:00"), ("2026/11/29 21:00", None)]),
+        (
+            NOW - timedelta(days=3),
+            3,
+            [
+                (None, "2026/11/29 21:00"),
+                ("2026/11/29 21:00", "2026/11/30 21:00"),
+                ("2026/11/30 21:00", None),
+            ],
+        ),
+        # A project one minute old: the bounds collapse at minute precision, and no range is empty
+        (NOW - timedelta(minutes=1), 4, [(None, "2026/12/01 20:59"), ("2026/12/01 20:59", None)]),
+    ],
+)
+def test_creation_ranges_cover_every_issue_once(
+    first_created: datetime, ranges: int, expected: list[tuple[str | None, str | None]]
+) -> None:
+    assert creation_ranges(first_created, NOW, ranges) == expected
+
+
+def _bound(pattern: str, jql: str) -> str | None:
+    match = re.search(pattern, jql)
+    return match.group(1) if match else None
+
+
+class _FirstIssueClient:
+    """Answers the planner's one search (the project's oldest issue)."""
+
+    def __init__(self, created: str | None) -> None:
+        self.created = created
+        self.searches: list[dict[str, Any]] = []
+
+    def search_page(self, jql: str, **kwargs: Any) -> Any:
+        self.searches.append({"jql": jql, **kwargs})
+        issues = [] if self.created is None else [{"key": "ALPHA-1", "fields": {"created": self.created}}]
+        return type("Page", (), {"issues": issues})()
+
+
+def test_full_segments_of_a_small_project_is_one_segment_without_a_search() -> None:
+    client = _FirstIssueClient("2020-01-01T00:00:00.000+0000")
+
+    segments = full_segments(client, "ALPHA", SPLIT_ABOVE, NOW)  # type: ignore[arg-type]
+
+    assert {name: (s.phase, s.jql) for name, s in segments.items()} == {
+        "all": ("recent", 'project = "ALPHA" ORDER BY key ASC')
+    }
+    assert client.searches == []
+
+
+@pytest.mark.parametrize(
+    ("total", "backfill_ranges"),
+    [
+        (SPLIT_ABOVE + 1, SEGMENT_CONCURRENCY),
+        (SEGMENT_CONCURRENCY * BACKFILL_RANGE_ISSUES, SEGMENT_CONCURRENCY),
+        (SEGMENT_CONCURRENCY * BACKFILL_RANGE_ISSUES + 1, 2 * SEGMENT_CONCURRENCY),
+    ],
+)
+def test_full_segments_of_a_big_project_are_recent_then_backfill_ranges_in_multiples_of_the_slots(
+    total: int, backfill_ranges: int
+) -> None:
+    client = _FirstIssueClient("2020-01-01T00:00:00.000+0000")
+
+    segments = full_segments(client, "ALPHA", total, NOW)  # type: ignore[arg-type]
+
+    boundary = '"2026/11/01 21:00"'  # 30 days before the run
+    assert segments["recent"].jql == f'project = "ALPHA" AND updated >= {boundary} ORDER BY key ASC'
+    backfill = [s for name, s in segments.items() if name.startswith("backfill-")]
+    assert len(backfill) == backfill_ranges
+    assert all(s.phase == "backfill" and f"updated < {boundary}" in s.jql for s in backfill)
+    # The first range is open below, the last open above, each range starts where the previous ends
+    lows = [_bound(r'created >= "([^"]+)"', s.jql) for s in backfill]
+    highs = [_bound(r'created < "([^"]+)"', s.jql) for s in backfill]
+    assert lows[0] is None and highs[-1] is None and lows[1:] == highs[:-1]
+    assert client.searches[0]["fields"] == ["created"] and client.searches[0]["max_results"] == 1
+
+
+def test_full_segments_of_a_big_project_without_a_first_issue_is_one_backfill_range() -> None:
+    segments = full_segments(_FirstIssueClient(None), "ALPHA", SPLIT_ABOVE * 3, NOW)  # type: ignore[arg-type]
+
+    assert sorted(segments) == ["backfill-01", "recent"]
+    assert "created" not in segments["backfill-01"].jql
