@@ -82,10 +82,13 @@ def _serve(
     sim = JiraSimulator(
         ws, email=SIM_EMAIL, api_token=SIM_TOKEN, latency_s=latency_s, rate_limits=RateLimits(site)
     )
-    with sim.serve(tls=tls) as url:
+    with sim.serve(tls=tls) as url, contextlib.ExitStack() as sites:
         conn.send({"url": url, "cert": sim.tls_cert_path})
         while True:
             command, arg = conn.recv()
+            if command == "sites":  # `arg` more sites, each its own origin and tenant ("site-i")
+                conn.send([sites.enter_context(sim.serve(tenant=f"site-{i}")) for i in range(arg)])
+                continue
             if command == "stop":
                 conn.send(None)
                 return
@@ -152,6 +155,10 @@ class SimProcess:
 
     def clear(self) -> None:
         self._ask("clear")
+
+    def sites(self, count: int) -> list[str]:
+        """Base URLs of `count` more sites served by the simulator, each a tenant of its own."""
+        return self._ask("sites", count)
 
     def tenant_log(self) -> list[tuple[str, int, float]]:
         return self._ask("tenant_log")

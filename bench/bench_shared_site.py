@@ -5,9 +5,9 @@ site of its own, through the real local stack against the simulator.
     .venv/bin/python bench/bench_shared_site.py --teams 5 --sites one  # quicker
     .venv/bin/python bench/bench_shared_site.py --no-budget            # the same without the shared budget
 
-One site: every team registers the simulator's own URL with an API token (tenant "site"). Many
-sites: team i registers `/ex/jira/cloud-i` (the OAuth base) with a bearer token, its own tenant
-with its own bucket. Figures: calls, 429s, Wait For Jira entries, and the wall time against the
+One site: every team registers the simulator's own URL (tenant "site"). Many sites: team i
+registers a server of its own (its own origin, tenant "site-i", its own bucket). API tokens both.
+Figures: calls, 429s, Wait For Jira entries, and the wall time against the
 rate bound (the calls of the busiest site / its rate), all measured in the one run.
 """
 
@@ -50,13 +50,9 @@ def _run(args: argparse.Namespace, sim: SimProcess, many_sites: bool) -> dict[st
         if args.no_budget:
             os.environ["JIRA_SITE_BUDGETS_TABLE"] = ""
             get_settings.cache_clear()
-        for i, team in enumerate(teams):
-            if many_sites:
-                register_connection(
-                    team, f"{sim.url}/ex/jira/cloud-{i}", "bearer", {"access_token": "demo-oauth-token"}
-                )
-            else:
-                register_connection(team, sim.url, "api_token", {"email": SIM_EMAIL, "api_token": SIM_TOKEN})
+        urls = sim.sites(len(teams)) if many_sites else [sim.url] * len(teams)
+        for team, url in zip(teams, urls, strict=True):
+            register_connection(team, url, "api_token", {"email": SIM_EMAIL, "api_token": SIM_TOKEN})
         keys = sorted(sim._ask("project_counts"))
         sim.clear()
         started = time.monotonic()

@@ -451,13 +451,17 @@ class JiraSimulator:
         return handler
 
     @contextmanager
-    def serve(self, host: str = "127.0.0.1", port: int = 0, *, tls: bool = False) -> Iterator[str]:
+    def serve(
+        self, host: str = "127.0.0.1", port: int = 0, *, tls: bool = False, tenant: str | None = None
+    ) -> Iterator[str]:
         """Run a real HTTP(S) server in a daemon thread; yields its base URL. With ``tls=True`` a
-        self-signed certificate is made with the ``openssl`` CLI; its path is ``self.tls_cert_path``."""
+        self-signed certificate is made with the ``openssl`` CLI; its path is ``self.tls_cert_path``.
+        With ``tenant``, the server is that site of its own (its own origin, its own rate limits)."""
         sim = self
 
         class Handler(_HttpHandler):
             simulator = sim
+            site = tenant
 
         server = ThreadingHTTPServer((host, port), Handler)
         server.daemon_threads = True
@@ -1179,13 +1183,15 @@ class _HttpHandler(BaseHTTPRequestHandler):
     # delayed ACK of the headers, ~40 ms on every answer (Jira answers without that stall).
     disable_nagle_algorithm = True
     simulator: JiraSimulator
+    site: str | None = None  # this server's tenant, when it serves one site of several
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
+        path = f"/ex/jira/{self.site}{self.path}" if self.site else self.path
         try:
             status, headers, data = self.simulator.handle(
-                self.command, self.path, dict(self.headers.items()), body
+                self.command, path, dict(self.headers.items()), body
             )
         except SimulatedTimeout as exc:
             # Hold the connection, then drop it without an answer (until the server stops).
