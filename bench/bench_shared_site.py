@@ -43,7 +43,7 @@ def _run(args: argparse.Namespace, sim: SimProcess, many_sites: bool) -> dict[st
 
     teams = [f"team-{i:02d}" for i in range(args.teams)]
     with LocalStack(
-        log_stream=io.StringIO(),
+        log_stream=args.log.open("a", encoding="utf-8") if args.log else io.StringIO(),
         dynamodb_process=True,
         parameters={"JiraSiteRequestsPerSecond": args.burst},
     ) as stack:
@@ -56,11 +56,21 @@ def _run(args: argparse.Namespace, sim: SimProcess, many_sites: bool) -> dict[st
         keys = sorted(sim._ask("project_counts"))
         sim.clear()
         started = time.monotonic()
+        status_urls = {}
         for team in teams:
             code, _, body = stack.http("POST", "/jira/onboarding", team_id=team, body={"project_keys": keys})
             assert code == 202, body
+            status_urls[team] = body["status_url"]
         executions = stack.wait_for_executions(timeout_s=args.timeout)
         wall = time.monotonic() - started
+        projects: Counter[str] = Counter()
+        reasons: Counter[str] = Counter()
+        for team, url in status_urls.items():
+            run = stack.http("GET", url, team_id=team)[2]
+            for project in run["projects"]:
+                projects[project["status"]] += 1
+                if project.get("reason"):
+                    reasons[project["reason"][:160]] += 1
         waits = 0
         for execution in executions:
             waits += sum(
@@ -81,6 +91,8 @@ def _run(args: argparse.Namespace, sim: SimProcess, many_sites: bool) -> dict[st
         "calls_429": sum(1 for _, status, _ in log if status == 429),
         "wait_for_jira_entered": waits,
         "executions": dict(statuses),
+        "projects": dict(projects),
+        "failure_reasons": dict(reasons),
         "busiest_site_calls": busiest,
         "rate_bound_s": round(bound, 2),
         "wall_s": round(wall, 2),
@@ -95,6 +107,7 @@ def _report(f: dict[str, Any]) -> None:
         ("teams x sites", f"{f['teams']} teams on " + ("one site" if one else f"{f['teams']} sites"), "", ""),
         ("shared budget", str(f["budget"]), "", ""),
         ("executions", str(f["executions"]), "all SUCCEEDED", verdict(set(f["executions"]) == {"SUCCEEDED"})),
+        ("projects", str(f["projects"]), "all COMPLETE", verdict(set(f["projects"]) == {"COMPLETE"})),
         ("Jira calls", str(f["calls"]), "", ""),
         ("429s / calls", f"{f['calls_429']} / {f['calls']} = {share:.2%}", "<= 1%", verdict(share <= 0.01)),
         (
@@ -113,6 +126,8 @@ def _report(f: dict[str, Any]) -> None:
         ),
     ]
     print(fmt_table(rows, "bench_shared_site: teams onboarding at once"))
+    for reason, count in f["failure_reasons"].items():
+        print(f"  FAILED x{count}: {reason}")
 
 
 def main() -> int:
@@ -127,6 +142,7 @@ def main() -> int:
     parser.add_argument("--no-budget", action="store_true", help="switch the shared budget off")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--log", type=Path, help="append the functions' log lines here")
     args = parser.parse_args()
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     serialize_powertools_logger()

@@ -62,7 +62,7 @@ def test_site_budget_pause_and_slow_down_reach_the_next_reservation(stack: Local
 
 
 QUOTA_POINTS = 350  # about half of what the demo workspace's sync costs (~650 points)
-QUOTA_WINDOW_S = 20.0  # longer than the sync takes to spend QUOTA_POINTS, even on a busy machine
+QUOTA_WINDOW_S = 40.0  # longer than the sync takes to spend QUOTA_POINTS, even on a busy machine
 
 
 @pytest.fixture
@@ -87,7 +87,9 @@ def test_tenant_quota_exhausted_mid_sync_pauses_the_site_until_the_reset_then_co
     assert status == 202, body
     executions = stack.wait_for_executions(timeout_s=180)
 
-    # Then the quota closed at least once, and each closed window was probed at most once
+    # Then the quota closed at least once, and each closed window was probed at most twice: the
+    # 429 that closed it, and at most one request another Lambda had booked before the pause was
+    # recorded (the pause travels through DynamoDB; there is no lock around a call in flight)
     refusals = [at for _, reason, at in simulator.limits.refusals if reason == TENANT_QUOTA]
     assert refusals, "the quota never ran out: raise the workload or lower QUOTA_POINTS"
     windows: list[list[float]] = []
@@ -96,7 +98,7 @@ def test_tenant_quota_exhausted_mid_sync_pauses_the_site_until_the_reset_then_co
             windows[-1].append(at)
         else:
             windows.append([at])
-    assert all(len(w) == 1 for w in windows), windows
+    assert all(len(w) <= 2 for w in windows), windows
     # and the executions waited in the state machine, no Lambda through the window
     history = [e for x in executions for e in stack.execution_history(x["executionArn"])]
     assert any(e["type"] == "WaitStateEntered" for e in history)

@@ -13,10 +13,11 @@ the site's shared counters, and teams on one Jira site share its limits by defin
 
 from __future__ import annotations
 
-import contextlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from jira_onboarding import aws
 from jira_onboarding.settings import get_settings
@@ -85,7 +86,6 @@ class SiteBudgetStore:
         if max_backlog is not None:
             busy_values[":latest"] = {"N": repr(now + max_backlog)}
         idle_values = {":end": {"N": repr(now + span)}, ":now": {"N": repr(now)}}
-        failed = self._db.exceptions.ConditionalCheckFailedException
         # Two conditional writes cover both cases; the one that worked last time is tried first,
         # so a caller slower than the site's rate (often idle) or faster (often busy) pays one.
         attempts = [("SET tat = :end", _IDLE, idle_values), ("SET tat = tat + :span", busy, busy_values)]
@@ -93,9 +93,8 @@ class SiteBudgetStore:
             attempts.reverse()
         for _ in range(4):  # each round that fails means other Lambdas' writes landed in between
             for expression, condition, values in attempts:
-                try:
-                    item = self._update(site, expression, condition, values)
-                except failed:
+                item = self._conditional_update(site, expression, condition, values)
+                if item is None:
                     continue
                 self._last_idle = expression == "SET tat = :end"
                 first = now if self._last_idle else float(item["tat"]["N"]) - span
@@ -111,8 +110,7 @@ class SiteBudgetStore:
         if unused <= 0:
             return
         values = {":end": {"N": repr(reservation_end)}, ":back": {"N": repr(unused * interval)}}
-        with contextlib.suppress(self._db.exceptions.ConditionalCheckFailedException):
-            self._update(site, "SET tat = tat - :back", "tat = :end", values)
+        self._conditional_update(site, "SET tat = tat - :back", "tat = :end", values)
 
     def state(self, site: str) -> SiteState:
         item = self._db.get_item(TableName=self._table, Key=self._key(site), ConsistentRead=True).get("Item")
@@ -122,13 +120,12 @@ class SiteBudgetStore:
         """The whole site (or, for the app key, all of the app's traffic) waits until `until`."""
         values = {":until": {"N": repr(until)}, ":reason": {"S": reason}}
         # A failed condition means the site is already paused at least that long.
-        with contextlib.suppress(self._db.exceptions.ConditionalCheckFailedException):
-            self._update(
-                site,
-                "SET paused_until = :until, pause_reason = :reason",
-                "attribute_not_exists(paused_until) OR paused_until < :until",
-                values,
-            )
+        self._conditional_update(
+            site,
+            "SET paused_until = :until, pause_reason = :reason",
+            "attribute_not_exists(paused_until) OR paused_until < :until",
+            values,
+        )
 
     def pause_endpoint(self, site: str, endpoint: str, until: float) -> None:
         self._update(
@@ -176,6 +173,19 @@ class SiteBudgetStore:
     @staticmethod
     def _key(site: str) -> dict[str, Any]:
         return {"site_key": {"S": site}}
+
+    def _conditional_update(
+        self, site: str, expression: str, condition: str, values: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The item after the write, or None if its condition failed. Matched on the error code:
+        botocore builds a client's exception classes lazily, and two threads sharing the client
+        can each build their own, so `except client.exceptions.X` may miss the one raised."""
+        try:
+            return self._update(site, expression, condition, values)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return None
+            raise
 
     def _update(
         self,
