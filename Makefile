@@ -1,7 +1,8 @@
 # Build/test tooling of the Jira onboarding pipeline (AWS SAM).
 #
 #   make setup     dev venv (.venv), SAM CLI venv (.venv-sam), node_modules
-#   make test      setup, lint, validate, build, then pytest (what CI runs via .ci/run)
+#   make test      setup, lint, validate, build, the unit suite, then pytest (what CI runs via .ci/run)
+#   make test-unit the unit suite alone, with its coverage floor over logic/
 #   make lint | format | validate | build | demo | serve | bench | browser | openapi | clean | distclean
 #
 # Installs are stamped (.venv/.stamp-dev, .venv-sam/.stamp-sam, node_modules/.stamp-npm), so a
@@ -38,11 +39,11 @@ TEST_BROWSER_DEPS := $(if $(filter 1 yes true,$(BROWSER_TESTS)),browser)
 PYTEST_ARGS ?=
 PYTEST_BROWSER_ARGS := $(if $(filter 1 yes true,$(BROWSER_TESTS)),,-m "not browser")
 
-.PHONY: help setup venv sam-venv node lint format mypy validate build test demo serve bench browser \
+.PHONY: help setup venv sam-venv node lint format mypy validate build test test-unit demo serve bench browser \
 	openapi clean distclean
 
 help:
-	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------- environments
 venv: $(DEV_STAMP)
@@ -98,8 +99,16 @@ build: sam-venv
 
 # tests/infrastructure/test_sam_build.py inspects the fresh $(BUILD_DIR) this leaves (it rebuilds
 # into a temp dir only when $(BUILD_DIR) is older than the sources).
-test: setup $(TEST_BROWSER_DEPS) lint validate build
-	$(PY) -m pytest $(PYTEST_BROWSER_ARGS) $(PYTEST_ARGS)
+# Branch coverage (pyproject.toml [tool.coverage]) with floors, so `make test` fails when either drops:
+# the whole suite over the shared library, and the unit suite alone over its logic/ (issue 15).
+COVERAGE_FLOOR ?= 85
+UNIT_LOGIC_COVERAGE_FLOOR ?= 85
+test: setup $(TEST_BROWSER_DEPS) lint validate build test-unit
+	$(PY) -m pytest $(PYTEST_BROWSER_ARGS) --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR) $(PYTEST_ARGS)
+
+test-unit: venv
+	$(PY) -m pytest tests/unit -q -p no:randomly --cov=jira_onboarding.logic --cov-report=term \
+		--cov-fail-under=$(UNIT_LOGIC_COVERAGE_FLOOR)
 
 # ---------------------------------------------------------------- running things
 demo: setup

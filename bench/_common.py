@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jira_simulator.demo import DEMO_API_TOKEN, DEMO_EMAIL
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 for extra in (REPO_ROOT, REPO_ROOT / "layers" / "shared"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
-SIM_EMAIL = "demo@example.com"
-SIM_TOKEN = "demo-token"
+SIM_EMAIL, SIM_TOKEN = DEMO_EMAIL, DEMO_API_TOKEN
 PAGE_WITH_FIELDS = 100  # the simulator's (and Jira's) cap when fields are requested
 USER_PAGE = 1000
 AGILE_PAGE = 50

@@ -7,6 +7,8 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from jira_simulator.demo import DEMO_API_TOKEN, DEMO_EMAIL
+
 from .server import JiraSimulator
 from .workspace import build_workspace
 
@@ -19,8 +21,8 @@ def build_parser(prog: str = "python -m jira_simulator") -> argparse.ArgumentPar
     parser.add_argument("--size", choices=["demo", "large"], default="demo")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every request")
     parser.add_argument("--burst", type=float, default=0.0, help="requests/second before 429 (0 = unlimited)")
-    parser.add_argument("--email", default="demo@example.com")
-    parser.add_argument("--api-token", default="demo-token")
+    parser.add_argument("--email", default=DEMO_EMAIL)
+    parser.add_argument("--api-token", default=DEMO_API_TOKEN)
     parser.add_argument("--bearer-token", default="demo-oauth-token")
     parser.add_argument("--tls", action="store_true", help="serve https with a self-signed certificate")
     return parser

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
+from .demo import DEMO_API_TOKEN, DEMO_EMAIL
 from .faults import Fault, FaultPlan, SimRequest, SimulatedTimeout
 from .hostile import DRIP_HEADER, drip_chunks, drip_stream, hostile_answer
 from .ratelimits import DEFAULT_TENANT, RateLimits, SiteLimits, split_tenant
@@ -277,8 +278,8 @@ class JiraSimulator:
     def __init__(
         self,
         ws: Workspace,
-        email: str = "demo@example.com",
-        api_token: str = "demo-token",  # noqa: S107 - a fake local credential
+        email: str = DEMO_EMAIL,
+        api_token: str = DEMO_API_TOKEN,
         bearer_tokens: set[str] | frozenset[str] | None = None,
         faults: FaultPlan | None = None,
         latency_s: float = 0.0,

@@ -17,6 +17,7 @@ from pathlib import Path
 from jira_onboarding.jira.client import JiraCredentials
 from jira_onboarding.records import TeamMember
 
+from jira_simulator.demo import DEMO_API_TOKEN, DEMO_EMAIL
 from local_harness.runner import (
     ProgressPrinter,
     RunnerError,
@@ -29,8 +30,7 @@ from local_harness.server import add_serve_arguments, cmd_serve
 from local_harness.stack import LocalStack
 
 DEMO_TEAM = "demo-team"
-SIM_EMAIL = "demo@example.com"
-SIM_TOKEN = "demo-token"  # noqa: S105 - the local simulator's dummy credential
+SIM_EMAIL, SIM_TOKEN = DEMO_EMAIL, DEMO_API_TOKEN
 
 
 TOKEN_ENV = "JIRA_API_TOKEN"  # noqa: S105 - the variable's name, not a token

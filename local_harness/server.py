@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl, urlsplit
 from jira_onboarding.jira.client import JiraClient, JiraCredentials
 from jira_onboarding.records import TeamMember
 
+from jira_simulator.demo import DEMO_API_TOKEN, DEMO_EMAIL
 from local_harness.api_events import match_route
 from local_harness.runner import RunnerError, check_credentials, connect_team
 from local_harness.stack import LocalStack
@@ -42,8 +43,7 @@ from local_harness.template import REPO_ROOT
 WEB_DIR = REPO_ROOT / "web"
 ALPINE_JS = REPO_ROOT / "node_modules" / "alpinejs" / "dist" / "cdn.min.js"
 DEV_TEAM = "demo-team"
-SIM_EMAIL = "demo@example.com"
-SIM_TOKEN = "demo-token"  # noqa: S105 - the local simulator's dummy credential
+SIM_EMAIL, SIM_TOKEN = DEMO_EMAIL, DEMO_API_TOKEN
 TOKEN_TTL_S = 12 * 3600
 # API Gateway refuses payloads over 10 MB before any function runs.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024

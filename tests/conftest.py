@@ -14,6 +14,7 @@ from jira_onboarding.logic.connections import register_connection
 from jira_onboarding.records import TeamMember
 
 from jira_simulator import JiraSimulator, Workspace, build_workspace
+from jira_simulator.demo import DEMO_API_TOKEN, DEMO_EMAIL
 from local_harness.stack import LocalStack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -22,8 +23,7 @@ FIXTURES_DIR = Path(
     __import__("os").environ.get("JIRA_FIXTURES_DIR", REPO_ROOT.parent / "shared" / "jira-fixtures")
 )
 TEAM = "team-acme"
-SIM_EMAIL = "demo@example.com"
-SIM_TOKEN = "demo-token"
+SIM_EMAIL, SIM_TOKEN = DEMO_EMAIL, DEMO_API_TOKEN
 
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from jira_simulator import JiraSimulator, Workspace, build_workspace
+from jira_simulator.demo import DEMO_API_TOKEN, DEMO_EMAIL
 
-BASIC = {"Authorization": "Basic " + base64.b64encode(b"demo@example.com:demo-token").decode()}
+BASIC = {"Authorization": "Basic " + base64.b64encode(f"{DEMO_EMAIL}:{DEMO_API_TOKEN}".encode()).decode()}
 BEARER = {"Authorization": "Bearer demo-oauth-token"}
 
 Call = Callable[..., tuple[int, dict[str, str], Any]]

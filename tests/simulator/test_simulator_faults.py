@@ -7,6 +7,7 @@ import time
 import pytest
 
 from jira_simulator import Fault, FaultPlan, JiraSimulator, Match, SimulatedTimeout
+from jira_simulator.demo import DEMO_EMAIL
 
 from .conftest import BEARER, make_call
 
@@ -23,7 +24,7 @@ def test_simulator_auth_basic_bearer_and_401(sim, call):
         }
         assert headers["X-Seraph-LoginReason"] == "AUTHENTICATED_FAILED"
     _, _, me = call("GET", "/rest/api/3/myself")
-    assert me["emailAddress"] == "demo@example.com"
+    assert me["emailAddress"] == DEMO_EMAIL
 
 
 def test_simulator_unknown_path_is_404(call):

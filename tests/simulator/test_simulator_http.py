@@ -12,8 +12,9 @@ import pytest
 
 from jira_simulator import Fault, FaultPlan, JiraSimulator, Match
 from jira_simulator.cli import main
+from jira_simulator.demo import DEMO_API_TOKEN, DEMO_EMAIL
 
-AUTH = ("demo@example.com", "demo-token")
+AUTH = (DEMO_EMAIL, DEMO_API_TOKEN)
 
 
 def test_simulator_serves_over_http_with_httpx(demo_ws):
@@ -79,7 +80,7 @@ def test_simulator_cli_main_serves_until_stopped(capsys):
                 break
             stop.wait(0.05)
         base_url = out.split("listening on ")[1].split()[0]
-        assert "ALPHA (120 issues)" in out and "demo-token" in out
+        assert "ALPHA (120 issues)" in out and DEMO_API_TOKEN in out
         assert httpx.get(f"{base_url}/rest/api/3/myself", auth=AUTH).status_code == 200
     finally:
         stop.set()

@@ -22,12 +22,13 @@ def _table_environment(model: Any) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def dynamodb_tables() -> Iterator[None]:
     """Every table of the template on moto's in-memory DynamoDB, and the settings pointing at them.
 
-    Created once per session (a second each time would add up): tests keep apart by team (`team_id`),
-    as the product does."""
+    Created once for tests/unit (a second each time would add up): tests keep apart by team
+    (`team_id`), as the product does. Package-scoped, not session-scoped: the mock ends with the
+    unit tests, so a LocalStack started later in the same session is not nested inside it."""
     import boto3
     from jira_onboarding import aws
     from jira_onboarding.dal import tables

@@ -49,7 +49,7 @@ def _cause(message: Any) -> str:
         ),
         ({"Error": "KeyError", "Cause": None}, ("KeyError", "The sync failed (KeyError).")),
         ({}, ("UnknownError", "The sync failed (UnknownError).")),
-        ({"Error": "JiraServerError", "Cause": _cause("x" * 400)}, ("JiraServerError", "x" * 300)),
+        ({"Error": "JiraServerError", "Cause": _cause("x" * 400)}, ("JiraServerError", "x" * 299 + "…")),
     ],
 )
 def test_describe_failure_gives_a_sentence_a_person_understands(

@@ -48,9 +48,8 @@ class RunStore:
         synced and keep their data; returns their keys. With `require_connection`, nothing is
         written unless the team has a Jira connection (NotConnectedError).
 
-        One read of the connection (when required), one Query of the team's projects and one
-        BatchWriteItem over both tables per 25 items, plus one update per project left out (none
-        unless the selection shrank).
+        One read of the connection (when required), one Query of the team's projects, one
+        BatchWriteItem per 25 items, and one update per project left out (if the selection shrank).
         """
         selected = list(dict.fromkeys(project_keys))
         existing = {

@@ -47,7 +47,7 @@ def describe_failure(error: dict[str, Any]) -> tuple[str, str]:
     # message is raw Python text. Scrubbed whole (the message is already bounded), then cut.
     own = message if name.startswith(("Jira", "States.")) else None
     reason = own or readable or f"The sync failed ({scrub(name, limit=80)})."
-    return name[:100], scrub(reason[:4000], limit=None)[:300]
+    return name[:100], scrub(reason[:4000], limit=300)
 
 
 def mark_failed(repo: TeamStores, run_id: str, project_key: str, name: str, reason: str) -> bool:
