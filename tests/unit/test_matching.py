@@ -269,7 +269,7 @@ def _sync_users_with(monkeypatch: pytest.MonkeyPatch, repo: _FakeRepo, users: li
     from jira_onboarding.logic import sync_users as module
 
     monkeypatch.setattr(module, "TeamStores", lambda _team: repo)
-    monkeypatch.setattr(module, "open_jira", lambda _team, _repo: _FakeClient(users))
+    monkeypatch.setattr(module, "open_jira", lambda _team, _repo, **_kwargs: _FakeClient(users))
     return module.sync_users(StepInput(team_id="t", run_id="r1"))
 
 

@@ -276,6 +276,9 @@ class RunStatusResponse(BoundaryModel):
     reason: str | None = None
     projects: list[ProjectProgress]
     live_updates: LiveUpdatesStatus | None = None
+    # What the run's Jira calls cost so far (Jira's points cost model); None before any is recorded.
+    jira_calls: int | None = None
+    jira_points: int | None = None
 
 
 class MetricsSummary(BoundaryModel):

@@ -92,6 +92,8 @@ class OnboardingRun(Record):
     reason: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    jira_calls: int | None = None
+    jira_points: int | None = None
 
 
 class JiraConnection(Record):

@@ -180,6 +180,9 @@ class OnboardingRunItem(_TeamModel):
     reason = UnicodeAttribute(null=True)
     started_at = UTCDateTimeAttribute(default=utcnow)
     finished_at = UTCDateTimeAttribute(null=True)
+    # What the run's Jira calls cost (Jira's points cost model), added by each step as it ends.
+    jira_calls = NumberAttribute(null=True)
+    jira_points = NumberAttribute(null=True)
 
 
 class JiraConnectionItem(_TeamModel):

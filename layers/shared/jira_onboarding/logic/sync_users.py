@@ -76,7 +76,7 @@ def sync_users(step: StepInput) -> UsersSummary:
         repo.runs.record_users(step.run_id, summary.model_dump())
         logger.info("Jira users left as they are", extra={"reason": skipped})
         return summary
-    client = open_jira(step.team_id, repo)
+    client = open_jira(step.team_id, repo, run_id=step.run_id)
     try:
         users = [user for page in client.iter_user_pages() for user in page]
     finally:
