@@ -66,7 +66,8 @@ class TrackedProjectItem(_TeamModel):
     phase = UnicodeAttribute(null=True)  # recent | backfill while a split project syncs
     fresh_store = BooleanAttribute(null=True)  # nothing of the project was stored when the run began
     pages_synced = NumberAttribute(default=0)
-    issues_stored = NumberAttribute(default=0)
+    issues_fetched = NumberAttribute(default=0)  # this run's, committed: a full sync's progress
+    issues_stored = NumberAttribute(default=0)  # what the store holds (set at completion, kept)
     # Issues a first sync stored ahead of their batch (the first page of the recent segment); the
     # status shows them until the committed count overtakes them (logic/status.py).
     issues_previewed = NumberAttribute(null=True)
