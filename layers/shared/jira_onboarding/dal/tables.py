@@ -32,6 +32,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from jira_onboarding.aws import thread_session
+from jira_onboarding.dal.issue_items import item_attributes
 from jira_onboarding.settings import Settings, get_settings
 
 _pynamodb_connection.get_session = thread_session  # one session per thread: see aws.thread_session
@@ -112,31 +113,26 @@ class JiraUserItem(_TeamModel):
     synced_at = UTCDateTimeAttribute(default=utcnow)
 
 
-class JiraIssueItem(_TeamModel):
+# An attribute per field of the `JiraIssue` model, derived (dal/issue_items.py): typed as Any for
+# mypy, which cannot follow a class built from a model's fields.
+_JiraIssueFields: Any = type(
+    "_JiraIssueFields",
+    (_TeamModel,),
+    {
+        "__module__": __name__,
+        "Meta": type("Meta", (_TeamModel.Meta,), {"abstract": True}),
+        **item_attributes(),
+    },
+)
+
+
+class JiraIssueItem(_JiraIssueFields):
+    """A stored issue: the model's fields (derived), and the store's bookkeeping declared here."""
+
     class Meta(_TeamModel.Meta):
         abstract = False
 
     issue_key = UnicodeAttribute(range_key=True)
-    issue_id = UnicodeAttribute()
-    project_key = UnicodeAttribute()
-    summary = UnicodeAttribute(default="")
-    status_name = UnicodeAttribute(null=True)
-    status_category = UnicodeAttribute(null=True)
-    issue_type = UnicodeAttribute(null=True)
-    is_subtask = BooleanAttribute(default=False)
-    priority = UnicodeAttribute(null=True)
-    assignee_account_id = UnicodeAttribute(null=True)
-    reporter_account_id = UnicodeAttribute(null=True)
-    created = UTCDateTimeAttribute(null=True)
-    updated = UTCDateTimeAttribute(null=True)
-    resolved = UTCDateTimeAttribute(null=True)
-    labels = ListAttribute(of=UnicodeAttribute, default=list)
-    parent_key = UnicodeAttribute(null=True)
-    sprint_ids = ListAttribute(of=NumberAttribute, default=list)
-    story_points = NumberAttribute(null=True)
-    # Compact histories from the bulk changelog: [{"at": iso, "from": ..., "to": ...}], oldest first.
-    sprint_changes = JSONAttribute(null=True)
-    status_changes = JSONAttribute(null=True)
     deleted = BooleanAttribute(default=False)
     content_hash = UnicodeAttribute(null=True)
     run_id = UnicodeAttribute(null=True)
