@@ -319,15 +319,19 @@ class LocalStack:
         log_stream: io.TextIOBase | None = None,
         dynamodb_process: bool = False,
         dynamodb_setup: str | None = None,
+        execute_executions: bool = True,
     ) -> None:
         """`dynamodb_process`: DynamoDB in a process of its own (see local_harness/dynamodb_process.py),
-        with `dynamodb_setup` (module:function) run in it first."""
+        with `dynamodb_setup` (module:function) run in it first. `execute_executions=False`: Step
+        Functions records executions (names, inputs, refused repeats) without running them, for
+        tests of what starts them at fleet scale."""
         self.model = template_model()
         self.parameters = {**self.model.parameter_defaults(), "Stage": "local", **(parameters or {})}
         self.resolver = _Resolver(self.model, self.parameters)
         self.functions: dict[str, FunctionSpec] = {}
         self.state_machine_arn = ""
         self.invocations: list[Invocation] = []
+        self.execute_executions = execute_executions
         self._modules: dict[str, ModuleType] = {}
         self._lock = threading.Lock()
         # Warm execution environments per function, each with its own thread (see `invoke`).
@@ -379,13 +383,17 @@ class LocalStack:
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(EXECUTION_ENVIRONMENT_SWITCH_INTERVAL_S)
         self._mock = mock_aws(
-            config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+            config={
+                "stepfunctions": {"execute_state_machine": self.execute_executions},
+                "lambda": {"use_docker": False},
+            }
         )
         self._mock.start()
         _patch_moto_state_machine_copy()
         patch_moto_dynamodb()
         self._install_dispatch()
         self._create_tables()
+        self._create_roles_keys_and_schedule_groups()
         self._create_functions()
         self._create_state_machine()
         self._export_environment()
@@ -394,7 +402,8 @@ class LocalStack:
             self._redirect_logs(self._log_stream)
 
     def stop(self) -> None:
-        self.wait_for_executions(timeout_s=30)
+        if self.execute_executions:
+            self.wait_for_executions(timeout_s=30)
         for environment in self._environments:
             environment.shutdown(wait=False)
         self._environments.clear()
@@ -428,6 +437,9 @@ class LocalStack:
 
         aws.clear_caches()
         tables.forget_table_bindings()
+        from jira_onboarding import credentials
+
+        credentials.clear_caches()
 
     def _redirect_logs(self, stream: io.TextIOBase) -> None:
         from jira_onboarding.observability import logger
@@ -453,6 +465,29 @@ class LocalStack:
             client.create_table(**kwargs)
             self.resolver.physical[logical_id] = name
             self.resolver.arns[logical_id] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}"
+
+    def _create_roles_keys_and_schedule_groups(self) -> None:
+        import boto3
+
+        iam = boto3.client("iam", region_name=REGION)
+        for logical_id in self.model.of_type("AWS::IAM::Role"):
+            name = f"jira-onboarding-{self.resolver.stage}-{logical_id}"
+            role = iam.create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]
+            self.resolver.physical[logical_id] = name
+            self.resolver.arns[logical_id] = role["Arn"]
+        kms = boto3.client("kms", region_name=REGION)
+        for logical_id, resource in self.model.of_type("AWS::KMS::Key").items():
+            key = kms.create_key(Description=resource["Properties"].get("Description", logical_id))[
+                "KeyMetadata"
+            ]
+            self.resolver.physical[logical_id] = key["KeyId"]
+            self.resolver.arns[logical_id] = key["Arn"]
+        scheduler = boto3.client("scheduler", region_name=REGION)
+        for logical_id, resource in self.model.of_type("AWS::Scheduler::ScheduleGroup").items():
+            name = self.resolver.resolve(resource["Properties"]["Name"])
+            arn = scheduler.create_schedule_group(Name=name)["ScheduleGroupArn"]
+            self.resolver.physical[logical_id] = name
+            self.resolver.arns[logical_id] = arn
 
     def _create_functions(self) -> None:
         import boto3
@@ -576,6 +611,35 @@ class LocalStack:
             return json.dumps(result, default=str).encode()
 
         LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+
+    # ---- EventBridge Scheduler ------------------------------------------------------------
+    def fire_schedules(self, scheduled_time: str, *, workers: int = 4) -> list[tuple[str, Any, str | None]]:
+        """Fire every schedule once, as EventBridge Scheduler would at `scheduled_time` (ISO 8601,
+        its nominal time): moto stores schedules but never fires them, so the harness plays the
+        clock. Each schedule's target function gets the schedule's own Input, with Scheduler's
+        `<aws.scheduler.scheduled-time>` filled in; a failed invocation is retried up to the
+        schedule's RetryPolicy.MaximumRetryAttempts. Returns (schedule, payload, error) per schedule."""
+        from moto.scheduler.models import scheduler_backends
+
+        backend = scheduler_backends[ACCOUNT_ID][REGION]
+        targets = [
+            (schedule.name, schedule.target)
+            for group in backend.schedule_groups.values()
+            for schedule in list(group.schedules.values())
+            if schedule.state == "ENABLED"
+        ]
+
+        def fire(name: str, target: dict[str, Any]) -> tuple[str, Any, str | None]:
+            event = json.loads(target["Input"].replace("<aws.scheduler.scheduled-time>", scheduled_time))
+            attempts = 1 + int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 0))
+            for _ in range(attempts):
+                result, error = self.invoke(target["Arn"], event)
+                if error is None:
+                    break
+            return name, result, error
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scheduler") as pool:
+            return list(pool.map(lambda pair: fire(*pair), targets))
 
     # ---- HTTP API --------------------------------------------------------------------------
     def http(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import boto3
 import pytest
+from jira_onboarding.credentials import unseal
 from jira_onboarding.dal.team import TeamStores, dump_team
 from jira_onboarding.errors import NotConnectedError
 from jira_onboarding.settings import get_settings
@@ -31,11 +32,13 @@ def test_connection_is_checked_stored_and_its_secret_kept_out_of_tables(stack: L
     assert answer["site_url"] == jira_url
     assert SIM_TOKEN not in json.dumps(answer)
     dumped = json.dumps(list(dump_team(TEAM)), default=str)
-    assert SIM_TOKEN not in dumped  # the token lives in Secrets Manager only
-    secret = boto3.client("secretsmanager", region_name="us-east-1").get_secret_value(
-        SecretId=TeamStores(TEAM).connection.get().secret_name
-    )
-    assert json.loads(secret["SecretString"]) == {"email": SIM_EMAIL, "api_token": SIM_TOKEN}
+    assert SIM_TOKEN not in dumped  # the token is stored envelope-encrypted only
+    connection = TeamStores(TEAM).connection.get()
+    assert connection is not None and connection.secret_name is None
+    assert SIM_TOKEN not in connection.model_dump_json()
+    envelope = connection.credentials_envelope or ""
+    assert unseal(TEAM, envelope, region="us-east-1") == {"email": SIM_EMAIL, "api_token": SIM_TOKEN}
+    assert boto3.client("secretsmanager", region_name="us-east-1").list_secrets()["SecretList"] == []
 
 
 @pytest.mark.parametrize(

@@ -225,7 +225,7 @@ def test_connection_registered_before_the_rules_is_refused_before_a_client_opens
 ) -> None:
     # Given a stored connection whose site no request could register now (written before the rules)
     repo = TeamStores(TEAM)
-    repo.connection.save(f"http://127.0.0.1:{listener.port}", "api_token", "some-secret")
+    repo.connection.save(f"http://127.0.0.1:{listener.port}", "api_token", credentials_envelope="never-read")
 
     # When a step opens the team's Jira client
     with pytest.raises(OnboardingRequestError, match="register the connection again"):

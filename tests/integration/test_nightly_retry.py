@@ -11,7 +11,7 @@ from jira_onboarding.records import TeamMember
 
 from jira_simulator import FaultPlan, JiraSimulator, Workspace
 from local_harness.stack import LocalStack
-from tests.conftest import TEAM, load_event
+from tests.conftest import TEAM
 
 
 def _select(stack: LocalStack, keys: list[str]) -> None:
@@ -21,7 +21,10 @@ def _select(stack: LocalStack, keys: list[str]) -> None:
 
 
 def _nightly(stack: LocalStack) -> dict:
-    result, error = stack.invoke(stack.resolver.physical["NightlyRetryFunction"], load_event("nightly_retry"))
+    """Tonight's schedules fire (the team's own, created when it connected)."""
+    fired = stack.fire_schedules(datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    assert len(fired) == 1, fired
+    _, result, error = fired[0]
     assert error is None, result
     stack.wait_for_executions()
     return result
@@ -103,6 +106,7 @@ def test_nightly_refresh_of_an_unchanged_project_costs_one_call_and_no_writes(
     _select(stack, ["ALPHA"])
     calls_before = len(simulator.request_log)
     counter = _CountingWrites(monkeypatch)
+    snapshot_before = TeamStores(TEAM).metrics.latest_snapshot_time()
 
     # When the nightly batch refreshes it
     _nightly(stack)
@@ -111,6 +115,9 @@ def test_nightly_refresh_of_an_unchanged_project_costs_one_call_and_no_writes(
     # onboarding and the team's members have not changed, so they are not fetched again
     assert [r.path for r in simulator.request_log[calls_before:]] == ["/rest/api/3/search/jql"]
     assert counter.writes == 0
+    # and the metrics were not computed again (nothing they depend on changed)
+    assert snapshot_before is not None
+    assert TeamStores(TEAM).metrics.latest_snapshot_time() == snapshot_before
     assert TeamStores(TEAM).projects.get("ALPHA").sync_status == "COMPLETE"
     run = TeamStores(TEAM).runs.latest()
     assert run is not None and run.users_summary and run.users_summary["refresh_skipped"]

@@ -9,11 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import boto3
 import httpx
 from jira_onboarding.dal.team import TeamStores
-from jira_onboarding.logic.connections import register_connection, secret_name_for
-from jira_onboarding.logic.oauth_tokens import TokenStore
+from jira_onboarding.logic.connections import register_connection
+from jira_onboarding.logic.oauth_tokens import TokenStore, read_stored_credentials
 from jira_onboarding.settings import get_settings
 
 from jira_simulator import Fault, FaultPlan, JiraSimulator, Match
@@ -114,8 +113,6 @@ def test_two_concurrent_refreshes_spend_the_refresh_token_exactly_once(stack: Lo
     def lambda_invocation() -> None:
         store = TokenStore(
             TeamStores(TEAM),
-            secret_name_for(TEAM),
-            secrets_client=boto3.client("secretsmanager", region_name="us-east-1"),
             http=httpx.Client(transport=auth.transport()),
             sleep=lambda s: time.sleep(0.05),
         )
@@ -135,11 +132,7 @@ def test_two_concurrent_refreshes_spend_the_refresh_token_exactly_once(stack: Lo
     assert errors == []
     assert auth.spent == ["rt-1"]
     assert results == ["at-2", "at-2"]
-    stored = json.loads(
-        boto3.client("secretsmanager", region_name="us-east-1").get_secret_value(
-            SecretId=secret_name_for(TEAM)
-        )["SecretString"]
-    )
+    stored = read_stored_credentials(TeamStores(TEAM))
     assert (stored["access_token"], stored["refresh_token"]) == ("at-2", "rt-2")
     assert TeamStores(TEAM).connection.get() is not None
 

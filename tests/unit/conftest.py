@@ -62,6 +62,9 @@ def dynamodb_tables() -> Iterator[None]:
             if props.get("GlobalSecondaryIndexes"):
                 kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
             client.create_table(**kwargs)
+        # the credentials envelope's key (template: JiraCredentialsKey)
+        key = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["KeyId"]
+        monkeypatch.setenv("CREDENTIALS_KEY_ID", key)
         get_settings.cache_clear()
         aws.clear_caches()
         tables.forget_table_bindings()

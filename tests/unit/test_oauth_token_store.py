@@ -1,4 +1,4 @@
-"""The OAuth token store on moto (Secrets Manager and the connections table) with a token endpoint
+"""The OAuth token store on moto (KMS and the connections table) with a token endpoint
 answered in-process: fresh tokens are used as they are, expired ones rotated once under the lease."""
 
 from __future__ import annotations
@@ -7,10 +7,9 @@ import json
 
 import httpx
 import pytest
-from jira_onboarding import aws
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import JiraAuthError, NotConnectedError, OnboardingRequestError
-from jira_onboarding.logic.connections import load_credentials, register_connection, secret_name_for
+from jira_onboarding.logic.connections import load_credentials, register_connection
 from jira_onboarding.logic.oauth_tokens import TokenStore, tokens_secret
 
 NOW = 1_800_000_000.0
@@ -43,8 +42,6 @@ def _store(team_id: str, endpoint: TokenEndpoint, *, expires_at: float) -> Token
     )
     return TokenStore(
         TeamStores(team_id),
-        secret_name_for(team_id),
-        secrets_client=aws.client("secretsmanager", "us-east-1"),
         token_url="https://auth.example/oauth/token",
         http=httpx.Client(transport=httpx.MockTransport(endpoint)),
         clock=lambda: NOW,
@@ -101,7 +98,7 @@ def test_tokens_secret_keeps_only_the_token_fields() -> None:
         ("bearer", {"access_token": "b"}, ("bearer", None, None, "b")),
     ],
 )
-def test_load_credentials_reads_the_secret_of_the_connection(
+def test_load_credentials_reads_the_envelope_of_the_connection(
     team_id: str, auth_kind: str, credentials: dict[str, str], expected: tuple
 ) -> None:
     register_connection(team_id, "https://acme.atlassian.net", auth_kind, credentials)
@@ -129,14 +126,11 @@ def test_load_credentials_of_an_oauth_connection_comes_with_its_token_store(team
     assert (loaded.auth_kind, loaded.access_token) == ("oauth", "access-1") and store is not None
 
 
-def test_load_credentials_without_a_connection_or_with_an_unreadable_secret_says_so(team_id: str) -> None:
+def test_load_credentials_without_a_connection_or_with_an_unreadable_envelope_says_so(team_id: str) -> None:
     with pytest.raises(NotConnectedError):
         load_credentials(team_id, TeamStores(team_id))
 
     register_connection(team_id, "https://acme.atlassian.net", "bearer", {"access_token": "b"})
-    aws.client("secretsmanager", "us-east-1").put_secret_value(
-        SecretId=secret_name_for(team_id), SecretString="[]"
-    )
-    aws.forget_secret(secret_name_for(team_id))
+    TeamStores(team_id).connection.save("https://acme.atlassian.net", "bearer", credentials_envelope="[]")
     with pytest.raises(OnboardingRequestError, match="unreadable"):
         load_credentials(team_id, TeamStores(team_id))

@@ -37,8 +37,8 @@ def _run(team_id: str, run_id: str, keys: list[str]) -> RunPlan:
     plan = plan_run(step)
     sync_users(step)
     for phase in plan.phases:
-        for segment in phase.segments:
-            _sync_segment(segment)
+        for segment in phase.segments:  # the Sync Segments Map adds the team and the run
+            _sync_segment(ProjectStepInput(team_id=team_id, run_id=run_id, **segment.model_dump()))
     reconcile_run(step)
     finish_run(RunOutcome(team_id=team_id, run_id=run_id))
     return plan

@@ -10,7 +10,8 @@ from jira_onboarding.contracts import ProjectFailure, RunOutcome
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import OnboardingRequestError
 from jira_onboarding.logic.finish import finish_run, mark_project_failed
-from jira_onboarding.logic.nightly import STUCK_AFTER, _in_progress, plan_nightly, run_nightly
+from jira_onboarding.logic.nightly import STUCK_AFTER, _in_progress, nightly_run_id, plan_team_night
+from jira_onboarding.logic.run_ids import new_run_id
 from jira_onboarding.logic.status import get_run_status
 from jira_onboarding.records import RunStatus, SyncStatus, TrackedProject
 
@@ -134,22 +135,36 @@ def test_in_progress_only_while_a_live_run_moves_the_project(
     assert _in_progress(project, run_status, NOW) is expected
 
 
-def test_plan_nightly_runs_every_selected_project_not_in_progress(team_id: str) -> None:
+def test_plan_team_night_runs_every_selected_project_not_in_progress(team_id: str) -> None:
     stores = TeamStores(team_id)
     stores.runs.record("run-1", ["ALPHA", "BETA", "OPS"])
     stores.runs.record("run-2", ["ALPHA", "BETA"], untrack_others=True)  # OPS deselected
     set_project_fields(team_id, "ALPHA", sync_status="COMPLETE")
 
-    plan = plan_nightly(datetime.now(UTC))
+    keys, skipped = plan_team_night(stores, datetime.now(UTC))
 
     # BETA belongs to the live run-2 and has just moved: left alone
-    assert plan.runs[team_id] == ["ALPHA"]
-    assert plan.skipped_in_progress >= 1
+    assert keys == ["ALPHA"]
+    assert skipped == 1
 
 
-def test_run_nightly_skips_a_team_without_a_connection(team_id: str) -> None:
-    TeamStores(team_id).runs.record("run-1", ["ALPHA"], status=RunStatus.QUEUED)
+def test_run_claim_refuses_a_second_claim_of_one_run_id(team_id: str) -> None:
+    runs = TeamStores(team_id).runs
+    run_id = nightly_run_id(team_id, NOW)
 
-    result = run_nightly(datetime.now(UTC))
+    assert runs.claim(run_id, trigger="nightly") is True
+    assert runs.claim(run_id, trigger="nightly") is False
+    runs.release_claim(run_id)  # nothing to run after all: the id is free again
+    assert runs.claim(run_id, trigger="nightly") is True
 
-    assert team_id not in result.runs
+
+def test_nightly_run_id_is_one_per_team_and_night_and_a_valid_execution_name() -> None:
+    import re
+
+    tonight = nightly_run_id("team-a", NOW)
+    assert tonight == nightly_run_id("team-a", NOW)  # every retry of the night
+    assert tonight != nightly_run_id("team-b", NOW)
+    tomorrow = nightly_run_id("team-a", NOW + timedelta(days=1))
+    assert tonight < tomorrow  # run ids sort by time
+    assert tonight < new_run_id("team-a", ["ALPHA"], NOW + timedelta(seconds=1))
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,80}", nightly_run_id("équipe / ü" * 20, NOW))

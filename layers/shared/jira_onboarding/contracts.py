@@ -6,6 +6,7 @@ model class costs a cold start.
 """
 
 import re
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -161,9 +162,17 @@ class ProjectStepInput(StepInput):
     invocations: int = Field(default=0, ge=0)
 
 
+class SegmentRef(BoundaryModel):
+    """One segment as the plan names it in the execution's state: the Sync Segments Map adds the
+    team and the run (its ItemSelector), so 50 projects of 33 segments stay far under 256 KB."""
+
+    project_key: str = Field(min_length=1)
+    segment: str = Field(default="all", min_length=1, max_length=40)
+
+
 class PhasePlan(BoundaryModel):
     name: str  # recent | backfill
-    segments: list[ProjectStepInput]
+    segments: list[SegmentRef]
 
 
 class RunPlan(BoundaryModel):
@@ -258,6 +267,7 @@ class MetricsSummary(BoundaryModel):
     linkage_rate: float | None = None
     insights: int
     generator: str
+    unchanged: bool = False  # nothing changed since `snapshot_id`: not computed again
 
 
 class MetricsResponse(BoundaryModel):
@@ -287,3 +297,12 @@ class InsightsResponse(BoundaryModel):
     model_id: str | None = None
     fallback_reason: str | None = None
     insights: list[InsightView]
+
+
+class NightlyTeamEvent(BoundaryModel):
+    """What a team's nightly schedule sends (logic/nightly_schedules.py): the team, and the
+    schedule's nominal time (`<aws.scheduler.scheduled-time>`, the same for each retry of a night)."""
+
+    model_config = ConfigDict(extra="ignore")
+    team_id: str = Field(min_length=1)
+    scheduled_time: datetime

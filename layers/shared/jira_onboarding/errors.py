@@ -17,6 +17,12 @@ from typing import Any, TypeVar
 MAX_ERROR_MESSAGE = 2000
 
 
+class DynamoDBThrottledError(Exception):
+    """DynamoDB kept refusing writes for capacity (throttled, or items left unprocessed) past the
+    in-Lambda backoff: transient. The state machine retries the step with backoff and full jitter;
+    a replayed step's writes are idempotent, so the project never ends FAILED for it."""
+
+
 class JiraError(Exception):
     """Base of every Jira problem; `reason` is a sentence a person can act on."""
 

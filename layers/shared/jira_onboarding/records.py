@@ -97,7 +97,9 @@ class JiraConnection(Record):
     team_id: str
     site_url: str
     auth_kind: str
-    secret_name: str
+    secret_name: str | None = None  # a connection from before the envelope (migrated away)
+    # ciphertext, but still never in an answer or a log line
+    credentials_envelope: str | None = Field(default=None, exclude=True, repr=False)
     field_map: dict | None = None
     users_synced_at: datetime | None = None
     users_members_digest: str | None = None

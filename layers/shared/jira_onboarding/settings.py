@@ -56,6 +56,15 @@ class Settings(BaseModel):
     # PR <-> Jira linkage looks at PRs merged in this many days before the computation.
     metrics_window_days: int = Field(default=30, alias="METRICS_WINDOW_DAYS", ge=1, le=365)
     oauth_token_url: str = Field(default="https://auth.atlassian.com/oauth/token", alias="OAUTH_TOKEN_URL")
+    # The one KMS key the teams' Jira credentials are envelope-encrypted under (logic/credentials.py).
+    credentials_key_id: str | None = Field(default=None, alias="CREDENTIALS_KEY_ID")
+    # The nightly fan-out: one EventBridge Scheduler schedule per team (logic/nightly_schedules.py).
+    nightly_schedule_group: str | None = Field(default=None, alias="NIGHTLY_SCHEDULE_GROUP")
+    nightly_function_arn: str | None = Field(default=None, alias="NIGHTLY_FUNCTION_ARN")
+    nightly_schedule_role_arn: str | None = Field(default=None, alias="NIGHTLY_SCHEDULE_ROLE_ARN")
+    # Each team's nightly start falls somewhere in this window after 02:00 UTC (Scheduler's
+    # flexible time window), which spreads 100,000 starts over hours instead of one second.
+    nightly_window_minutes: int = Field(default=240, alias="NIGHTLY_WINDOW_MINUTES", ge=1, le=1440)
     tables: TableNames
 
     @classmethod

@@ -1,4 +1,4 @@
-"""The team's Jira connection: the site, its secret's name, the field map, the OAuth refresh lease."""
+"""The team's Jira connection: the site, its credentials envelope, the field map, the OAuth refresh lease."""
 
 from __future__ import annotations
 
@@ -25,12 +25,54 @@ class ConnectionStore:
         except DoesNotExist:
             return None
 
-    def save(self, site_url: str, auth_kind: str, secret_name: str) -> JiraConnection:
+    def save(self, site_url: str, auth_kind: str, *, credentials_envelope: str) -> JiraConnection:
         item = JiraConnectionItem(
-            self.team_id, site_url=site_url, auth_kind=auth_kind, secret_name=secret_name
+            self.team_id, site_url=site_url, auth_kind=auth_kind, credentials_envelope=credentials_envelope
         )
         item.save()
         return JiraConnection.model_validate(as_dict(item))
+
+    def read_credentials(self) -> tuple[str | None, str | None]:
+        """(envelope, legacy secret name) of the team's connection, read consistently: the OAuth
+        tokens may have been rotated by another Lambda a moment ago."""
+        try:
+            item = JiraConnectionItem.get(
+                self.team_id, consistent_read=True, attributes_to_get=["credentials_envelope", "secret_name"]
+            )
+        except DoesNotExist:
+            return None, None
+        return item.credentials_envelope, item.secret_name
+
+    def replace_credentials(self, envelope: str, *, lease_owner: str) -> bool:
+        """Store rotated credentials, only while `lease_owner` still holds the refresh lease."""
+        try:
+            JiraConnectionItem(self.team_id).update(
+                actions=[JiraConnectionItem.credentials_envelope.set(envelope)],
+                condition=JiraConnectionItem.refresh_lease_owner == lease_owner,
+            )
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def migrate_credentials(self, envelope: str | None, *, secret_name: str) -> bool:
+        """Move a connection off its Secrets Manager secret: store the envelope (None: keep the one
+        stored since, by a token rotation) and forget the secret's name, unless the connection was
+        registered again meanwhile."""
+        actions: list[Action] = [JiraConnectionItem.secret_name.remove()]
+        condition = JiraConnectionItem.secret_name == secret_name
+        if envelope is not None:
+            actions.append(JiraConnectionItem.credentials_envelope.set(envelope))
+            # never over tokens a rotation stored meanwhile: they are newer than the secret's
+            condition &= JiraConnectionItem.credentials_envelope.does_not_exist()
+        try:
+            JiraConnectionItem(self.team_id).update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
 
     def save_field_map(self, field_map: dict[str, Any]) -> None:
         JiraConnectionItem(self.team_id).update(actions=[JiraConnectionItem.field_map.set(field_map)])
@@ -78,3 +120,12 @@ class ConnectionStore:
         except UpdateError as exc:
             if not is_conditional_failure(exc):
                 raise
+
+
+def connections_page(cursor: dict[str, Any] | None, limit: int) -> tuple[list[str], dict[str, Any] | None]:
+    """One page of the teams with a Jira connection, for the one-off migration only (a paged Scan
+    that resumes from `cursor`): (team ids, the next cursor or None at the end)."""
+    bind_tables()
+    result = JiraConnectionItem.scan(limit=limit, last_evaluated_key=cursor, attributes_to_get=["team_id"])
+    teams = [item.team_id for item in result]
+    return teams, result.last_evaluated_key

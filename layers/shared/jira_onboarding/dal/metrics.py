@@ -3,12 +3,18 @@ requests the PR linkage reads (written by the GitHub integration)."""
 
 from __future__ import annotations
 
+import json
+import time
+import zlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from jira_onboarding.dal.items import as_dict, require_team
 from jira_onboarding.dal.tables import InsightItem, MetricsSnapshotItem, PullRequestItem, bind_tables
 from jira_onboarding.records import MetricsSnapshot, PullRequest, StoredInsight
+
+SNAPSHOT_PART_BYTES = 256 * 1024  # an item well under DynamoDB's 400 KB, whatever the team's size
+SUPERSEDED_KEPT_S = 7 * 24 * 3600  # a superseded snapshot is kept a week for readers, then expires
 
 
 class MetricsStore:
@@ -49,20 +55,71 @@ class MetricsStore:
             yield PullRequest.model_validate({**as_dict(item), "team_id": self.team_id})
 
     def save_snapshot(self, snapshot: MetricsSnapshot) -> None:
+        """Store a snapshot as zlib-compressed JSON in parts of at most SNAPSHOT_PART_BYTES, then its
+        header: a reader sees a snapshot only once every part is there. Its issue keys made one
+        item pass DynamoDB's 400 KB at ~7 boards of 150-issue sprints. The snapshot it supersedes
+        (and its insights) expire SUPERSEDED_KEPT_S later (the table's TTL)."""
+        previous = self._latest_header()
+        document = {"sprint_metrics": snapshot.sprint_metrics, "linkage": snapshot.linkage}
+        body = zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
+        parts = [body[i : i + SNAPSHOT_PART_BYTES] for i in range(0, len(body), SNAPSHOT_PART_BYTES)]
+        with MetricsSnapshotItem.batch_write() as batch:
+            for number, part in enumerate(parts):
+                batch.save(
+                    MetricsSnapshotItem(self.team_id, f"{snapshot.snapshot_id}#{number:04d}", body=part)
+                )
         MetricsSnapshotItem(
             self.team_id,
             snapshot.snapshot_id,
             run_id=snapshot.run_id,
             computed_at=snapshot.computed_at,
-            sprint_metrics=snapshot.sprint_metrics,
-            linkage=snapshot.linkage,
+            parts=len(parts),
         ).save()
+        if previous is not None and previous.snapshot_id != snapshot.snapshot_id:
+            self._expire(previous, int(time.time() + SUPERSEDED_KEPT_S))
+
+    def _latest_header(self) -> MetricsSnapshotItem | None:
+        # newest first: the parts of a snapshot sort after its header, and a header is written last
+        for item in MetricsSnapshotItem.query(self.team_id, scan_index_forward=False, page_size=16):
+            if "#" not in item.snapshot_id:
+                return item
+        return None
+
+    def _expire(self, header: MetricsSnapshotItem, at: int) -> None:
+        keys = [header.snapshot_id] + [f"{header.snapshot_id}#{n:04d}" for n in range(int(header.parts or 0))]
+        for key in keys:
+            MetricsSnapshotItem(self.team_id, key).update(actions=[MetricsSnapshotItem.expires_at.set(at)])
+        condition = InsightItem.insight_id.startswith(f"{header.snapshot_id}#")
+        for insight in InsightItem.query(
+            self.team_id, range_key_condition=condition, attributes_to_get=["insight_id"]
+        ):
+            InsightItem(self.team_id, insight.insight_id).update(actions=[InsightItem.expires_at.set(at)])
+
+    def latest_snapshot_time(self) -> tuple[str, datetime] | None:
+        """(id, computed_at) of the latest snapshot, without reading its parts."""
+        header = self._latest_header()
+        return (header.snapshot_id, header.computed_at) if header is not None else None
 
     def latest_snapshot(self) -> MetricsSnapshot | None:
-        # snapshot ids are time-ordered, so the last one in key order is the newest
-        for item in MetricsSnapshotItem.query(self.team_id, scan_index_forward=False, limit=1):
-            return MetricsSnapshot.model_validate(as_dict(item))
-        return None
+        header = self._latest_header()
+        if header is None:
+            return None
+        if header.parts is None:  # stored before the parts: the figures are in the header
+            return MetricsSnapshot.model_validate(as_dict(header))
+        condition = MetricsSnapshotItem.snapshot_id.startswith(f"{header.snapshot_id}#")
+        parts = sorted(
+            MetricsSnapshotItem.query(self.team_id, range_key_condition=condition),
+            key=lambda item: item.snapshot_id,
+        )
+        document = json.loads(zlib.decompress(b"".join(bytes(p.body or b"") for p in parts)))
+        return MetricsSnapshot(
+            team_id=self.team_id,
+            snapshot_id=header.snapshot_id,
+            run_id=header.run_id,
+            computed_at=header.computed_at,
+            sprint_metrics=document["sprint_metrics"],
+            linkage=document["linkage"],
+        )
 
     def save_insights(self, snapshot_id: str, insights: Iterable[StoredInsight]) -> int:
         count = 0

@@ -6,7 +6,7 @@ newer run that took the project over is never overwritten by an older one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -225,13 +225,3 @@ class ProjectStore:
 
 def _set_or_remove(attribute: Any, value: Any) -> Action:
     return attribute.remove() if value is None else attribute.set(value)
-
-
-def iter_all_tracked_projects() -> Iterator[TrackedProject]:
-    """Every team's tracked projects: the nightly batch's one cross-team read (a paged scan of a
-    small table, key attributes and status only)."""
-    bind_tables()
-    for item in TrackedProjectItem.scan(
-        attributes_to_get=["team_id", "project_key", "sync_status", "selected", "run_id", "updated_at"]
-    ):
-        yield TrackedProject.model_validate(as_dict(item))

@@ -6,12 +6,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from jira_onboarding.dal.connections import ConnectionStore
-from jira_onboarding.dal.items import as_dict, require_team
+from jira_onboarding.dal.items import as_dict, is_conditional_failure, require_team
 from jira_onboarding.dal.tables import OnboardingRunItem, TrackedProjectItem, bind_tables, put_items, utcnow
 from jira_onboarding.errors import NotConnectedError
 from jira_onboarding.records import OnboardingRun, RunStatus, SyncStatus
@@ -89,6 +89,31 @@ class RunStore:
                 actions=[TrackedProjectItem.selected.set(False), TrackedProjectItem.updated_at.set(now)]
             )
         return dropped
+
+    def claim(self, run_id: str, *, trigger: str) -> bool:
+        """Reserve a run id with a conditional put: False when it exists already. A nightly run id
+        is the same for every start of one team's night, so a repeat is refused, not run twice."""
+        item = OnboardingRunItem(
+            self.team_id, run_id, status=RunStatus.QUEUED.value, trigger=trigger, reason="Starting."
+        )
+        try:
+            item.save(condition=OnboardingRunItem.run_id.does_not_exist())
+        except PutError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def release_claim(self, run_id: str) -> None:
+        """Give back a claimed run id that turned out to have nothing to run."""
+        try:
+            OnboardingRunItem(self.team_id, run_id).delete(
+                condition=(OnboardingRunItem.status == RunStatus.QUEUED.value)
+                & OnboardingRunItem.execution_arn.does_not_exist()
+            )
+        except DeleteError as exc:
+            if not is_conditional_failure(exc):
+                raise
 
     def get(self, run_id: str) -> OnboardingRun | None:
         try:

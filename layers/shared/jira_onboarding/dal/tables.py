@@ -6,16 +6,12 @@ Table names come from the settings and are bound on first use (`bind_tables`), n
 
 from __future__ import annotations
 
-import functools
 import threading
-import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from pynamodb.attributes import (
-    Attribute,
+    BinaryAttribute,
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
@@ -25,13 +21,13 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.connection import Connection
 from pynamodb.connection import base as _pynamodb_connection
-from pynamodb.exceptions import AttributeNullError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from jira_onboarding.aws import thread_session
+from jira_onboarding.dal import batch
+from jira_onboarding.dal.batch import SerializedItem, is_throttling, put_items, serialize_values
 from jira_onboarding.dal.issue_items import item_attributes
 from jira_onboarding.settings import Settings, get_settings
 
@@ -189,7 +185,10 @@ class JiraConnectionItem(_TeamModel):
 
     site_url = UnicodeAttribute()
     auth_kind = UnicodeAttribute()
-    secret_name = UnicodeAttribute()
+    # The credentials, envelope-encrypted (jira_onboarding/credentials.py); `secret_name` only for a
+    # connection registered before that, until logic/migrate_connections.py moves it here.
+    credentials_envelope = UnicodeAttribute(null=True)
+    secret_name = UnicodeAttribute(null=True)
     field_map = JSONAttribute(null=True)
     # OAuth refresh lease: one Lambda at a time spends the rotating refresh token.
     refresh_lease_owner = UnicodeAttribute(null=True)
@@ -236,11 +235,16 @@ class MetricsSnapshotItem(_TeamModel):
     class Meta(_TeamModel.Meta):
         abstract = False
 
-    snapshot_id = UnicodeAttribute(range_key=True)  # time-ordered: the newest sorts last
+    # time-ordered: the newest sorts last. "<snapshot_id>" is a snapshot's header, written last;
+    # "<snapshot_id>#<n>" its parts (dal/metrics.py), so that no item comes near 400 KB.
+    snapshot_id = UnicodeAttribute(range_key=True)
     run_id = UnicodeAttribute(null=True)
     computed_at = UTCDateTimeAttribute(default=utcnow)
-    sprint_metrics = JSONAttribute(null=True)
+    sprint_metrics = JSONAttribute(null=True)  # snapshots stored before the parts
     linkage = JSONAttribute(null=True)
+    parts = NumberAttribute(null=True)
+    body = BinaryAttribute(null=True, legacy_encoding=False)  # a part: zlib-compressed JSON
+    expires_at = NumberAttribute(null=True)  # TTL (epoch seconds), set once a newer snapshot exists
 
 
 class InsightItem(_TeamModel):
@@ -259,6 +263,7 @@ class InsightItem(_TeamModel):
     model_id = UnicodeAttribute(null=True)
     fallback_reason = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=utcnow)
+    expires_at = NumberAttribute(null=True)  # TTL (epoch seconds), set once its snapshot is superseded
 
 
 _BINDINGS: dict[type[Model], str] = {
@@ -275,14 +280,12 @@ _BINDINGS: dict[type[Model], str] = {
     InsightItem: "insights",
 }
 _bound_to: tuple[str, ...] | None = None
-_batches: Connection | None = None
-_PUT_ATTEMPTS = 8
 _lock = threading.Lock()
 
 
 def bind_tables(settings: Settings | None = None) -> None:
     """Point every model at its physical table (idempotent; re-binds when the names change)."""
-    global _bound_to, _batches  # noqa: PLW0603 - one binding per process, re-bound when settings change
+    global _bound_to  # noqa: PLW0603 - one binding per process, re-bound when settings change
     settings = settings or get_settings()
     key = (settings.region, *(getattr(settings.tables, attr) for attr in _BINDINGS.values()))
     if key == _bound_to:
@@ -292,7 +295,7 @@ def bind_tables(settings: Settings | None = None) -> None:
             model.Meta.table_name = getattr(settings.tables, attr)
             model.Meta.region = settings.region
             model._connection = None  # PynamoDB caches the connection with the old table name
-        _batches = None
+        batch.forget_connection()
         _bound_to = key
 
 
@@ -303,94 +306,4 @@ def forget_table_bindings() -> None:
     _bound_to = None
 
 
-class SerializedItem(NamedTuple):
-    """An item of `model`'s table as DynamoDB takes it (see `serialize_values`)."""
-
-    model: type[Model]
-    attributes: dict[str, dict[str, Any]]
-
-
-def serialize_values(model: type[Model], values: dict[str, Any]) -> SerializedItem:
-    """What `model(**values).serialize()` gives, without building the model: its descriptors cost
-    more than the write itself when a batch stores 1,000 issues. Same defaults, same null checks;
-    for models without map attributes (tests/unit/test_tables.py compares the two)."""
-    attributes = _plain_attributes(model)
-    unknown = values.keys() - attributes.keys()
-    if unknown:
-        raise ValueError(f"Attribute {sorted(unknown)[0]} specified does not exist")
-    out: dict[str, dict[str, Any]] = {}
-    for name, attribute in attributes.items():
-        if name in values:
-            value = values[name]
-        else:
-            default = (
-                attribute.default_for_new if attribute.default_for_new is not None else attribute.default
-            )
-            value = default() if callable(default) else default
-        serialized = None if value is None else attribute.serialize(value)
-        if serialized is None:
-            if not attribute.null:
-                raise AttributeNullError(name)
-            continue
-        out[attribute.attr_name] = {attribute.attr_type: serialized}
-    return SerializedItem(model, out)
-
-
-@functools.cache
-def _plain_attributes(model: type[Model]) -> dict[str, Attribute[Any]]:
-    attributes = model.get_attributes()
-    if getattr(model, "_discriminator", None) or any(
-        isinstance(a, MapAttribute) for a in attributes.values()
-    ):
-        raise TypeError(f"{model.__name__} has map or discriminator attributes: build the model instead")
-    return dict(attributes)
-
-
-def put_items(items: Sequence[Model | SerializedItem], *, threads: int = 1) -> None:
-    """Put items of any of the tables with one BatchWriteItem per 25 of them (PynamoDB's batches
-    are one table each, one request after another), sent by up to `threads` threads at once.
-    Unprocessed items are sent again with a backoff. Not atomic: a failure leaves some written."""
-    # DynamoDB refuses a batch naming one key twice: the last item of a key wins, as puts would.
-    latest: dict[tuple[Any, ...], tuple[str, dict[str, dict[str, Any]]]] = {}
-    for item in items:
-        if isinstance(item, SerializedItem):
-            model, attributes = item.model, item.attributes
-        else:
-            model, attributes = type(item), item.serialize()
-        table = model.Meta.table_name
-        key = tuple(next(iter(attributes[name].items())) for name in _key_names(model))
-        latest[(table, *key)] = (table, attributes)
-    puts = list(latest.values())
-    requests: list[dict[str, list[dict[str, Any]]]] = []
-    for start in range(0, len(puts), 25):
-        request: dict[str, list[dict[str, Any]]] = {}
-        for table, attributes in puts[start : start + 25]:
-            request.setdefault(table, []).append({"PutRequest": {"Item": attributes}})
-        requests.append(request)
-    if threads > 1 and len(requests) > 1:
-        with ThreadPoolExecutor(max_workers=min(threads, len(requests)), thread_name_prefix="put") as pool:
-            list(pool.map(_batch_write, requests))  # list(): re-raises the first failure
-    else:
-        for request in requests:
-            _batch_write(request)
-
-
-@functools.cache
-def _key_names(model: type[Model]) -> tuple[str, ...]:
-    """The key attributes' names in DynamoDB."""
-    attributes = model.get_attributes().values()
-    return tuple(a.attr_name for a in attributes if a.is_hash_key or a.is_range_key)
-
-
-def _batch_write(request: dict[str, list[dict[str, Any]]]) -> None:
-    global _batches  # noqa: PLW0603 - cached per process like the models' connections
-    if _batches is None:
-        # A connection of our own: a new one per call would build a botocore client, ~10 ms.
-        _batches = Connection(region=get_settings().region)
-    for attempt in range(_PUT_ATTEMPTS):
-        answer = _batches.dispatch("BatchWriteItem", {"RequestItems": request})
-        request = answer.get("UnprocessedItems") or {}
-        if not request:
-            return
-        time.sleep(min(0.05 * 2**attempt, 2.0))
-    raise RuntimeError(f"DynamoDB left {sum(map(len, request.values()))} items unprocessed")
+__all__ = ["SerializedItem", "bind_tables", "is_throttling", "put_items", "serialize_values", "utcnow"]

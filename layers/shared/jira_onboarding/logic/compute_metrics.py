@@ -62,11 +62,52 @@ def team_pr_linkage(
     )
 
 
+# A snapshot older than this is computed again even if nothing changed: the PR window moves.
+MAX_UNCHANGED_SNAPSHOT_AGE = timedelta(days=7)
+
+
+def unchanged_snapshot(repo: TeamStores, run_id: str, now: datetime) -> str | None:
+    """The latest snapshot's id if nothing it depends on changed since: every selected project in
+    this run wrote no issue and was not swept, and no pull request merged since. A quiet night
+    then costs a Query of the projects and one of the PR index instead of reading every issue."""
+    latest = repo.metrics.latest_snapshot_time()
+    if latest is None or now - latest[1] > MAX_UNCHANGED_SNAPSHOT_AGE:
+        return None
+    snapshot_id, computed_at = latest
+    for project in repo.projects.list_tracked():
+        if not project.selected:
+            continue
+        swept = project.last_swept_at is not None and project.last_swept_at > computed_at
+        if project.run_id != run_id or project.issues_written or swept:
+            return None
+    if next(iter(repo.metrics.iter_merged_pull_requests(computed_at, now)), None) is not None:
+        return None
+    return snapshot_id
+
+
+def _unchanged_summary(step: StepInput, snapshot_id: str) -> MetricsSummary:
+    logger.info("Jira metrics unchanged: not computed again", extra={"snapshot_id": snapshot_id})
+    return MetricsSummary(
+        team_id=step.team_id,
+        run_id=step.run_id,
+        snapshot_id=snapshot_id,
+        boards=0,
+        sprints=0,
+        merged_prs=0,
+        insights=0,
+        generator="unchanged",
+        unchanged=True,
+    )
+
+
 def compute_metrics(
     step: StepInput, *, now: datetime | None = None, bedrock_client: Any = None
 ) -> MetricsSummary:
     now = now or datetime.now(UTC)
     repo = TeamStores(step.team_id)
+    unchanged = unchanged_snapshot(repo, step.run_id, now)
+    if unchanged is not None:
+        return _unchanged_summary(step, unchanged)
     # Read once for both (they used to read every issue twice), lean: the metrics' own issue type.
     issues = repo.issues.list_metric_issues(p.project_key for p in repo.projects.list_tracked())
     sprint_report = team_sprint_metrics(repo, issues, now=now)

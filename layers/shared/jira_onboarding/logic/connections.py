@@ -1,8 +1,7 @@
-"""A team's Jira connection: site URL and auth kind in a table, credentials in Secrets Manager."""
+"""A team's Jira connection: site URL, auth kind and the envelope-encrypted credentials in one item."""
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -10,6 +9,7 @@ import httpx
 
 from jira_onboarding import aws
 from jira_onboarding.contracts import ConnectionRequest, ConnectionResponse
+from jira_onboarding.credentials import CredentialsUnreadableError, unseal
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import (
     JiraAuthError,
@@ -24,42 +24,46 @@ from jira_onboarding.errors import (
 from jira_onboarding.jira.client import JiraClient, JiraCredentials
 from jira_onboarding.jira.paging import PagingLimits
 from jira_onboarding.jira_sites import JiraSiteError, checked_base_url
-from jira_onboarding.logic.oauth_tokens import OAuthTokens, TokenStore
+from jira_onboarding.logic.nightly_schedules import ensure_nightly_schedule
+from jira_onboarding.logic.oauth_tokens import OAuthTokens, TokenStore, delete_legacy_secret, seal_for
 from jira_onboarding.settings import Settings, get_settings
 
 AUTH_KINDS = ("api_token", "oauth", "bearer")
 
 
 def secret_name_for(team_id: str, settings: Settings | None = None) -> str:
+    """Where a connection registered before the envelope kept its credentials (Secrets Manager)."""
     settings = settings or get_settings()
     return f"{settings.secrets_prefix}team/{team_id}/jira"
 
 
+def _credentials_value(auth_kind: str, credentials: dict[str, Any]) -> dict[str, Any]:
+    if auth_kind == "oauth":
+        # Validate the token set now: a missing refresh token would fail at the first refresh.
+        return OAuthTokens.model_validate(credentials).model_dump()
+    if auth_kind == "bearer":
+        if not credentials.get("access_token"):
+            raise OnboardingRequestError("A bearer connection needs an `access_token`.")
+        return {"access_token": credentials["access_token"]}
+    if not credentials.get("email") or not credentials.get("api_token"):
+        raise OnboardingRequestError("An API-token connection needs both `email` and `api_token`.")
+    return {"email": credentials["email"], "api_token": credentials["api_token"]}
+
+
 def register_connection(team_id: str, site_url: str, auth_kind: str, credentials: dict[str, Any]) -> None:
-    """Store where the team's Jira is and how to sign in; the secret never touches a table or a log."""
+    """Store where the team's Jira is and how to sign in, the credentials envelope-encrypted in the
+    connection item (jira_onboarding/credentials.py); they never touch a log or another table.
+    Also puts the team's nightly schedule in place."""
     if auth_kind not in AUTH_KINDS:
         raise OnboardingRequestError(f"auth_kind must be one of {', '.join(AUTH_KINDS)}.")
     site_url = _allowed_site(site_url)
-    settings = get_settings()
-    name = secret_name_for(team_id, settings)
-    client = aws.client("secretsmanager", settings.region)
-    if auth_kind == "oauth":
-        # Validate the token set now: a missing refresh token would fail at the first refresh.
-        secret = OAuthTokens.model_validate(credentials).model_dump_json()
-    elif auth_kind == "bearer":
-        if not credentials.get("access_token"):
-            raise OnboardingRequestError("A bearer connection needs an `access_token`.")
-        secret = json.dumps({"access_token": credentials["access_token"]})
-    else:
-        if not credentials.get("email") or not credentials.get("api_token"):
-            raise OnboardingRequestError("An API-token connection needs both `email` and `api_token`.")
-        secret = json.dumps({"email": credentials["email"], "api_token": credentials["api_token"]})
-    try:
-        client.put_secret_value(SecretId=name, SecretString=secret)
-    except client.exceptions.ResourceNotFoundException:
-        client.create_secret(Name=name, SecretString=secret)
-    aws.forget_secret(name)
-    TeamStores(team_id).connection.save(site_url, auth_kind, name)
+    value = _credentials_value(auth_kind, credentials)
+    store = TeamStores(team_id).connection
+    previous = store.get()
+    store.save(site_url, auth_kind, credentials_envelope=seal_for(team_id, value))
+    if previous is not None and previous.secret_name:
+        delete_legacy_secret(previous.secret_name)  # registered again before its migration
+    ensure_nightly_schedule(team_id)
 
 
 def _allowed_site(base_url: str) -> str:
@@ -71,14 +75,9 @@ def _allowed_site(base_url: str) -> str:
         ) from exc
 
 
-def _token_store(repo: TeamStores, secret_name: str) -> TokenStore:
+def _token_store(repo: TeamStores) -> TokenStore:
     settings = get_settings()
-    return TokenStore(
-        repo,
-        secret_name,
-        secrets_client=aws.client("secretsmanager", settings.region),
-        token_url=settings.oauth_token_url,
-    )
+    return TokenStore(repo, token_url=settings.oauth_token_url)
 
 
 def load_credentials(team_id: str, repo: TeamStores) -> tuple[JiraCredentials, TokenStore | None]:
@@ -90,8 +89,11 @@ def load_credentials(team_id: str, repo: TeamStores) -> tuple[JiraCredentials, T
     site_url = _allowed_site(connection.site_url)
     if connection.auth_kind in {"api_token", "bearer"}:
         try:
-            secret = aws.secret_json(connection.secret_name, get_settings().region)
-        except ValueError:  # not JSON
+            if connection.credentials_envelope:
+                secret: Any = unseal(team_id, connection.credentials_envelope, region=get_settings().region)
+            else:  # registered before the envelope, not migrated yet
+                secret = aws.secret_json(connection.secret_name or "", get_settings().region)
+        except (ValueError, CredentialsUnreadableError):
             secret = None
         if not isinstance(secret, dict):
             raise OnboardingRequestError(
@@ -108,7 +110,7 @@ def load_credentials(team_id: str, repo: TeamStores) -> tuple[JiraCredentials, T
             api_token=secret.get("api_token"),
         )
         return credentials, None
-    store = _token_store(repo, connection.secret_name)
+    store = _token_store(repo)
     credentials = JiraCredentials(base_url=site_url, auth_kind="oauth", access_token=store.access_token())
     return credentials, store
 

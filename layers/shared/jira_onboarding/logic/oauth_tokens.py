@@ -1,13 +1,16 @@
-"""OAuth 2.0 (3LO) tokens for a team's Jira: kept in Secrets Manager, refreshed once at a time.
+"""OAuth 2.0 (3LO) tokens for a team's Jira: envelope-encrypted in the connection item, refreshed
+once at a time.
 
 Atlassian rotates refresh tokens: each refresh returns a new one and invalidates the old, and
 reusing an old one outside a short grace window can revoke them all. So two Lambdas must never both
 spend the same refresh token: a conditional write on the connection item (a lease) lets exactly one
-refresh; the others wait for the stored secret to change and use the new access token.
+refresh, and its new tokens are written only while it still holds the lease; the others wait for
+the stored tokens to change and use the new access token.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -17,9 +20,12 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
+from jira_onboarding import aws
+from jira_onboarding.credentials import CredentialsUnreadableError, seal, unseal
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import JiraAuthError
 from jira_onboarding.observability import logger, trace_httpx
+from jira_onboarding.settings import get_settings
 
 ATLASSIAN_TOKEN_URL = "https://auth.atlassian.com/oauth/token"  # noqa: S105 - a URL, not a secret
 EXPIRY_MARGIN_S = 60.0
@@ -39,15 +45,48 @@ class OAuthTokens(BaseModel):
         return self.expires_at - EXPIRY_MARGIN_S > now
 
 
+def seal_for(team_id: str, value: dict[str, Any]) -> str:
+    """`value` sealed under the stack's credentials key (settings: CREDENTIALS_KEY_ID)."""
+    settings = get_settings()
+    if not settings.credentials_key_id:
+        raise RuntimeError("CREDENTIALS_KEY_ID is not set")
+    return seal(team_id, value, key_id=settings.credentials_key_id, region=settings.region)
+
+
+def read_stored_credentials(repo: TeamStores) -> dict[str, Any]:
+    """The team's credentials as stored, read through (never cached): the envelope, or for a
+    connection not migrated yet its Secrets Manager secret."""
+    region = get_settings().region
+    envelope, secret_name = repo.connection.read_credentials()
+    try:
+        if envelope:
+            return unseal(repo.team_id, envelope, region=region)
+        if secret_name:
+            value = aws.client("secretsmanager", region).get_secret_value(SecretId=secret_name)[
+                "SecretString"
+            ]
+            return dict(json.loads(value))
+    except (CredentialsUnreadableError, ValueError):
+        pass
+    raise JiraAuthError("The stored Jira credentials are unreadable; reconnect Jira.")
+
+
+def delete_legacy_secret(secret_name: str) -> None:
+    """Delete a Secrets Manager secret whose credentials now live in the connection item. Seven
+    days' recovery window: a rollback in that time can still restore it."""
+    client = aws.client("secretsmanager", get_settings().region)
+    with contextlib.suppress(client.exceptions.ResourceNotFoundException):
+        client.delete_secret(SecretId=secret_name, RecoveryWindowInDays=7)
+    aws.forget_secret(secret_name)
+
+
 class TokenStore:
     """Reads and rotates one team's OAuth tokens."""
 
     def __init__(
         self,
         repo: TeamStores,
-        secret_name: str,
         *,
-        secrets_client: Any,
         token_url: str = ATLASSIAN_TOKEN_URL,
         http: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
@@ -55,8 +94,6 @@ class TokenStore:
         wait_s: float = 20.0,
     ) -> None:
         self.repo = repo
-        self.secret_name = secret_name
-        self.secrets = secrets_client
         self.token_url = token_url
         self.http = http or httpx.Client(timeout=15.0)
         self.clock = clock
@@ -65,8 +102,7 @@ class TokenStore:
 
     def current(self) -> OAuthTokens:
         # Read through, never cached: another Lambda may have rotated the tokens a moment ago.
-        value = self.secrets.get_secret_value(SecretId=self.secret_name)["SecretString"]
-        return OAuthTokens.model_validate_json(value)
+        return OAuthTokens.model_validate(read_stored_credentials(self.repo))
 
     def access_token(self) -> str:
         tokens = self.current()
@@ -90,9 +126,11 @@ class TokenStore:
                     if spent is not None and tokens.refresh_token != spent:
                         return tokens.access_token
                     new = self._exchange(tokens)
-                    self.secrets.put_secret_value(
-                        SecretId=self.secret_name, SecretString=new.model_dump_json()
-                    )
+                    envelope = seal_for(self.repo.team_id, new.model_dump())
+                    if not self.repo.connection.replace_credentials(envelope, lease_owner=owner):
+                        raise JiraAuthError(
+                            "The Jira OAuth refresh took too long and was not saved; reconnect Jira."
+                        )
                     rotated = True
                     logger.info("Jira OAuth tokens rotated")
                     return new.access_token

@@ -22,7 +22,7 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from jira_onboarding.contracts import PhasePlan, ProjectStepInput, RunPlan, StepInput
+from jira_onboarding.contracts import PhasePlan, RunPlan, SegmentRef, StepInput
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import PROJECT_REFUSED
 from jira_onboarding.jira.client import JiraClient
@@ -199,7 +199,7 @@ def plan_run(step: StepInput) -> RunPlan:
             planned = [p for p in pool.map(plan_one, projects) if p is not None]
     finally:
         client.close()
-    phases: dict[str, list[tuple[int, ProjectStepInput]]] = {name: [] for name in PHASES}
+    phases: dict[str, list[tuple[int, SegmentRef]]] = {name: [] for name in PHASES}
     for project in planned:
         size = project.issues_total_estimate or 0
         for name, segment in project.segments.items():
@@ -209,12 +209,7 @@ def plan_run(step: StepInput) -> RunPlan:
             phases[segment.phase].append(
                 (
                     share,
-                    ProjectStepInput(
-                        team_id=step.team_id,
-                        run_id=step.run_id,
-                        project_key=project.project_key,
-                        segment=name,
-                    ),
+                    SegmentRef(project_key=project.project_key, segment=name),
                 )
             )
     plan = RunPlan(

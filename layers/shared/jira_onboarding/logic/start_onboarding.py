@@ -53,6 +53,7 @@ def launch_run(
     start: bool = True,
     untrack_others: bool = False,
     require_connection: bool = False,
+    run_id: str | None = None,
 ) -> tuple[str, str]:
     """Record a run over `project_keys` (PENDING) and start its execution; returns (run id, status).
 
@@ -60,10 +61,11 @@ def launch_run(
     `require_connection`, nothing is recorded for a team without a Jira connection. If the
     execution cannot be started (or `start` is False), the run is QUEUED, the projects stay PENDING
     and the nightly retry runs them: the caller never sees an error for a pipeline problem.
+    `run_id` names the run instead of a new one (the nightly run's is deterministic).
     """
     settings = get_settings()
     repo = TeamStores(team_id)
-    run_id = new_run_id(team_id, project_keys)
+    run_id = run_id or new_run_id(team_id, project_keys)
     logger.append_keys(run_id=run_id)
     machine_arn = settings.state_machine_arn
     expected_arn = execution_arn(machine_arn, run_id) if machine_arn and start else None
@@ -87,7 +89,11 @@ def launch_run(
             name=run_id,
             input=json.dumps({"team_id": team_id, "run_id": run_id, "project_keys": project_keys}),
         )
-    except Exception:
+    except Exception as exc:
+        if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+            # Step Functions refuses a second execution of one name: this run was started already.
+            logger.info("The sync execution of this run exists already; not started twice")
+            return run_id, RunStatus.RUNNING.value
         logger.exception("Could not start the sync execution; the nightly retry will run it")
         repo.runs.mark_queued(run_id, "The sync could not be started; it will run in the nightly batch.")
         return run_id, "PENDING"
