@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -13,8 +14,11 @@ from jira_onboarding.dal.tables import JiraConnectionItem, bind_tables
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.connections import load_credentials, secret_name_for
 from jira_onboarding.logic.migrate_connections import migrate_connections
+from jira_onboarding.logic.nightly import nightly_run_id, start_team_night
 from jira_onboarding.logic.nightly_schedules import ensure_nightly_schedule, schedule_name_for
 from jira_onboarding.settings import get_settings
+
+from tests.conftest import set_project_fields
 
 REGION = "us-east-1"
 
@@ -108,3 +112,29 @@ def test_migrate_connections_hands_back_its_cursor_when_time_runs_low(team_id: s
     result = migrate_connections(page_size=1, time_left_s=lambda: 0.0)
 
     assert result.teams == 1 and result.cursor is not None
+
+
+NIGHT = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
+
+
+def test_start_team_night_refuses_a_night_already_started(team_id: str) -> None:
+    repo = TeamStores(team_id)
+    repo.runs.record(nightly_run_id(team_id, NIGHT), ["ALPHA"], trigger="nightly")
+
+    result = start_team_night(team_id, NIGHT)
+
+    assert result.refused_repeat is True and result.projects == 0
+
+
+def test_start_team_night_with_nothing_to_run_gives_the_run_id_back(team_id: str) -> None:
+    # Given a team whose only project a live run is still syncing
+    repo = TeamStores(team_id)
+    repo.runs.record("run-live", ["ALPHA"])
+    set_project_fields(team_id, "ALPHA", sync_status="SYNCING", updated_at=datetime.now(UTC))
+
+    result = start_team_night(team_id, NIGHT)
+
+    # Then nothing starts, and tonight's run id is free again for a retry of the schedule
+    assert (result.projects, result.skipped_in_progress, result.refused_repeat) == (0, 1, False)
+    assert repo.runs.get(nightly_run_id(team_id, NIGHT)) is None
+    assert start_team_night(team_id, NIGHT).refused_repeat is False
