@@ -70,6 +70,7 @@ class _Ctx:
     query: dict[str, list[str]]
     body: Any
     params: dict[str, str]
+    headers: dict[str, str] | None = None  # lower-cased request headers
 
     def q(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -216,6 +217,24 @@ def parse_jql(jql: str) -> _Jql:
                     400, f"The operator '{op}' is not supported by the simulator for '{field_name}'."
                 )
             conditions.append((field_name, op, _parse_date(value()).timestamp()))
+        elif low == "id" and op == "in":
+            # `id in (...)`: live updates refetch the issues events name (jira_simulator/webhooks.py).
+            if i >= len(tokens) or tokens[i][1] != "(":
+                raise ApiError(400, "Error in the JQL Query: Expecting '(' after 'in'.")
+            i += 1
+            ids = [value()]
+            while i < len(tokens) and tokens[i][1] == ",":
+                i += 1
+                ids.append(value())
+            if i >= len(tokens) or tokens[i][1] != ")":
+                raise ApiError(400, "Error in the JQL Query: Expecting ')' to close the list.")
+            i += 1
+            conditions.append(("id", "in", frozenset(ids)))
+        elif low == "sprint" and op == "=":
+            raw_sprint = value()
+            if not raw_sprint.isdigit():
+                raise ApiError(400, f"The value '{raw_sprint}' does not exist for the field 'sprint'.")
+            conditions.append(("sprint", "=", int(raw_sprint)))
         elif low in ("key", "issuekey"):
             if op not in (">=", ">", "<=", "<", "="):
                 raise ApiError(400, f"The operator '{op}' is not supported by the simulator for 'key'.")
@@ -395,7 +414,7 @@ class JiraSimulator:
                     raise ApiError(404, "Null for uri: " + path)  # what Jira's REST layer answers
                 if body_error is not None:
                     raise body_error
-                ctx = _Ctx(method, path, query, parsed_body, params)
+                ctx = _Ctx(method, path, query, parsed_body, params, hdrs)
                 result = route.handler(ctx)
                 status, payload = result if isinstance(result, tuple) else (200, result)
                 out_headers: dict[str, str] = {}
@@ -622,7 +641,15 @@ class JiraSimulator:
             r("GET", "/rest/agile/1.0/board/{boardId}/configuration", self._board_configuration),
             r("GET", "/rest/agile/1.0/board/{boardId}/sprint", self._board_sprints),
             r("GET", "/rest/agile/1.0/sprint/{sprintId}", self._sprint_get),
+            # Dynamic webhooks and the control API (jira_simulator/webhooks.py, control.py).
+            *(r(method, path, handler) for method, path, handler in self.extra_routes()),
         ]
+
+    def extra_routes(self) -> list[tuple[str, str, Callable[[_Ctx], Any]]]:
+        """Routes added by the webhook and control modules (see `jira_simulator.live`)."""
+        from .live import live_routes
+
+        return live_routes(self)
 
     # ----------------------------------------------------------------- platform endpoints
 
@@ -777,6 +804,9 @@ class JiraSimulator:
             issues.extend(self.ws.issues_by_project[key])
         keep: Iterable[int] = range(len(issues))
         for field_name, op, value in jql.conditions:
+            if field_name in ("id", "sprint"):
+                keep = _live_filter(self.ws, issues, keep, field_name, value)
+                continue
             test = _OPS[op]
             if field_name == "key":
                 vkey = (order.get(value.rsplit("-", 1)[0], -1), _key_num(value))
@@ -1084,6 +1114,19 @@ class JiraSimulator:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _live_filter(
+    ws: Workspace, issues: list[dict], keep: Iterable[int], field_name: str, value: Any
+) -> list[int]:
+    """`id in (...)` and `sprint = N`. Like Jira, an id that names no issue is a JQL error (400)."""
+    if field_name == "id":
+        missing = sorted(v for v in value if not v.isdigit() or ws.get_issue(v) is None)
+        if missing:
+            raise ApiError(400, f"An issue with key '{missing[0]}' does not exist for field 'id'.")
+        return [k for k in keep if issues[k]["id"] in value]
+    sprint_field = ws.sprint_field_id
+    return [k for k in keep if any(s.get("id") == value for s in issues[k]["fields"].get(sprint_field) or [])]
 
 
 def _encode_token(query_hash: str, last: Any) -> str:

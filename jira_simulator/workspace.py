@@ -494,6 +494,8 @@ class Workspace:
     _index: dict[str, dict] = field(default_factory=dict, repr=False)
     _deleted: set[str] = field(default_factory=set, repr=False)
     _changelogs: dict[str, list[dict]] = field(default_factory=dict, repr=False)
+    # Issues created through the control API (jira_simulator/control.py): id -> key.
+    _created_ids: dict[str, str] = field(default_factory=dict, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _clock: datetime = BASE_DATE
 
@@ -532,6 +534,8 @@ class Workspace:
     def get_issue(self, key_or_id: str) -> dict | None:
         """An issue by key (case-insensitive) or numeric id; None if unknown or deleted."""
         with self._lock:
+            if key_or_id in self._created_ids:
+                return self._index.get(self._created_ids[key_or_id])
             if key_or_id.isdigit():
                 n = int(key_or_id) - 10000
                 for p in self.size.projects:

@@ -113,15 +113,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
             ground_truth=workspace.issue_count,
             pull_requests=workspace.pull_requests,
         )
-        return _finish(
+        from local_harness.live_demo import print_live, run_live_change
+
+        live = run_live_change(stack, simulator, DEMO_TEAM, f"{keys[0]}-1")
+        finished = _finish(
             summary,
             args,
             DEMO_TEAM,
             log_path,
             extra={
-                "simulator": {"base_url": base_url, "seed": args.seed, "calls": len(simulator.request_log)}
+                "simulator": {"base_url": base_url, "seed": args.seed, "calls": len(simulator.request_log)},
+                "live": live,
             },
         )
+        if not args.json:
+            print_live(live, sys.stdout)
+        return finished
 
 
 def _stop_at_timeout(timeout_s: float, log_path: Path | None) -> None:

@@ -26,6 +26,7 @@ from types import ModuleType
 from typing import Any
 
 from local_harness.dynamodb_process import DynamoDBProcess
+from local_harness.event_sources import SqsPoller, create_queues
 from local_harness.template import REPO_ROOT, FunctionSpec, TemplateModel, template_model
 
 REGION = "us-east-1"
@@ -70,8 +71,9 @@ class _Resolver:
         self.model = model
         self.parameters = parameters
         self.stage = str(parameters.get("Stage", "dev"))
-        self.physical: dict[str, str] = {}
+        self.physical: dict[str, str] = {}  # for a queue: its URL (what Ref gives)
         self.arns: dict[str, str] = {}
+        self.queue_names: dict[str, str] = {}
 
     def physical_name(self, logical_id: str) -> str:
         return self.physical[logical_id]
@@ -91,6 +93,8 @@ class _Resolver:
                     return self.arns[logical_id]
                 if attribute == "Name":
                     return self.physical[logical_id]
+                if attribute == "QueueName":
+                    return self.queue_names[logical_id]
                 raise ValueError(f"unsupported GetAtt {logical_id}.{attribute}")
             if kind == "Fn::Sub":
                 template = arg if isinstance(arg, str) else arg[0]
@@ -342,6 +346,7 @@ class LocalStack:
         self._switch_interval = sys.getswitchinterval()
         self._log_stream = log_stream
         self.dynamodb: DynamoDBProcess | None = DynamoDBProcess(dynamodb_setup) if dynamodb_process else None
+        self.pollers: dict[str, SqsPoller] = {}  # function logical id -> its event source mapping
         # Tests can wrap a function's dispatch (e.g. to kill it between pages): name -> wrapper.
         self.dispatch_hooks: dict[
             str, Callable[[Callable[[dict, LambdaContext], Any], dict, LambdaContext], Any]
@@ -394,16 +399,21 @@ class LocalStack:
         self._install_dispatch()
         self._create_tables()
         self._create_roles_keys_and_schedule_groups()
+        self._create_queues()
         self._create_functions()
         self._create_state_machine()
         self._export_environment()
         self._reset_library_caches()
+        self._start_event_sources()
         if self._log_stream is not None:
             self._redirect_logs(self._log_stream)
 
     def stop(self) -> None:
         if self.execute_executions:
             self.wait_for_executions(timeout_s=30)
+        for poller in self.pollers.values():
+            poller.stop()
+        self.pollers.clear()
         for environment in self._environments:
             environment.shutdown(wait=False)
         self._environments.clear()
@@ -488,6 +498,35 @@ class LocalStack:
             arn = scheduler.create_schedule_group(Name=name)["ScheduleGroupArn"]
             self.resolver.physical[logical_id] = name
             self.resolver.arns[logical_id] = arn
+
+    def _create_queues(self) -> None:
+        for logical_id, (name, url, arn) in create_queues(self.model, self.resolver, REGION).items():
+            self.resolver.physical[logical_id] = url
+            self.resolver.queue_names[logical_id] = name
+            self.resolver.arns[logical_id] = arn
+
+    def _start_event_sources(self) -> None:
+        """The SQS event source mappings the template declares, run by a poller each (see
+        local_harness/event_sources.py for why not moto's own)."""
+        for spec in self.model.functions():
+            for properties in spec.sqs_events:
+                poller = SqsPoller(
+                    self,
+                    self.resolver.physical[spec.logical_id],
+                    properties,
+                    self.resolver.resolve(properties["Queue"]),
+                )
+                self.pollers[spec.logical_id] = poller
+                poller.start()
+
+    def queue_url(self, logical_id: str) -> str:
+        return self.resolver.physical[logical_id]
+
+    def drain(self, timeout_s: float = 60.0, *, delayed: bool = False) -> bool:
+        """Wait until every event source's queue is empty and no batch is being handled (with
+        `delayed`, delayed messages too); False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        return all(p.drain(deadline - time.monotonic(), delayed=delayed) for p in self.pollers.values())
 
     def _create_functions(self) -> None:
         import boto3

@@ -88,6 +88,7 @@ class FunctionSpec:
     timeout_s: int
     environment: dict[str, Any]
     http_routes: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (METHOD, /path/{param})
+    sqs_events: tuple[dict[str, Any], ...] = field(default_factory=tuple)  # Events of Type SQS: Properties
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,9 @@ class TemplateModel:
                 for event in props.get("Events", {}).values()
                 if event["Type"] == "HttpApi"
             )
+            sqs_events = tuple(
+                event["Properties"] for event in props.get("Events", {}).values() if event["Type"] == "SQS"
+            )
             specs.append(
                 FunctionSpec(
                     logical_id=logical_id,
@@ -124,6 +128,7 @@ class TemplateModel:
                     timeout_s=int(props.get("Timeout", globals_fn.get("Timeout", 3))),
                     environment=env,
                     http_routes=routes,
+                    sqs_events=sqs_events,
                 )
             )
         return specs

@@ -60,11 +60,15 @@ def stack() -> Iterator[LocalStack]:
         yield local
 
 
-def connect_team(team_id: str, jira_url: str, workspace: Workspace | None = None) -> None:
-    """Register the simulator as the team's Jira and seed its GitHub-side members."""
+def connect_team(
+    team_id: str, jira_url: str, workspace: Workspace | None = None, *, register: bool = True
+) -> None:
+    """Register the simulator as the team's Jira (unless `register` is False: already connected)
+    and seed its GitHub-side members."""
     from jira_onboarding.dal.team import TeamStores
 
-    register_connection(team_id, jira_url, "api_token", {"email": SIM_EMAIL, "api_token": SIM_TOKEN})
+    if register:
+        register_connection(team_id, jira_url, "api_token", {"email": SIM_EMAIL, "api_token": SIM_TOKEN})
     if workspace is not None:
         repo = TeamStores(team_id)
         for member in workspace.team_members:

@@ -9,7 +9,7 @@ with lambda_init():  # no garbage collection while the imports run: see lambda_i
     from jira_onboarding.observability import logger, tracer
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return migrate_connections(

@@ -32,6 +32,9 @@ def _template_routes() -> dict[str, set[tuple[str, str]]]:
 
 TEMPLATE_ROUTES = _template_routes()
 ALL_ROUTES = sorted(set().union(*TEMPLATE_ROUTES.values()))
+# The webhook receiver answers Jira, not the API's clients: a plain handler authenticated by each
+# delivery's signature (tests/integration/test_live_security.py), with no resolver to check here.
+RESOLVER_ROUTES = {f: r for f, r in TEMPLATE_ROUTES.items() if f != "ReceiveJiraWebhookFunction"}
 
 
 @cache
@@ -58,16 +61,16 @@ def _served_routes(resolver: Any) -> set[tuple[str, str]]:
 
 
 def test_template_gives_every_api_route_to_one_function() -> None:
-    assert len(TEMPLATE_ROUTES) == 4
-    assert sum(len(r) for r in TEMPLATE_ROUTES.values()) == len(ALL_ROUTES) == 5
+    assert len(TEMPLATE_ROUTES) == 5
+    assert sum(len(r) for r in TEMPLATE_ROUTES.values()) == len(ALL_ROUTES) == 6
 
 
-@pytest.mark.parametrize("function", sorted(TEMPLATE_ROUTES))
+@pytest.mark.parametrize("function", sorted(RESOLVER_ROUTES))
 def test_api_function_serves_exactly_its_template_routes(function: str) -> None:
     assert _served_routes(_app_module(function).app) == TEMPLATE_ROUTES[function]
 
 
-@pytest.mark.parametrize("function", sorted(TEMPLATE_ROUTES))
+@pytest.mark.parametrize("function", sorted(RESOLVER_ROUTES))
 def test_api_function_answers_404_for_a_route_it_was_not_given(
     function: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -37,7 +37,15 @@ def test_connection_is_checked_stored_and_its_secret_kept_out_of_tables(stack: L
     assert connection is not None and connection.secret_name is None
     assert SIM_TOKEN not in connection.model_dump_json()
     envelope = connection.credentials_envelope or ""
-    assert unseal(TEAM, envelope, region="us-east-1") == {"email": SIM_EMAIL, "api_token": SIM_TOKEN}
+    # With the token, the admin webhook's signing secret, handed over in this one answer and kept
+    # nowhere else.
+    webhook_secret = answer["live_updates"]["secret"]
+    assert unseal(TEAM, envelope, region="us-east-1") == {
+        "email": SIM_EMAIL,
+        "api_token": SIM_TOKEN,
+        "webhook_secret": webhook_secret,
+    }
+    assert webhook_secret not in dumped
     assert boto3.client("secretsmanager", region_name="us-east-1").list_secrets()["SecretList"] == []
 
 

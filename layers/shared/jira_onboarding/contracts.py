@@ -132,10 +132,30 @@ class ConnectionRequest(Contract):
         }
 
 
+class LiveUpdatesSetup(BoundaryModel):
+    """Live updates in the connection's answer: for an API-token site, what a Jira admin registers
+    (the secret appears here only, once); for OAuth, the webhook the app registers itself."""
+
+    webhook_url: str
+    registered_by: str  # "jira admin" | "app"
+    events: list[str]
+    jql: str | None = None
+    secret: str | None = None
+
+
+class LiveUpdatesStatus(BoundaryModel):
+    enabled: bool = False
+    last_event_at: str | None = None
+    registration_expires_at: str | None = None
+    events_applied: int = 0
+    events_dropped: int = 0
+
+
 class ConnectionResponse(BoundaryModel):
     site_url: str
     auth_kind: str
     jira_account: str
+    live_updates: LiveUpdatesSetup | None = None
 
 
 class StartOnboardingResponse(BoundaryModel):
@@ -253,6 +273,7 @@ class RunStatusResponse(BoundaryModel):
     users_error: str | None = None
     reason: str | None = None
     projects: list[ProjectProgress]
+    live_updates: LiveUpdatesStatus | None = None
 
 
 class MetricsSummary(BoundaryModel):

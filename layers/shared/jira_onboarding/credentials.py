@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from jira_onboarding import aws
+from jira_onboarding.records import JiraConnection
+from jira_onboarding.settings import get_settings
 
 ENVELOPE_VERSION = 1
 ENCRYPTION_CONTEXT = {"purpose": "jira-onboarding-credentials"}
@@ -149,3 +151,16 @@ def clear_caches() -> None:
 
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
+
+
+def stored_credentials(team_id: str, connection: JiraConnection) -> dict[str, Any] | None:
+    """The connection's credentials as stored (the envelope, or the Secrets Manager secret of a
+    connection registered before it and not migrated yet); None if unreadable."""
+    try:
+        if connection.credentials_envelope:
+            secret: Any = unseal(team_id, connection.credentials_envelope, region=get_settings().region)
+        else:
+            secret = aws.secret_json(connection.secret_name or "", get_settings().region)
+    except (ValueError, CredentialsUnreadableError):
+        return None
+    return secret if isinstance(secret, dict) else None

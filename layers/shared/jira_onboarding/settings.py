@@ -21,6 +21,8 @@ class TableNames(BaseModel):
     pull_requests: str = Field(alias="PULL_REQUESTS_TABLE")
     metrics_snapshots: str = Field(alias="METRICS_SNAPSHOTS_TABLE")
     insights: str = Field(alias="INSIGHTS_TABLE")
+    webhook_endpoints: str = Field(default="", alias="WEBHOOK_ENDPOINTS_TABLE")
+    live_updates: str = Field(default="", alias="LIVE_UPDATES_TABLE")
 
 
 class Settings(BaseModel):
@@ -65,6 +67,17 @@ class Settings(BaseModel):
     # Each team's nightly start falls somewhere in this window after 02:00 UTC (Scheduler's
     # flexible time window), which spreads 100,000 starts over hours instead of one second.
     nightly_window_minutes: int = Field(default=240, alias="NIGHTLY_WINDOW_MINUTES", ge=1, le=1440)
+    # Live updates (Jira webhooks): the queue the receiver fills and the consumer drains.
+    live_updates_queue_url: str = Field(default="", alias="LIVE_UPDATES_QUEUE_URL")
+    # Public base URL of the API for the webhook URL; empty = taken from the registering request.
+    webhook_base_url: str = Field(default="", alias="WEBHOOK_BASE_URL")
+    # Live changes recompute a team's metrics at most once per this many seconds (<= 5 minutes,
+    # so a change is reflected within 5 minutes), after letting a burst settle for a few seconds.
+    live_metrics_interval_s: int = Field(default=120, alias="LIVE_METRICS_INTERVAL_SECONDS", ge=1, le=300)
+    live_metrics_settle_s: int = Field(default=2, alias="LIVE_METRICS_SETTLE_SECONDS", ge=0, le=60)
+    # Dynamic webhooks carry no sprint events: the sprints of a project whose issues changed are
+    # refreshed from Jira at most once per this many seconds.
+    live_sprint_refresh_s: int = Field(default=60, alias="LIVE_SPRINT_REFRESH_SECONDS", ge=0, le=3600)
     tables: TableNames
 
     @classmethod

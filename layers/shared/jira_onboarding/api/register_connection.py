@@ -14,10 +14,19 @@ from jira_onboarding.contracts import ConnectionRequest, ConnectionResponse
 router = Router()
 
 
+def _api_base_url() -> str:
+    """This API's public base URL, from the request (Jira's webhooks are sent to it)."""
+    context = router.current_event.raw_event.get("requestContext") or {}
+    stage = context.get("stage")
+    return f"https://{context.get('domainName', '')}" + (
+        "" if stage in ("$default", "", None) else f"/{stage}"
+    )
+
+
 @router.post("/jira/connection", summary="Register the team's Jira site and credentials", responses={201: {}})
 def post_connection(request: Annotated[ConnectionRequest, Body()]) -> Response[ConnectionResponse]:
     require_json_body(router)
     from jira_onboarding.logic.connections import connect_jira  # lazy: httpx only here
 
-    result = connect_jira(current_team_id(router), request)
+    result = connect_jira(current_team_id(router), request, api_base_url=_api_base_url())
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=result)

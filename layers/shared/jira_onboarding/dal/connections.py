@@ -56,6 +56,20 @@ class ConnectionStore:
             raise
         return True
 
+    def swap_credentials(self, previous: str, envelope: str) -> bool:
+        """Store a new envelope in place of `previous` (False if it changed meanwhile, e.g. the
+        connection was registered again)."""
+        try:
+            JiraConnectionItem(self.team_id).update(
+                actions=[JiraConnectionItem.credentials_envelope.set(envelope)],
+                condition=JiraConnectionItem.credentials_envelope == previous,
+            )
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
     def migrate_credentials(self, envelope: str | None, *, secret_name: str) -> bool:
         """Move a connection off its Secrets Manager secret: store the envelope (None: keep the one
         stored since, by a token rotation) and forget the secret's name, unless the connection was

@@ -19,7 +19,8 @@ ISSUE_WRITE_THREADS = 4
 def issue_item_values(
     team_id: str, issue: JiraIssue, *, content_hash: str, run_id: str | None, now: datetime
 ) -> dict[str, Any]:
-    """A stored issue item's attributes: the model's fields (dal/issue_items.py) and the bookkeeping."""
+    """A stored issue item's attributes (the sync's batches and the live updates' writes): the
+    model's fields (dal/issue_items.py) and the store's bookkeeping."""
     return {
         "team_id": team_id,
         **issue_values(issue),

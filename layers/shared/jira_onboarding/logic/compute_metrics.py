@@ -14,6 +14,7 @@ from jira_onboarding.contracts import (
     MetricsSummary,
     StepInput,
 )
+from jira_onboarding.dal.live import LiveStore
 from jira_onboarding.dal.metrics import MetricsStore
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import OnboardingRequestError
@@ -24,6 +25,7 @@ from jira_onboarding.records import MetricsSnapshot, StoredInsight
 from jira_onboarding.settings import get_settings
 from jira_onboarding.sprint_metrics.issues import MetricIssue
 from jira_onboarding.sprint_metrics.linkage import LinkageReport, correlate_pull_requests
+from jira_onboarding.sprint_metrics.recorded_scopes import apply_recorded_scopes
 from jira_onboarding.sprint_metrics.sprints import SprintMetricsReport, compute_sprint_metrics
 
 
@@ -35,14 +37,16 @@ def new_snapshot_id(now: datetime) -> str:
 def team_sprint_metrics(
     repo: TeamStores, issues: Iterable[MetricIssue], *, now: datetime, closed_sprints: int | None = None
 ) -> SprintMetricsReport:
-    """The team's sprint metrics from what the sync stored (Queries on the team's keys only)."""
-    return compute_sprint_metrics(
+    """The team's sprint metrics from what the sync stored (Queries on the team's keys only);
+    a sprint whose start was seen live has the commitment recorded then."""
+    report = compute_sprint_metrics(
         [board for board, _ in repo.boards.list_boards()],
         repo.boards.list_sprints(),
         issues,
         now=now,
         closed_sprints=closed_sprints or get_settings().metrics_closed_sprints,
     )
+    return apply_recorded_scopes(report, LiveStore(repo.team_id).sprint_scopes())
 
 
 def team_pr_linkage(

@@ -7,9 +7,8 @@ from typing import Any
 
 import httpx
 
-from jira_onboarding import aws
 from jira_onboarding.contracts import ConnectionRequest, ConnectionResponse
-from jira_onboarding.credentials import CredentialsUnreadableError, unseal
+from jira_onboarding.credentials import stored_credentials
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import (
     JiraAuthError,
@@ -80,6 +79,21 @@ def _token_store(repo: TeamStores) -> TokenStore:
     return TokenStore(repo, token_url=settings.oauth_token_url)
 
 
+def add_to_credentials(team_id: str, values: dict[str, str]) -> bool:
+    """Seal `values` into the team's credentials beside what is there (the admin webhook's signing
+    secret lives with the API token it belongs to). False if the connection has no envelope yet
+    (not migrated) or changed meanwhile."""
+    store = TeamStores(team_id).connection
+    connection = store.get()
+    if connection is None or not connection.credentials_envelope:
+        return False
+    current = stored_credentials(team_id, connection)
+    if current is None:
+        return False
+    sealed = seal_for(team_id, {**current, **values})
+    return store.swap_credentials(connection.credentials_envelope, sealed)
+
+
 def load_credentials(team_id: str, repo: TeamStores) -> tuple[JiraCredentials, TokenStore | None]:
     """The team's credentials, and for OAuth the store that can refresh them."""
     connection = repo.connection.get()
@@ -88,14 +102,8 @@ def load_credentials(team_id: str, repo: TeamStores) -> tuple[JiraCredentials, T
     # Checked again at every use, not only when registered: credentials go where this URL says.
     site_url = _allowed_site(connection.site_url)
     if connection.auth_kind in {"api_token", "bearer"}:
-        try:
-            if connection.credentials_envelope:
-                secret: Any = unseal(team_id, connection.credentials_envelope, region=get_settings().region)
-            else:  # registered before the envelope, not migrated yet
-                secret = aws.secret_json(connection.secret_name or "", get_settings().region)
-        except (ValueError, CredentialsUnreadableError):
-            secret = None
-        if not isinstance(secret, dict):
+        secret = stored_credentials(team_id, connection)
+        if secret is None:
             raise OnboardingRequestError(
                 "The stored Jira credentials are unreadable; register the connection again."
             )
@@ -165,8 +173,11 @@ def _refusal(exc: JiraError, site: str) -> str:
     return f"{site} did not answer as a Jira Cloud site{status}: check the site URL."
 
 
-def connect_jira(team_id: str, request: ConnectionRequest) -> ConnectionResponse:
+def connect_jira(
+    team_id: str, request: ConnectionRequest, *, api_base_url: str | None = None
+) -> ConnectionResponse:
     """Check the site and credentials with one call to Jira, then store the connection.
+    `api_base_url`: where this API is reached, for the webhook URL (see WEBHOOK_BASE_URL).
     A wrong URL or refused credentials come back as a 400 a person can act on; nothing is stored.
     The client follows no redirect (httpx's default): a 3xx is "not a Jira site", never a hop."""
     from pydantic import ValidationError
@@ -198,8 +209,11 @@ def connect_jira(team_id: str, request: ConnectionRequest) -> ConnectionResponse
     finally:
         client.close()
     register_connection(team_id, site, request.auth_kind, secret)
+    from jira_onboarding.logic.live_registration import enable_live_updates  # lazy: cold starts
+
     return ConnectionResponse(
         site_url=site,
         auth_kind=request.auth_kind,
         jira_account=me.display_name or me.account_id,
+        live_updates=enable_live_updates(team_id, base_url=api_base_url),
     )

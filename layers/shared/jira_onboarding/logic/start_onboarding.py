@@ -113,6 +113,9 @@ def _start(selection: dict[str, Any]) -> dict[str, Any]:
     run_id, status = launch_run(
         team_id, keys, trigger="selection", start=enabled, untrack_others=True, require_connection=True
     )
+    from jira_onboarding.logic.live_registration import request_registration_sync  # lazy: cold starts
+
+    request_registration_sync(team_id)  # the dynamic webhook follows the selection
     logger.info(
         "Jira project selection recorded", extra={"project_keys": keys, "status": status, "pipeline": enabled}
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from jira_onboarding.contracts import ProjectProgress, RunStatusResponse
+from jira_onboarding.contracts import LiveUpdatesStatus, ProjectProgress, RunStatusResponse
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import OnboardingRequestError
 from jira_onboarding.records import RunStatus, SyncStatus, TrackedProject
@@ -85,4 +85,19 @@ def get_run_status(team_id: str, run_id: str) -> RunStatusResponse:
         users_error=run.users_error,
         reason=run.reason,
         projects=projects,
+        live_updates=live_status(team_id),
+    )
+
+
+def live_status(team_id: str) -> LiveUpdatesStatus:
+    """Whether live updates are on, the last event applied, and when the registration expires."""
+    from jira_onboarding.dal.live import LiveStore  # lazy: cold starts
+
+    status = LiveStore(team_id).status()
+    return LiveUpdatesStatus(
+        enabled=status.enabled,
+        last_event_at=to_iso(status.last_event_at),
+        registration_expires_at=to_iso(status.registration_expires_at),
+        events_applied=status.events_applied,
+        events_dropped=status.events_dropped,
     )

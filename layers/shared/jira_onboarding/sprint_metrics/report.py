@@ -20,6 +20,8 @@ BASIS: dict[str, str] = {
     "Sub-tasks are left out (Jira's sprint report does the same).",
     "committed": "In the sprint at its start date, or carried in when the board's previous sprint was "
     f"completed (entered within {int(CARRY_IN_GRACE.total_seconds() // 60)} min of that completion).",
+    "commitment_basis": "'recorded at start': the sprint's issues and points as recorded when its start "
+    "was seen live (exact); 'reconstructed from history': from the Sprint field's history as above.",
     "added": "Entered the sprint after its start, and not carried in.",
     "removed": "In the sprint at some point after its start, but no longer in it at its end.",
     "scope_at_end": "In the sprint at its end: completion date for a closed sprint, now for the active one.",
@@ -58,6 +60,7 @@ class SprintMetrics(BaseModel):
     start: datetime | None
     end: datetime | None  # the instant the end figures are taken at
     committed: Count
+    commitment_basis: str = "reconstructed from history"  # or "recorded at start" (see BASIS)
     added: Count
     removed: Count
     scope_at_end: Count
