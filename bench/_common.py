@@ -70,15 +70,26 @@ def _ground_truth(ws: Any, sprint_field: str) -> dict[str, Any]:
     return {"users": len(ws.users), "projects": projects}
 
 
-def _serve(conn: Any, seed: int, size: Any, latency_s: float, burst: float | None, tls: bool) -> None:
+def _serve(
+    conn: Any, seed: int, size: Any, latency_s: float, burst: float | None, tls: bool, limits: dict | None
+) -> None:
     from jira_simulator import JiraSimulator, build_workspace
+    from jira_simulator.ratelimits import RateLimits, SiteLimits
 
     ws = build_workspace(seed=seed, size=size)
-    sim = JiraSimulator(ws, email=SIM_EMAIL, api_token=SIM_TOKEN, latency_s=latency_s, burst_per_second=burst)
-    with sim.serve(tls=tls) as url:
+    # Every tenant (the site itself, or /ex/jira/{cloudId}) gets the same limits; by default one
+    # burst bucket per tenant for all endpoints, so the rate bound is "calls / rate".
+    site = SiteLimits(**{"burst_per_second": burst, "burst_scope": "site", **(limits or {})})
+    sim = JiraSimulator(
+        ws, email=SIM_EMAIL, api_token=SIM_TOKEN, latency_s=latency_s, rate_limits=RateLimits(site)
+    )
+    with sim.serve(tls=tls) as url, contextlib.ExitStack() as sites:
         conn.send({"url": url, "cert": sim.tls_cert_path})
         while True:
             command, arg = conn.recv()
+            if command == "sites":  # `arg` more sites, each its own origin and tenant ("site-i")
+                conn.send([sites.enter_context(sim.serve(tenant=f"site-{i}")) for i in range(arg)])
+                continue
             if command == "stop":
                 conn.send(None)
                 return
@@ -86,6 +97,11 @@ def _serve(conn: Any, seed: int, size: Any, latency_s: float, burst: float | Non
                 with sim._lock:
                     log = [(r.endpoint, r.status, r.at, r.path) for r in sim.request_log]
                 conn.send(log)
+            elif command == "tenant_log":  # (tenant, status, at) of every request
+                with sim._lock:
+                    conn.send([(r.tenant, r.status, r.at) for r in sim.request_log])
+            elif command == "refusals":  # (tenant, reason, at) of every 429 the limits answered
+                conn.send(list(sim.limits.refusals))
             elif command == "truth":
                 conn.send(_ground_truth(ws, ws.sprint_field_id))
             elif command == "count":  # issues matching each JQL query, as the search answers them
@@ -97,8 +113,10 @@ def _serve(conn: Any, seed: int, size: Any, latency_s: float, burst: float | Non
                     sim.request_log.clear()
                 conn.send(None)
             elif command == "set":
-                sim.latency_s, sim.burst_per_second = arg
-                sim._bucket_tokens = float(arg[1] or 0)
+                from jira_simulator.ratelimits import RateLimits, SiteLimits
+
+                sim.latency_s = arg[0]
+                sim.limits = RateLimits(SiteLimits(burst_per_second=arg[1] or None, burst_scope="site"))
                 conn.send(None)
             elif command == "project_counts":
                 conn.send({p.key: len(ws.issues_by_project[p.key]) for p in ws.projects})
@@ -107,10 +125,21 @@ def _serve(conn: Any, seed: int, size: Any, latency_s: float, burst: float | Non
 class SimProcess:
     """The simulator served (HTTP or HTTPS) by a child process."""
 
-    def __init__(self, *, seed: int, size: Any, latency_s: float, burst: float | None, tls: bool = False):
+    def __init__(
+        self,
+        *,
+        seed: int,
+        size: Any,
+        latency_s: float,
+        burst: float | None,
+        tls: bool = False,
+        limits: dict[str, Any] | None = None,
+    ):
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, seed, size, latency_s, burst, tls), daemon=True)
+        self._proc = ctx.Process(
+            target=_serve, args=(child, seed, size, latency_s, burst, tls, limits), daemon=True
+        )
         self._proc.start()
         hello = self._conn.recv()
         self.url: str = hello["url"]
@@ -127,6 +156,16 @@ class SimProcess:
 
     def clear(self) -> None:
         self._ask("clear")
+
+    def sites(self, count: int) -> list[str]:
+        """Base URLs of `count` more sites served by the simulator, each a tenant of its own."""
+        return self._ask("sites", count)
+
+    def tenant_log(self) -> list[tuple[str, int, float]]:
+        return self._ask("tenant_log")
+
+    def refusals(self) -> list[tuple[str, str, float]]:
+        return self._ask("refusals")
 
     def truth(self) -> dict[str, Any]:
         return self._ask("truth")
@@ -150,14 +189,16 @@ def minimum_calls(truth: dict[str, Any], *, fields_per_run: bool = True) -> dict
     """The fewest Jira calls a full sync of the workspace needs, endpoint by endpoint.
 
     Users: pages of 1,000 until an empty page (a full page cannot prove it is the last). Fields: once
-    per site. Per project: one approximate count (progress bar), one boards page, per board its
-    configuration and (scrum) its sprint pages of 50, search pages of 100 (the cap with fields), and
-    bulk changelog calls of up to 1,000 issues, each answering up to 10,000 histories."""
+    per site. Per project: one approximate count (progress bar), one versions call (release dates),
+    one boards page, per board its configuration and (scrum) its sprint pages of 50, search pages of
+    100 (the cap with fields), and bulk changelog calls of up to 1,000 issues, each answering up to
+    10,000 histories."""
     need: Counter[str] = Counter()
     need["users"] = math.ceil(truth["users"] / USER_PAGE) + 1
     need["fields"] = 1
     for p in truth["projects"].values():
         need["approximate-count"] += 1
+        need["versions"] += 1
         need["boards"] += 1
         for b in p["boards"]:
             need["board configuration"] += 1
@@ -171,6 +212,15 @@ def minimum_calls(truth: dict[str, Any], *, fields_per_run: bool = True) -> dict
             )
     need["total"] = sum(v for k, v in need.items())
     return dict(need)
+
+
+def minimum_points(truth: dict[str, Any], need: dict[str, int]) -> int:
+    """The points Jira's cost model charges for the fewest calls: a base point per call, plus +2
+    per user listed, +1 per issue in its search page and +1 per issue with history in its bulk
+    changelog (issues without any change are not in that answer)."""
+    issues = sum(p["issues"] for p in truth["projects"].values())
+    with_history = sum(1 for p in truth["projects"].values() for n in p["changelog_entries"] if n)
+    return need["total"] + 2 * truth["users"] + issues + with_history
 
 
 def classify(endpoint: str) -> str:
@@ -187,6 +237,8 @@ def classify(endpoint: str) -> str:
         return "changelog"
     if "configuration" in e:
         return "board configuration"
+    if e.endswith("/versions"):
+        return "versions"
     if "/sprint" in e:
         return "sprints"
     if e.rstrip("/").endswith("/board"):

@@ -30,7 +30,8 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 from .demo import DEMO_API_TOKEN, DEMO_EMAIL
 from .faults import Fault, FaultPlan, SimRequest, SimulatedTimeout
 from .hostile import DRIP_HEADER, drip_chunks, drip_stream, hostile_answer
-from .workspace import BASE_DATE, SITE, Workspace, jira_datetime
+from .ratelimits import DEFAULT_TENANT, RateLimits, SiteLimits, split_tenant
+from .workspace import BASE_DATE, SITE, Workspace, jira_datetime, parse_jira_datetime
 
 JSON_CT = "application/json;charset=UTF-8"
 SEARCH_MAX_IDS_ONLY = 5000  # documented: up to 5000 when only id/key are requested
@@ -51,6 +52,7 @@ class RequestRecord:
     status: int
     at: float
     endpoint: str = ""
+    tenant: str = DEFAULT_TENANT  # the site (cloud id) a request under /ex/jira/{cloudId} went to
 
 
 class ApiError(Exception):
@@ -301,6 +303,7 @@ class JiraSimulator:
         faults: FaultPlan | None = None,
         latency_s: float = 0.0,
         burst_per_second: float | None = None,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         self.ws = ws
         self.email = email
@@ -308,12 +311,14 @@ class JiraSimulator:
         self.bearer_tokens = set(bearer_tokens if bearer_tokens is not None else {"demo-oauth-token"})
         self.faults = faults or FaultPlan.none()
         self.latency_s = latency_s
-        self.burst_per_second = burst_per_second or None
+        # Jira Cloud's limits per tenant (ratelimits.py). `burst_per_second` alone keeps the older
+        # model: one bucket for all of the site's endpoints.
+        self.limits = rate_limits or RateLimits(
+            SiteLimits(burst_per_second=burst_per_second or None, burst_scope="site")
+        )
         self.request_log: list[RequestRecord] = []
         self.tls_cert_path: str | None = None
         self._lock = threading.RLock()
-        self._bucket_tokens = float(self.burst_per_second or 0)
-        self._bucket_at = time.monotonic()
         self._search_cache: dict[tuple[str, int], tuple[list[dict], list[tuple]]] = {}
         self._date_columns: dict[tuple[str, str, int], list[float]] = {}
         self._stop = threading.Event()
@@ -359,7 +364,8 @@ class JiraSimulator:
         method = method.upper()
         hdrs = {k.lower(): v for k, v in (headers or {}).items()}
         split = urlsplit(path_with_query)
-        path = unquote(split.path)
+        tenant, path = split_tenant(unquote(split.path))
+        oauth = hdrs.get("authorization", "").lower().startswith("bearer ")
         query = parse_qs(split.query, keep_blank_values=True)
         route, params = self._match(method, path)
         endpoint = route.endpoint if route else f"{method} <unknown>"
@@ -388,9 +394,9 @@ class JiraSimulator:
                 time.sleep(self.latency_s)
             if fault is not None and fault.kind == "latency":
                 time.sleep(fault.seconds)
-            if (limited := self._burst_check()) is not None:
-                record_status = limited[0]
-                return limited
+            if (refusal := self.limits.admit(tenant, method, endpoint, oauth=oauth)) is not None:
+                record_status = 429
+                return self._error(429, "Rate limit exceeded.", refusal.headers)
             if fault is not None and fault.kind == "expired_token":
                 # The Bearer token this request carries expires now: it is refused from here on,
                 # and a refreshed token (add_bearer_token) works.
@@ -417,7 +423,7 @@ class JiraSimulator:
                 ctx = _Ctx(method, path, query, parsed_body, params, hdrs)
                 result = route.handler(ctx)
                 status, payload = result if isinstance(result, tuple) else (200, result)
-                out_headers: dict[str, str] = {}
+                out_headers = self.limits.charge(tenant, method, path, payload, oauth=oauth)
                 if fault is not None and fault.kind == "hostile":
                     status, out_headers, payload = hostile_answer(fault, sim_req, status, payload)
                 data = (
@@ -428,7 +434,7 @@ class JiraSimulator:
             except ApiError as err:
                 status = err.status
                 data = json.dumps({"errorMessages": err.messages, "errors": {}}).encode()
-                out_headers = dict(err.headers)
+                out_headers = {**self.limits.charge(tenant, method, path, None, oauth=oauth), **err.headers}
             if fault is not None and fault.kind == "malformed_json" and status == 200:
                 data = data[: max(1, len(data) // 2)]
             record_status = status
@@ -436,7 +442,7 @@ class JiraSimulator:
         finally:
             with self._lock:
                 self.request_log.append(
-                    RequestRecord(method, path, query, record_status, time.time(), endpoint)
+                    RequestRecord(method, path, query, record_status, time.time(), endpoint, tenant)
                 )
 
     @property
@@ -465,13 +471,17 @@ class JiraSimulator:
         return handler
 
     @contextmanager
-    def serve(self, host: str = "127.0.0.1", port: int = 0, *, tls: bool = False) -> Iterator[str]:
+    def serve(
+        self, host: str = "127.0.0.1", port: int = 0, *, tls: bool = False, tenant: str | None = None
+    ) -> Iterator[str]:
         """Run a real HTTP(S) server in a daemon thread; yields its base URL. With ``tls=True`` a
-        self-signed certificate is made with the ``openssl`` CLI; its path is ``self.tls_cert_path``."""
+        self-signed certificate is made with the ``openssl`` CLI; its path is ``self.tls_cert_path``.
+        With ``tenant``, the server is that site of its own (its own origin, its own rate limits)."""
         sim = self
 
         class Handler(_HttpHandler):
             simulator = sim
+            site = tenant
 
         server = ThreadingHTTPServer((host, port), Handler)
         server.daemon_threads = True
@@ -531,26 +541,6 @@ class JiraSimulator:
             503: "Service unavailable.",
         }
         return self._error(code, fault.message or default.get(code, f"Simulated error {code}."), headers)
-
-    def _burst_check(self) -> tuple[int, dict[str, str], bytes] | None:
-        if not self.burst_per_second:
-            return None
-        with self._lock:
-            now = time.monotonic()
-            rate = float(self.burst_per_second)
-            self._bucket_tokens = min(rate, self._bucket_tokens + (now - self._bucket_at) * rate)
-            self._bucket_at = now
-            if self._bucket_tokens >= 1.0:
-                self._bucket_tokens -= 1.0
-                return None
-        headers = {
-            "Retry-After": "1",
-            "RateLimit-Reason": "jira-burst-based",
-            "X-RateLimit-Limit": str(int(rate)),
-            "X-RateLimit-Remaining": "0",
-            "X-RateLimit-Reset": _reset_iso(1),
-        }
-        return self._error(429, "Rate limit exceeded.", headers)
 
     def _authenticate(self, headers: dict[str, str]) -> None:
         auth = headers.get("authorization", "")
@@ -623,6 +613,7 @@ class JiraSimulator:
             r("GET", "/rest/api/3/user/bulk", self._user_bulk),
             r("GET", "/rest/api/3/project/search", self._project_search),
             r("GET", "/rest/api/3/project/{projectIdOrKey}", self._project_get),
+            r("GET", "/rest/api/3/project/{projectIdOrKey}/versions", self._project_versions),
             r("GET", "/rest/api/3/search/jql", self._search_jql),
             r("POST", "/rest/api/3/search/jql", self._search_jql),
             r("POST", "/rest/api/3/search/approximate-count", self._approximate_count),
@@ -742,7 +733,27 @@ class JiraSimulator:
         if type_key and "software" not in type_key.split(","):
             projects = []
         values = [self._project_summary(p.key) for p in projects]
+        if "insight" in (ctx.q("expand") or "").split(","):
+            for value in values[start : start + size]:
+                value["insight"] = self._project_insight(value["key"])
         return self._page_bean("/rest/api/3/project/search", ctx, values, start, size)
+
+    def _project_insight(self, key: str) -> dict:
+        """ProjectInsight: the issue count and the last issue update (generates the issues)."""
+        issues = self.ws.issues_by_project[key]
+        last = max((parse_jira_datetime(i["fields"]["updated"]) for i in issues), default=None)
+        insight: dict = {"totalIssueCount": self.ws.issue_count(key)}
+        if last is not None:
+            insight["lastIssueUpdateTime"] = jira_datetime(last.astimezone(UTC), 0)
+        return insight
+
+    def _project_versions(self, ctx: _Ctx) -> Any:
+        """`GET /rest/api/3/project/{projectIdOrKey}/versions`: every version, unpaged."""
+        key = ctx.params["projectIdOrKey"]
+        p = self.ws.project(key)
+        if p is None:
+            raise ApiError(404, f"No project could be found with key '{key}'.")
+        return [dict(v) for v in self.ws.project_versions(p.key)]
 
     def _project_get(self, ctx: _Ctx) -> Any:
         key = ctx.params["projectIdOrKey"]
@@ -754,10 +765,10 @@ class JiraSimulator:
         out.update(
             description=f"{p.name} ({'team-managed' if p.style == 'next-gen' else 'company-managed'})",
             lead={k: lead[k] for k in ("self", "accountId", "avatarUrls", "displayName", "active")},
-            components=[],
+            components=self.ws.project_components(p.key),
             issueTypes=_issue_types(),
             assigneeType="UNASSIGNED",
-            versions=[],
+            versions=self.ws.project_versions(p.key),
             roles={},
         )
         return out
@@ -1237,13 +1248,15 @@ class _HttpHandler(BaseHTTPRequestHandler):
     # delayed ACK of the headers, ~40 ms on every answer (Jira answers without that stall).
     disable_nagle_algorithm = True
     simulator: JiraSimulator
+    site: str | None = None  # this server's tenant, when it serves one site of several
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
+        path = f"/ex/jira/{self.site}{self.path}" if self.site else self.path
         try:
             status, headers, data = self.simulator.handle(
-                self.command, self.path, dict(self.headers.items()), body
+                self.command, path, dict(self.headers.items()), body
             )
         except SimulatedTimeout as exc:
             # Hold the connection, then drop it without an answer (until the server stops).

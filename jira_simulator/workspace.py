@@ -311,23 +311,30 @@ _DEMO_USERS: list[tuple[str, Any, str, bool, str]] = [
     ("Cara Customer", "cara@customer.example", "customer", True, ""),
 ]
 
-# (member_id, github_login, display_name, emails, index into _DEMO_USERS or None)
-_DEMO_MEMBERS: list[tuple[str, str, str, list[str], int | None]] = [
-    ("m01", "mgarcia", "Maria Garcia", [" Maria.Garcia@ACME.io "], 1),  # email, case + whitespace
-    ("m02", "jalvarez", "jose alvarez", ["jose@personal.example"], 2),  # name only, accents/case
-    ("m03", "minhn", "Minh Nguyen", ["MINH.NGUYEN@acme.io"], 3),  # email ("Last, First" in Jira)
-    ("m04", "alexk", "Alex Kim", ["alex.kim@gmail.example"], None),  # two Jira users share the name
-    ("m05", "praman", "Priya Raman", ["priya.raman@acme.io"], 6),
-    ("m06", "tobrien", "Tom O'Brien", ["Tom.OBrien@Acme.IO"], 7),
-    ("m07", "zlefevre", "Zoe Lefevre", ["zoe@lefevre.example"], 8),  # name only, accents stripped
-    ("m08", "kpatel", "K. Patel", [], 9),  # only github login == Jira email local part
-    ("m09", "liamc", "Liam Chen", ["liam.chen@acme.io\t"], 10),
-    ("m10", "srossi", "Sofia Rossi", ["sofia.rossi@ACME.IO"], 11),
-    ("m11", "dmueller", "Daniel Müller", ["Daniel.Mueller@acme.io"], 12),
-    ("m12", "abello", "Aisha Bello", ["aisha@home.example", "aisha.bello@acme.io"], 13),
-    ("m13", "hschmidt", "Hannah Schmidt", ["hannah.schmidt@acme.io"], 15),
-    ("m14", "ghopperlee", "Grace Hopper-Lee", ["grace@contractor.example"], None),  # not in Jira
-    ("m15", "rcosta", "Rafael Costa", ["rafa@contractor.example"], None),  # not in Jira
+# (member_id, github_login, display_name, emails, index into _DEMO_USERS of the member's real
+# account or None (not in Jira), what can find it): "signals" = email, display name or login;
+# "evidence" = only their pull requests (hidden email, a name shared or written differently);
+# "thin" = too few pull requests for evidence either. jira_simulator/github_side.py writes the PRs.
+_DEMO_MEMBERS: list[tuple[str, str, str, list[str], int | None, str | None]] = [
+    ("m01", "mgarcia", "Maria Garcia", [" Maria.Garcia@ACME.io "], 1, "signals"),  # email, case + space
+    ("m02", "jalvarez", "jose alvarez", ["jose@personal.example"], 2, "signals"),  # name, accents/case
+    ("m03", "minhn", "Minh Nguyen", ["MINH.NGUYEN@acme.io"], 3, "signals"),  # email ("Last, First")
+    ("m04", "alexk", "Alex Kim", ["alex.kim@gmail.example"], 4, "evidence"),  # two "Alex Kim" in Jira
+    ("m05", "praman", "Priya Raman", ["priya.raman@acme.io"], 6, "signals"),
+    ("m06", "tobrien", "Tom O'Brien", ["Tom.OBrien@Acme.IO"], 7, "signals"),
+    ("m07", "zlefevre", "Zoe Lefevre", ["zoe@lefevre.example"], 8, "signals"),  # name, accents stripped
+    ("m08", "kpatel", "K. Patel", [], 9, "signals"),  # only github login == Jira email local part
+    ("m09", "liamc", "Liam Chen", ["liam.chen@acme.io\t"], 10, "signals"),
+    ("m10", "srossi", "Sofia Rossi", ["sofia.rossi@ACME.IO"], 11, "signals"),
+    ("m11", "dmueller", "Daniel Müller", ["Daniel.Mueller@acme.io"], 12, "signals"),
+    ("m12", "abello", "Aisha Bello", ["aisha@home.example", "aisha.bello@acme.io"], 13, "signals"),
+    ("m13", "hschmidt", "Hannah Schmidt", ["hannah.schmidt@acme.io"], 15, "signals"),
+    ("m14", "ghopperlee", "Grace Hopper-Lee", ["grace@contractor.example"], None, None),  # not in Jira
+    ("m15", "rcosta", "Rafael Costa", ["rafa@contractor.example"], None, None),  # not in Jira
+    ("m16", "akim-nyc", "Alex Kim", ["alex@kim.example"], 5, "evidence"),  # the other "Alex Kim"
+    ("m17", "ohaddad", "Omar H.", [], 16, "evidence"),  # Jira hides his email (null)
+    ("m18", "emmaj", "Emma J", ["emma@home.example"], 19, "evidence"),  # Jira's email is ""
+    ("m19", "ytanaka-dev", "Y. Tanaka", [], 17, "thin"),  # three pull requests only
 ]
 
 _FIRST = [
@@ -478,6 +485,7 @@ class Workspace:
     projects: list[SimProject]
     users: list[dict]
     team_members: list[dict]
+    # What matching by email, display name and login alone should reach (None: not by those).
     expected_matches: dict[str, str | None]
     fields: list[dict]
     boards: list[dict]
@@ -488,6 +496,14 @@ class Workspace:
     )
     pull_requests: list[dict] = field(default_factory=list)
     admin_user: dict = field(default_factory=dict)
+    # The truth: which account each member really is (None: not in Jira), and what can find it.
+    member_accounts: dict[str, str | None] = field(default_factory=dict)
+    member_found_by: dict[str, str | None] = field(default_factory=dict)
+    # Members whose pull requests carry decisive evidence of their account (github_side.py).
+    evidence_members: set[str] = field(default_factory=set)
+    # Per project, set when its issues are generated (structure.py): use project_versions().
+    versions: dict[str, list[dict]] = field(default_factory=dict)
+    components: dict[str, list[dict]] = field(default_factory=dict)
     # Mutation counter: caches in the simulator key on it.
     version: int = 0
     _issues: dict[str, list[dict]] = field(default_factory=dict, repr=False)
@@ -503,6 +519,15 @@ class Workspace:
         self.issues_by_project: Mapping[str, list[dict]] = _LazyIssues(self)
         self._specs = {p.key: p for p in self.size.projects}
         self._sprint_by_id = {s["id"]: s for ss in self.sprints.values() for s in ss}
+
+    @property
+    def expected_matches_with_prs(self) -> dict[str, str | None]:
+        """What matching should reach once the pull requests are stored too: every member the
+        identity signals find, and those whose pull requests carry decisive evidence."""
+        return {
+            m: a if self.member_found_by.get(m) == "signals" or m in self.evidence_members else None
+            for m, a in self.member_accounts.items()
+        }
 
     # ----- lookups
     def project(self, key_or_id: str) -> SimProject | None:
@@ -598,6 +623,17 @@ class Workspace:
                 for issue in issues:
                     self._index[issue["key"]] = issue
             return self._issues[project_key]
+
+    def project_versions(self, project_key: str) -> list[dict]:
+        """The project's versions (its fix versions' release dates), oldest first."""
+        with self._lock:
+            self._issues_of(project_key)
+            return self.versions[project_key]
+
+    def project_components(self, project_key: str) -> list[dict]:
+        with self._lock:
+            self._issues_of(project_key)
+            return self.components[project_key]
 
     def changelog(self, key: str) -> list[dict]:
         """Change histories of an issue, oldest first (status and Sprint changes)."""
@@ -893,6 +929,9 @@ def _generate_issues(ws: Workspace, spec: ProjectSpec) -> tuple[list[dict], dict
         for h in histories:
             del h["_at"]
         changelogs[key] = histories
+    from .structure import add_structure  # it reads this module's helpers
+
+    add_structure(ws, spec, issues, window_days)
     return issues, changelogs
 
 
@@ -1082,12 +1121,14 @@ def build_workspace(seed: int = 1, size: str | WorkspaceSize = "demo") -> Worksp
         )
 
     team_members = []
-    expected: dict[str, str | None] = {}
-    for member_id, login, display, emails, idx in _DEMO_MEMBERS:
+    truth: dict[str, str | None] = {}
+    found_by: dict[str, str | None] = {}
+    for member_id, login, display, emails, idx, how in _DEMO_MEMBERS:
         team_members.append(
             {"member_id": member_id, "github_login": login, "display_name": display, "emails": list(emails)}
         )
-        expected[member_id] = users[idx]["accountId"] if idx is not None else None
+        truth[member_id] = users[idx]["accountId"] if idx is not None else None
+        found_by[member_id] = how
 
     projects, boards, sprints = [], [], {}
     next_sprint = 1
@@ -1123,72 +1164,15 @@ def build_workspace(seed: int = 1, size: str | WorkspaceSize = "demo") -> Worksp
         projects=projects,
         users=users,
         team_members=team_members,
-        expected_matches=expected,
+        expected_matches={m: a if found_by[m] == "signals" else None for m, a in truth.items()},
+        member_accounts=truth,
+        member_found_by=found_by,
         fields=_build_fields(),
         boards=boards,
         sprints=sprints,
         admin_user=admin,
     )
-    ws.pull_requests = _build_pull_requests(ws, Random(f"{seed}:prs"))
+    from .github_side import build_pull_requests  # it reads this module's catalogues
+
+    ws.pull_requests, ws.evidence_members = build_pull_requests(ws, Random(f"{seed}:prs"))
     return ws
-
-
-# --------------------------------------------------------------------------- GitHub side
-
-
-def _build_pull_requests(ws: Workspace, rng: Random) -> list[dict]:
-    """GitHub pull requests of the team; ``linked_key`` is the ground truth (None = no valid key)."""
-    logins = [m["github_login"] for m in ws.team_members]
-    repos = ["acme/api", "acme/web", "acme/mobile"]
-    out = []
-    n_prs = 60 if len(ws.projects) <= 4 else 400
-    # Fixed shares per kind (shuffled), so every trap is present whatever the seed.
-    shares = {"title": 0.45, "branch": 0.15, "body": 0.12, "bracket": 0.08, "typo": 0.06, "unknown": 0.05}
-    kinds = [k for k, share in shares.items() for _ in range(max(2, round(n_prs * share)))]
-    kinds += ["none"] * (n_prs - len(kinds))
-    rng.shuffle(kinds)
-    for number, kind in enumerate(kinds, start=1):
-        spec = rng.choice(ws.size.projects)
-        key = f"{spec.key}-{rng.randint(1, spec.issues)}"
-        title_topic = f"{rng.choice(_SUMMARY_VERBS).lower()} {rng.choice(_SUMMARY_OBJECTS)}"
-        linked: str | None = key
-        branch = f"feature/{title_topic.replace(' ', '-')}"
-        body = "Small change."
-        if kind == "title":
-            title = f"{key}: {title_topic}"
-        elif kind == "branch":
-            title = title_topic.capitalize()
-            branch = f"{key.lower()}-{title_topic.replace(' ', '-')}"  # lowercase key in the branch
-        elif kind == "body":
-            title = title_topic.capitalize()
-            body = f"Implements {key}.\n\nSee the ticket for details."
-        elif kind == "bracket":
-            title = f"[{key}] {title_topic}"
-            branch = f"bugfix/{key}"
-        elif kind == "typo":
-            typo = spec.key[:-2] + spec.key[-1] + spec.key[-2] if len(spec.key) > 2 else spec.key + "X"
-            title = f"{typo}-{key.split('-')[1]} {title_topic}"  # transposed letters: not a valid key
-            linked = None
-        elif kind == "unknown":
-            title = f"ZZZ-{rng.randint(1, 99)} {title_topic}"  # unknown project
-            linked = None
-        else:
-            title = title_topic.capitalize()
-            linked = None
-        created = BASE_DATE - timedelta(days=rng.uniform(0.5, 100))
-        merged = created + timedelta(hours=rng.uniform(1, 96)) if rng.random() < 0.8 else None
-        out.append(
-            {
-                "team_id": None,
-                "repository": rng.choice(repos),
-                "number": number,
-                "title": title,
-                "branch": branch,
-                "body": body,
-                "author_login": rng.choice(logins),
-                "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "merged_at": merged.strftime("%Y-%m-%dT%H:%M:%SZ") if merged else None,
-                "linked_key": linked,
-            }
-        )
-    return out

@@ -55,9 +55,15 @@ def metrics_digest(metrics: dict[str, Any] | None) -> dict[str, Any] | None:
             }
         )
     linkage = metrics.get("linkage") or {}
+    releases = metrics.get("releases") or {}
     return {
         "snapshot_id": metrics.get("snapshot_id"),
         "boards": boards,
+        "releases": {
+            "released_versions": releases.get("released_versions"),
+            "done_issues_released": releases.get("done_issues_released"),
+            "lead_time_days_median": releases.get("lead_time_days_median"),
+        },
         "linkage": {
             "merged_prs": linkage.get("merged_prs"),
             "linked_prs": linkage.get("linked_prs"),
@@ -115,6 +121,7 @@ def print_metrics(metrics: dict[str, Any] | None, insights: dict[str, Any] | Non
         f"  PR time to merge  linked {_num(cycle.get('linked_median_hours'))} h, unlinked "
         f"{_num(cycle.get('unlinked_median_hours'))} h\n"
     )
+    _print_releases(metrics.get("releases") or {}, out)
     items = (insights or {}).get("insights") or []
     generator = (insights or {}).get("generator", "n/a")
     out(f"\nTop insights ({generator} generator)\n")
@@ -122,3 +129,22 @@ def print_metrics(metrics: dict[str, Any] | None, insights: dict[str, Any] | Non
         out(f"  {item['rank']}. [{item['severity']}] {item['title']}\n     {item['detail']}\n")
     if not items:
         out("  none\n")
+
+
+def _print_releases(releases: dict[str, Any], out: Any) -> None:
+    """The release metric: issues done per fix version, lead time from done to release."""
+    released = sorted(
+        (v for v in releases.get("versions") or [] if v.get("released")),
+        key=lambda v: (v.get("release_date") or "", v.get("project_key") or ""),
+    )
+    out(
+        f"\nReleases (fix versions)\n"
+        f"  released          {releases.get('released_versions', 0)} versions, "
+        f"{releases.get('done_issues_released', 0)} done issues in them\n"
+        f"  done -> release   median {_num(releases.get('lead_time_days_median'))} days\n"
+    )
+    for v in released[-3:]:
+        out(
+            f"    {v['name']:<19} {v.get('release_date') or '':<11} {v.get('done_issues', 0):>4} done, "
+            f"median {_num(v.get('lead_time_days_median'))} d to ship\n"
+        )

@@ -57,6 +57,7 @@ class RunSummary:
             "users": {
                 "fetched": self.users_fetched,
                 "matched": self.users_matched,
+                "matched_by_evidence": (self.users or {}).get("matched_by_evidence", 0),
                 "ambiguous": len((self.users or {}).get("ambiguous", [])),
                 "unmatched_members": (self.users or {}).get("unmatched_members", []),
                 "unmatched_jira_users": (self.users or {}).get("unmatched_jira_users"),
@@ -222,9 +223,11 @@ def print_summary(summary: RunSummary, stream: TextIO = sys.stdout) -> None:
     out(f"  Jira users        {fetched} fetched\n")
     if summary.users_error:
         out(f"  users not synced  {summary.users_error}\n")
+    by_prs = users.get("matched_by_evidence") or 0
     out(
         f"  team members      {matched} matched of "
-        f"{users.get('members', 'n/a')}, {len(users.get('ambiguous', []))} ambiguous, "
+        f"{users.get('members', 'n/a')}{f' ({by_prs} by their pull requests)' if by_prs else ''}, "
+        f"{len(users.get('ambiguous', []))} ambiguous, "
         f"{len(users.get('unmatched_members', []))} unmatched\n"
     )
     if users.get("unmatched_members"):

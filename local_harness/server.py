@@ -4,9 +4,8 @@ The server plays API Gateway's part, as `sam local start-api` would without Dock
 caller's JWT the way the HTTP API's JWT authorizer does (HS256 with a secret made at start, instead of
 the identity provider's keys), and sends the real handler of the matching route an API Gateway v2
 event through `LocalStack.http`, carrying the verified team claim. It also serves the page from
-`web/`, Alpine.js from `node_modules` (no CDN), and one dev-only route, `GET /dev/projects`, that
-lists the Jira projects to choose from (the deployed API has no such route: the product app knows
-the team's projects).
+`web/` and Alpine.js from `node_modules` (no CDN). The page lists the site's projects through the
+API's own `GET /jira/projects`, as deployed: the server adds no route of its own.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from jira_onboarding.jira.client import JiraClient, JiraCredentials
+from jira_onboarding.jira.client import JiraCredentials
 from jira_onboarding.records import TeamMember
 
 from jira_simulator.demo import DEMO_API_TOKEN, DEMO_EMAIL
@@ -157,20 +156,18 @@ class Authorizer:
 
 
 class DevServer:
-    """The API, the page and `/dev/projects` over one LocalStack; `dispatch` needs no socket."""
+    """The API and the page over one LocalStack; `dispatch` needs no socket."""
 
     def __init__(
         self,
         stack: LocalStack,
         *,
         authorizer: Authorizer,
-        projects: Callable[[], list[dict[str, str]]],
         web_dir: Path = WEB_DIR,
         alpine_js: Path = ALPINE_JS,
     ) -> None:
         self.stack = stack
         self.authorizer = authorizer
-        self.projects = projects
         self.web_dir = web_dir.resolve()
         self.alpine_js = alpine_js
         self.team_claim = str(stack.parameters.get("TeamClaim", "team_id"))
@@ -185,8 +182,6 @@ class DevServer:
         url = urlsplit(target)
         path = url.path or "/"
         headers = {k.lower(): v for k, v in headers.items()}
-        if path == "/dev/projects":
-            return self._dev_projects(method, headers)
         spec, _, _ = match_route(self.stack.functions.values(), method, path)
         if spec is not None:
             return self._api(method, path, url.query, headers, body)
@@ -222,19 +217,6 @@ class DevServer:
         out = {k.lower(): v for k, v in answer_headers.items()}
         out.setdefault("content-type", "application/json")
         return status, out, payload
-
-    def _dev_projects(self, method: str, headers: dict[str, str]) -> Answer:
-        if method != "GET":
-            return _json_answer(404, {"message": "Not Found"})
-        try:
-            self.authorizer.claims(headers)
-        except TokenError as exc:
-            return self._unauthorized(str(exc))
-        try:
-            projects = self.projects()
-        except Exception as exc:
-            return _json_answer(502, {"message": f"Could not list the Jira projects: {exc}"})
-        return _json_answer(200, {"projects": projects})
 
     def _static(self, path: str) -> Answer:
         if path == "/vendor/alpine.js":
@@ -360,17 +342,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--members", metavar="FILE", help="JSON list of team members to match")
 
 
-def _jira_projects(credentials: JiraCredentials) -> list[dict[str, str]]:
-    client = JiraClient.connect(credentials, timeout_s=10.0, max_attempts=2)
-    try:
-        return client.projects()
-    finally:
-        client.close()
-
-
 @contextmanager
-def _jira(args: argparse.Namespace) -> Iterator[tuple[JiraCredentials, Callable[[], list], list[dict], str]]:
-    """(credentials, project lister, members, description) of the simulator or a real Jira."""
+def _jira(args: argparse.Namespace) -> Iterator[tuple[JiraCredentials, list[dict], str]]:
+    """(credentials, members, description) of the simulator or a real Jira."""
     if args.jira_url:
         if not (args.email and args.api_token):
             raise RunnerError("give --email and --api-token with --jira-url")
@@ -378,7 +352,7 @@ def _jira(args: argparse.Namespace) -> Iterator[tuple[JiraCredentials, Callable[
             base_url=args.jira_url, auth_kind="api_token", email=args.email, api_token=args.api_token
         )
         who = check_credentials(credentials)
-        yield credentials, lambda: _jira_projects(credentials), [], f"{args.jira_url} as {who}"
+        yield credentials, [], f"{args.jira_url} as {who}"
         return
     from jira_simulator import Fault, FaultPlan, JiraSimulator, Match, build_workspace
 
@@ -393,7 +367,6 @@ def _jira(args: argparse.Namespace) -> Iterator[tuple[JiraCredentials, Callable[
     simulator = JiraSimulator(
         workspace, email=SIM_EMAIL, api_token=SIM_TOKEN, faults=faults, latency_s=args.latency_ms / 1000
     )
-    projects = [{"key": p.key, "name": p.name} for p in workspace.projects]
     with simulator.serve() as base_url:
         credentials = JiraCredentials(
             base_url=base_url, auth_kind="api_token", email=SIM_EMAIL, api_token=SIM_TOKEN
@@ -403,7 +376,6 @@ def _jira(args: argparse.Namespace) -> Iterator[tuple[JiraCredentials, Callable[
             extra += f", refusing {', '.join(k.upper() for k in args.fail_project)}"
         yield (
             credentials,
-            lambda: projects,
             workspace.team_members,
             f"simulator at {base_url} (seed {args.seed}{extra})",
         )
@@ -426,7 +398,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _terminate)
     with (
-        _jira(args) as (credentials, projects, sim_members, jira_text),
+        _jira(args) as (credentials, sim_members, jira_text),
         log_path.open("a", encoding="utf-8") as logs,
         LocalStack(log_stream=logs) as stack,
     ):
@@ -442,7 +414,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         claim = str(stack.parameters.get("TeamClaim", "team_id"))
         tokens = {team: authorizer.token({claim: team}, args.token_ttl) for team in teams}
         token = tokens[teams[0]]
-        server = DevServer(stack, authorizer=authorizer, projects=projects)
+        server = DevServer(stack, authorizer=authorizer)
         base_url = server.start(args.host, args.port)
         if not ALPINE_JS.is_file():
             print("  warning: node_modules/alpinejs is missing; run `npm ci`", file=sys.stderr)

@@ -165,9 +165,18 @@ def _patch_moto_atomic_writes() -> None:
     ):
         original = getattr(DynamoDBBackend, name)
 
-        def atomic(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+        def atomic(
+            self: Any,
+            *args: Any,
+            __original: Any = original,
+            __copy: bool = name == "update_item",
+            **kwargs: Any,
+        ) -> Any:
             with lock:
-                return __original(self, *args, **kwargs)
+                result = __original(self, *args, **kwargs)
+                # moto renders ReturnValues=ALL_NEW from the live item after the lock is gone, so a
+                # concurrent update could show through; DynamoDB returns the item as this write left it.
+                return copy.deepcopy(result) if __copy else result
 
         setattr(DynamoDBBackend, name, atomic)
     DynamoDBBackend._local_harness_atomic = True  # type: ignore[attr-defined]

@@ -10,6 +10,13 @@
   const FIRST_POLL_MS = 500;
   const MAX_POLL_MS = 5000;
   const BACKOFF = 1.6;
+  const MAX_PROJECT_PAGES = 20; // 1,000 projects: more than any team picks from
+  const METHODS = {
+    email: "by email",
+    display_name: "by name",
+    login_email_local_part: "by GitHub login",
+    pr_evidence: "by their pull requests",
+  };
 
   function readToken() {
     const fragment = new URLSearchParams(window.location.hash.slice(1));
@@ -45,6 +52,10 @@
       starting: false,
       startError: "",
       sessionExpired: false,
+      members: [],
+      unclaimed: [],
+      choice: {}, // member_id -> the account picked in the panel
+      memberError: "",
       delay: FIRST_POLL_MS,
       timer: null,
 
@@ -56,7 +67,10 @@
           for (const key of this.run.project_keys) this.progress[key] = { project_key: key, status: "PENDING" };
           this.poll();
         }
-        if (this.token) this.loadProjects();
+        if (this.token) {
+          this.loadProjects();
+          this.loadMembers();
+        }
       },
 
       get syncing() {
@@ -103,15 +117,81 @@
         return { status: response.status, ok: response.ok, data };
       },
 
+      // The connected site's projects, page after page (GET /jira/projects, as deployed).
       async loadProjects() {
+        const projects = [];
+        let start = 0;
         try {
-          const { ok, status, data } = await this.api("GET", "/dev/projects");
-          if (ok) this.projects = data.projects;
-          else if (status !== 401) this.loadError = (data && data.message) || "Could not load your Jira projects.";
+          for (let page = 0; page < MAX_PROJECT_PAGES && start !== null; page += 1) {
+            const { ok, status, data } = await this.api("GET", `/jira/projects?start_at=${start}&max_results=50`);
+            if (!ok) {
+              if (status !== 401) this.loadError = (data && data.message) || "Could not load your Jira projects.";
+              break;
+            }
+            projects.push(...data.projects);
+            start = data.next_start_at;
+          }
         } catch {
           this.loadError = "Could not load your Jira projects. Check your connection and reload.";
         }
+        this.projects = projects;
         this.loaded = true;
+      },
+
+      detailOf(project) {
+        const parts = [];
+        if (project.style) parts.push(project.style);
+        if (project.issue_count_estimate !== undefined && project.issue_count_estimate !== null) {
+          parts.push(`${project.issue_count_estimate.toLocaleString("en")} issues`);
+        }
+        if (project.last_issue_update) parts.push(`updated ${project.last_issue_update.slice(0, 10)}`);
+        if (project.tracked) parts.push("already synced");
+        return parts.join(" · ");
+      },
+
+      planOf(project) {
+        const plan = project.first_sync;
+        return plan && plan.split ? plan.sentence : "";
+      },
+
+      // ---- who is who in Jira (GET /jira/members, PUT/DELETE /jira/members/{id}/match)
+      async loadMembers() {
+        try {
+          const { ok, data } = await this.api("GET", "/jira/members");
+          if (ok) {
+            this.members = data.members;
+            this.unclaimed = data.unclaimed_jira_accounts;
+            for (const m of this.members) if (!(m.member_id in this.choice)) this.choice[m.member_id] = "";
+          }
+        } catch {
+          // The panel stays as it was; the projects are what this page is for.
+        }
+      },
+
+      matchOf(member) {
+        switch (member.status) {
+          case "not_in_jira":
+            return "Not in Jira (set by you)";
+          case "unmatched":
+            return "Not matched yet";
+          default: {
+            const how = member.status === "manual" ? "set by you" : METHODS[member.method] || member.method;
+            return `${member.jira_display_name || member.jira_account_id} · ${how}`;
+          }
+        }
+      },
+
+      async fixMatch(member, body) {
+        this.memberError = "";
+        const path = `/jira/members/${encodeURIComponent(member.member_id)}/match`;
+        const { ok, data } = body ? await this.api("PUT", path, body) : await this.api("DELETE", path);
+        if (!ok) this.memberError = (data && data.message) || "We couldn't change that match.";
+        await this.loadMembers();
+      },
+
+      setMatch(member) {
+        const account = this.choice[member.member_id];
+        if (account) this.fixMatch(member, { account_id: account });
       },
 
       async start() {
@@ -167,6 +247,7 @@
             }
             if (data.done) {
               this.done = true;
+              this.loadMembers(); // the run matched them (by their pull requests too)
               return;
             }
           }

@@ -37,7 +37,7 @@ LAUNCH_ARGS = [
 FAILING_PROJECT = "OPS"
 # A team per test: a team's second sync of a project is incremental (too quick to watch), and a
 # repeated selection within ten minutes is the same (idempotent) start.
-TEAMS = ["team-a", "team-b", "team-c", "team-d", "team-e"]
+TEAMS = ["team-a", "team-b", "team-c", "team-d", "team-e", "team-f", "team-g"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -170,3 +170,50 @@ def test_page_without_a_token_asks_for_the_printed_link_and_the_api_refuses_it(p
     )
     assert (missing.status, forged.status, valid.status) == (401, 401, 404)
     assert missing.json() == {"message": "Unauthorized"}
+
+
+def test_page_lists_the_sites_projects_from_the_projects_route(page, served):
+    # Given the page opened for a team, recording what it asks the API
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    _open(page, served, "team-f")
+
+    # Then it listed the site's projects through GET /jira/projects (as deployed), with their size
+    assert any("/jira/projects?" in url for url in asked) and not any("/dev/" in url for url in asked)
+    for key, style in (("ALPHA", "company-managed"), ("GAMMA", "team-managed"), ("OPS", "company-managed")):
+        _expect()(_row(page, key)).to_contain_text(style)
+        _expect()(_row(page, key)).to_contain_text("issues")
+    _expect()(_row(page, "ALPHA")).to_contain_text("120 issues")
+
+
+def _member(page: Any, member_id: str) -> Any:
+    return page.locator(f'li[data-member="{member_id}"]')
+
+
+def test_members_panel_sets_marks_and_clears_a_match(page, served):
+    # Given a team whose users were fetched by a sync
+    _open(page, served, "team-g")
+    _start(page, ["GAMMA"])
+    _wait_status(page, "GAMMA", "COMPLETE")
+    _expect()(_member(page, "m01")).to_have_attribute("data-match", "matched")
+    _expect()(_member(page, "m01")).to_contain_text("Maria Garcia · by email")
+    _expect()(_member(page, "m17")).to_have_attribute("data-match", "unmatched")
+
+    # When a person picks m17's account and sets it
+    _member(page, "m17").get_by_role("combobox").select_option(label="Omar Haddad")
+    _member(page, "m17").get_by_role("button", name="Set").click()
+
+    # Then the panel shows it as set by hand
+    _expect()(_member(page, "m17")).to_have_attribute("data-match", "manual")
+    _expect()(_member(page, "m17")).to_contain_text("Omar Haddad · set by you")
+
+    # When m14 is marked "not in Jira", and m17 cleared again
+    _member(page, "m14").get_by_role("button", name="Not in Jira").click()
+    _expect()(_member(page, "m14")).to_have_attribute("data-match", "not_in_jira")
+    _member(page, "m17").get_by_role("button", name="Clear").click()
+
+    # Then each row says so
+    _expect()(_member(page, "m14")).to_contain_text("Not in Jira (set by you)")
+    _expect()(_member(page, "m17")).to_have_attribute("data-match", "unmatched")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "onboarding-members-panel.png"), full_page=True)

@@ -55,7 +55,7 @@ def api(loopback_only: None, request: pytest.FixtureRequest) -> Iterator[tuple[s
         authorizer = Authorizer(
             secrets.token_bytes(32), str(stack.parameters["JwtIssuer"]), str(stack.parameters["JwtAudience"])
         )
-        server = DevServer(stack, authorizer=authorizer, projects=list)
+        server = DevServer(stack, authorizer=authorizer)
         base_url = server.start()
         try:
             yield base_url, {"Authorization": f"Bearer {authorizer.token({'team_id': TEAM})}"}

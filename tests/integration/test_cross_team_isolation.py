@@ -33,12 +33,15 @@ def test_every_route_with_another_teams_token_leaks_nothing(
     connect_team(OTHER, jira_url)
     walked = []
     for method, path in _routes():
-        concrete = path.replace("{run_id}", run_id)
+        # Team A's own ids: another team knowing them must still reach nothing.
+        concrete = path.replace("{run_id}", run_id).replace("{member_id}", "m04")
         body = None
         if method == "POST" and path == "/jira/onboarding":
             body = {"project_keys": ["ALPHA"]}
         elif method == "POST" and path == "/jira/connection":
             body = {"site_url": jira_url, "auth_kind": "api_token", "email": "x@y.z", "api_token": "nope"}
+        elif method == "PUT" and "{member_id}" in path:
+            body = {"not_in_jira": True}
         status, _, answer = stack.http(method, concrete, team_id=OTHER, body=body)
         walked.append((method, path, status))
         text = json.dumps(answer)
@@ -49,6 +52,13 @@ def test_every_route_with_another_teams_token_leaks_nothing(
             _, _, unknown = stack.http(method, path.replace("{run_id}", made_up), team_id=OTHER)
             assert status == 404, (method, path, status)
             assert text == json.dumps(unknown).replace(made_up, run_id)
+        elif "{member_id}" in path:
+            # Team A's member reads exactly like a member that does not exist.
+            _, _, unknown = stack.http(
+                method, path.replace("{member_id}", "m-made-up"), team_id=OTHER, body=body
+            )
+            assert status == 404, (method, path, status)
+            assert text == json.dumps(unknown).replace("m-made-up", "m04")
         elif not (method == "POST" and path == "/jira/onboarding"):
             for secret in secrets_of_a:
                 assert secret not in text, (method, path, secret)
@@ -59,6 +69,6 @@ def test_every_route_with_another_teams_token_leaks_nothing(
     # And team A's data is exactly as it was: the other team's POSTs wrote only under its own key
     after = sorted(json.dumps(item, sort_keys=True, default=str) for item in dump_team(TEAM))
     assert after == before
-    assert {m for m, _, _ in walked} == {"GET", "POST"}
+    assert {m for m, _, _ in walked} == {"GET", "POST", "PUT", "DELETE"}
     assert len(walked) == len(_routes()) >= 5
     assert {p.project_key for p in TeamStores(OTHER).projects.list_tracked()} == {"ALPHA"}

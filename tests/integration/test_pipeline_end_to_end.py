@@ -35,7 +35,39 @@ def _expected_issue(raw: dict[str, Any], workspace: Workspace, style: str) -> di
         "sprint_ids": sorted({s["id"] for s in fields.get(workspace.sprint_field_id) or []}),
         "story_points": float(points) if points is not None else None,
         "deleted": False,
+        # releases and structure
+        "structure": {
+            "components": [c["name"] for c in fields["components"]],
+            "fix_versions": [{"id": v["id"], "name": v["name"]} for v in fields["fixVersions"]],
+            "resolution": (fields.get("resolution") or {}).get("name"),
+            "due_date": fields.get("duedate"),
+            "status_category_changed": datetime.fromisoformat(fields["statuscategorychangedate"]),
+            "links": [
+                {
+                    "type": link["type"]["name"],
+                    "direction": "outward" if "outwardIssue" in link else "inward",
+                    "key": (link.get("outwardIssue") or link.get("inwardIssue"))["key"],
+                }
+                for link in fields["issuelinks"]
+            ],
+        },
     }
+
+
+def _expected_releases(workspace: Workspace) -> dict[str, tuple[str, bool, int]]:
+    """Per version of every project: its release date, whether released, and its done issues."""
+    out = {}
+    for project in workspace.projects:
+        issues = workspace.issues_by_project[project.key]
+        for version in workspace.project_versions(project.key):
+            done = sum(
+                1
+                for raw in issues
+                if raw["fields"]["status"]["statusCategory"]["key"] == "done"
+                and any(v["id"] == version["id"] for v in raw["fields"]["fixVersions"])
+            )
+            out[version["id"]] = (version["releaseDate"], version["released"], done)
+    return out
 
 
 def test_pipeline_stores_exactly_the_simulator_workspace(stack, connected_team, workspace, simulator):
@@ -61,9 +93,26 @@ def test_pipeline_stores_exactly_the_simulator_workspace(stack, connected_team, 
             actual["labels"] = actual["labels"] or []
             actual["sprint_ids"] = sorted(int(s) for s in actual["sprint_ids"] or [])
             actual["deleted"] = bool(actual["deleted"])
+            changed = actual["structure"]["status_category_changed"]
+            actual["structure"]["status_category_changed"] = datetime.fromisoformat(changed)
             assert actual == expected, issue_key
         progress = next(p for p in run["projects"] if p["project_key"] == key)
         assert progress["issues_stored"] == workspace.issue_count(key)
+        tracked = repo.projects.get(key)
+        assert tracked is not None and [
+            (v["id"], v["name"], v["released"], v["release_date"]) for v in tracked.versions or []
+        ] == [(v["id"], v["name"], v["released"], v["releaseDate"]) for v in workspace.project_versions(key)]
+
+    # and the release metrics count each version's done issues as the workspace holds them
+    code, _, metrics = stack.http("GET", "/jira/metrics", team_id=TEAM)
+    assert code == 200
+    releases = {
+        v["version_id"]: (v["release_date"], v["released"], v["done_issues"])
+        for v in metrics["releases"]["versions"]
+    }
+    assert releases == _expected_releases(workspace)
+    assert metrics["releases"]["released_versions"] > 0
+    assert metrics["releases"]["lead_time_days_median"] is not None
 
     # and every Jira user is stored, and the member matches are the workspace's expected ones
     stored_users = {u.account_id for u in repo.people.list_jira_users()}

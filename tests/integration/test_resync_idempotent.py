@@ -41,11 +41,12 @@ def test_pipeline_twice_stores_identical_items_and_keeps_manual_matches(
     stack: LocalStack, connected_team: str, workspace: Workspace
 ):
     # Given two matches set by hand: m04 (two "Alex Kim" in Jira) and m01, overriding her email match
+    alex_1 = next(u for u in workspace.users if u["displayName"] == "Alex Kim" and "emailAddress" in u)
     alex_2 = next(u for u in workspace.users if u["displayName"] == "Alex Kim" and "emailAddress" not in u)
     omar = next(u for u in workspace.users if u["displayName"] == "Omar Haddad")
     repo = TeamStores(TEAM)
     members = {m.member_id: m for m in repo.people.list_members()}
-    for member_id, account in (("m04", alex_2), ("m01", omar)):
+    for member_id, account in (("m04", alex_1), ("m01", omar)):
         repo.people.save_member(
             members[member_id].model_copy(
                 update={
@@ -76,13 +77,16 @@ def test_pipeline_twice_stores_identical_items_and_keeps_manual_matches(
 
     # and the manual matches are untouched, every other member has the workspace's expected match
     after: dict[str, TeamMember] = {m.member_id: m for m in repo.people.list_members()}
-    expected = dict(workspace.expected_matches, m04=alex_2["accountId"], m01=omar["accountId"])
+    # (m04 claimed one "Alex Kim" by hand, so the other member named so gets the other one by name)
+    expected = dict(
+        workspace.expected_matches, m04=alex_1["accountId"], m01=omar["accountId"], m16=alex_2["accountId"]
+    )
     assert {k: m.jira_account_id for k, m in after.items()} == expected
     assert after["m01"].match_method == after["m04"].match_method == "manual"
     assert after["m02"].match_method == "display_name"
     assert after["m05"].match_method == "email"
     assert after["m08"].match_method == "login_email_local_part"
-    assert second_run["users"]["matched"] == first_run["users"]["matched"] == 13
+    assert second_run["users"]["matched"] == first_run["users"]["matched"] == 14
     assert second_run["users"]["ambiguous"] == []
     # the account m01's email points at is left unclaimed, and listed by name
     assert "Maria Garcia" in second_run["users"]["unmatched_jira_user_names"]

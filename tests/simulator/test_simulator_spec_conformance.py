@@ -21,6 +21,8 @@ PLATFORM_CASES = [
     ),
     ("GET", "/rest/api/3/project/search?startAt=0&maxResults=2", "/rest/api/3/project/search", None),
     ("GET", "/rest/api/3/project/search?keys=ALPHA&keys=OPS&query=a", "/rest/api/3/project/search", None),
+    ("GET", "/rest/api/3/project/search?expand=insight&maxResults=3", "/rest/api/3/project/search", None),
+    ("GET", "/rest/api/3/project/ALPHA/versions", "/rest/api/3/project/{projectIdOrKey}/versions", None),
     ("GET", "/rest/api/3/project/GAMMA", "/rest/api/3/project/{projectIdOrKey}", None),
     (
         "GET",

@@ -48,10 +48,15 @@ def test_simulator_users_cover_the_identity_traps(demo_ws):
 def test_simulator_expected_matches_are_consistent(demo_ws):
     by_id = {u["accountId"]: u for u in demo_ws.users}
     members = {m["member_id"]: m for m in demo_ws.team_members}
-    assert set(demo_ws.expected_matches) == set(members) and len(members) == 15
-    unmatched = [m for m, a in demo_ws.expected_matches.items() if a is None]
-    assert len(unmatched) == 3  # the ambiguous "Alex Kim" and two people without a Jira account
-    for member_id, account_id in demo_ws.expected_matches.items():
+    assert set(demo_ws.expected_matches) == set(demo_ws.member_accounts) == set(members)
+    assert len(members) == 19
+    not_in_jira = [m for m, a in demo_ws.member_accounts.items() if a is None]
+    assert not_in_jira == ["m14", "m15"]
+    truths = [a for a in demo_ws.member_accounts.values() if a]
+    assert len(truths) == len(set(truths))  # one member per account
+    for member_id, account_id in demo_ws.member_accounts.items():
+        expected = demo_ws.expected_matches[member_id]
+        assert expected in (None, account_id)  # an expectation is never other than the truth
         if account_id is None:
             continue
         user, member = by_id[account_id], members[member_id]
@@ -60,7 +65,39 @@ def test_simulator_expected_matches_are_consistent(demo_ws):
         by_email = email and email in {e.strip().lower() for e in member["emails"]}
         by_login = email and email.split("@")[0] == member["github_login"]
         by_name = _fold(user["displayName"]) == _fold(member["display_name"])
-        assert by_email or by_login or by_name, member_id
+        # What can find the member is stated, and the signals agree with it.
+        if demo_ws.member_found_by[member_id] == "signals":
+            assert expected == account_id and (by_email or by_login or by_name), member_id
+        else:
+            assert expected is None and not by_email and not by_login, member_id
+    # the two "Alex Kim" accounts are two members, each with the name only
+    alexes = [m for m in members.values() if m["display_name"] == "Alex Kim"]
+    assert {demo_ws.member_accounts[m["member_id"]] for m in alexes} == {
+        u["accountId"] for u in demo_ws.users if u["displayName"] == "Alex Kim"
+    }
+
+
+def test_simulator_pull_requests_carry_the_evidence_of_who_is_who(demo_ws):
+    from jira_simulator.github_side import EVIDENCE_NOISE, EVIDENCE_PRS, THIN_PRS, responsible_account
+
+    owner = {}
+    for project in demo_ws.projects:
+        for issue in demo_ws.issues_by_project[project.key]:
+            owner[issue["key"]] = responsible_account(issue)
+    logins = {m["member_id"]: m["github_login"] for m in demo_ws.team_members}
+    assert demo_ws.evidence_members == {"m04", "m16", "m17", "m18"}
+    for member_id, how in demo_ws.member_found_by.items():
+        mine = [p for p in demo_ws.pull_requests if p["author_login"] == logins[member_id] and p["merged_at"]]
+        votes = [owner[p["linked_key"]] for p in mine if p["linked_key"]]
+        own = votes.count(demo_ws.member_accounts[member_id])
+        if member_id in demo_ws.evidence_members:
+            assert (own, len(votes)) == (EVIDENCE_PRS - EVIDENCE_NOISE, EVIDENCE_PRS), member_id
+        elif how == "thin":
+            assert (own, len(votes)) == (THIN_PRS, THIN_PRS), member_id
+    assert demo_ws.expected_matches_with_prs == {
+        m: a if demo_ws.member_found_by[m] == "signals" or m in demo_ws.evidence_members else None
+        for m, a in demo_ws.member_accounts.items()
+    }
 
 
 def _fold(text: str) -> str:
@@ -156,3 +193,37 @@ def test_simulator_pull_requests_reference_team_and_keys(demo_ws):
     assert any(pr["linked_key"] and pr["linked_key"].lower() in pr["branch"] for pr in prs)
     assert any("ZZZ-" in pr["title"] for pr in prs)
     assert all(pr["created_at"].endswith("Z") for pr in prs)
+
+
+def test_simulator_issues_carry_releases_and_structure(demo_ws):
+    from datetime import date
+
+    for project in demo_ws.projects:
+        issues = demo_ws.issues_by_project[project.key]
+        versions = {v["id"]: v for v in demo_ws.project_versions(project.key)}
+        assert any(v["released"] for v in versions.values()) and any(
+            not v["released"] for v in versions.values()
+        )
+        by_key = {i["key"]: i for i in issues}
+        with_version = with_components = with_due = with_links = 0
+        for issue in issues:
+            fields = issue["fields"]
+            for ref in fields["fixVersions"]:
+                version = versions[ref["id"]]
+                if fields["resolutiondate"]:  # done work ships in the first release after it
+                    done_day = datetime.fromisoformat(fields["resolutiondate"]).date()
+                    assert date.fromisoformat(version["releaseDate"]) >= done_day, issue["key"]
+                with_version += 1
+            with_components += bool(fields["components"])
+            with_due += fields["duedate"] is not None
+            for link in fields["issuelinks"]:
+                with_links += 1
+                other_side = "inwardIssue" if "outwardIssue" in link else "outwardIssue"
+                target = by_key[link.get("outwardIssue", link.get("inwardIssue"))["key"]]
+                mirrored = [
+                    other
+                    for other in target["fields"]["issuelinks"]
+                    if other["id"] == link["id"] and other[other_side]["key"] == issue["key"]
+                ]
+                assert mirrored, (issue["key"], link["id"])  # Jira shows a link on both issues
+        assert min(with_version, with_components, with_due, with_links) > 0, project.key

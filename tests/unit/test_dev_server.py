@@ -103,7 +103,6 @@ def server(tmp_path: Path) -> tuple[DevServer, FakeStack]:
     dev = DevServer(
         stack,  # type: ignore[arg-type]
         authorizer=Authorizer(SECRET, ISSUER, AUDIENCE),
-        projects=lambda: [{"key": "ALPHA", "name": "Alpha"}],
         web_dir=tmp_path,
         alpine_js=alpine,
     )
@@ -142,11 +141,11 @@ def test_a_token_without_the_team_claim_is_passed_on_without_a_team(server):
     assert stack.calls[0]["team_id"] is None  # the handler answers 403, as deployed
 
 
-def test_dev_projects_needs_a_token_and_lists_the_projects(server):
-    dev, _ = server
-    assert dev.dispatch("GET", "/dev/projects", {}, b"")[0] == 401
-    status, _, body = dev.dispatch("GET", "/dev/projects", {"Authorization": f"Bearer {_token()}"}, b"")
-    assert (status, json.loads(body)) == (200, {"projects": [{"key": "ALPHA", "name": "Alpha"}]})
+def test_the_server_adds_no_route_of_its_own_the_page_uses_the_api(server):
+    # The projects come from the API's GET /jira/projects, as deployed: no dev-only route is left.
+    dev, stack = server
+    assert dev.dispatch("GET", "/dev/projects", {"Authorization": f"Bearer {_token()}"}, b"")[0] == 404
+    assert stack.calls == []
 
 
 def test_static_files_are_served_from_the_web_folder_only(server):

@@ -138,3 +138,20 @@ def test_offline_insights_without_jira_suggest_connecting_it():
 
     assert insights[0].title.startswith("Connect and sync Jira")
     assert all(i.category != "traceability" for i in insights)
+
+
+@pytest.mark.parametrize(("lead", "severity"), [(3.5, "info"), (21.0, "warning"), (None, "info")])
+def test_offline_insights_say_how_long_done_work_waits_for_its_release(lead, severity) -> None:
+    from jira_onboarding.insights.gather import ReleaseInsightData
+
+    releases = ReleaseInsightData(
+        released_versions=4, done_issues_released=30, lead_time_days_median=lead, last_release="ALPHA 1.3"
+    )
+    data = DATA.model_copy(update={"jira": DATA.jira.model_copy(update={"releases": releases})})
+
+    (insight,) = [i for i in offline_insights(data) if "release" in i.title or "released" in i.title]
+
+    assert insight.severity == severity and insight.category == "delivery"
+    assert "30 done issues in 4 released versions" in insight.evidence
+    if lead is not None:
+        assert f"{lead} days" in insight.title

@@ -3,7 +3,7 @@ for it in `_every_field_set` below (the test fails until the sample sets it)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from jira_onboarding.dal.issue_items import (
@@ -17,6 +17,7 @@ from jira_onboarding.dal.issue_items import (
 from jira_onboarding.dal.tables import JiraIssueItem
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.jira.models import FieldChange, JiraIssue
+from jira_onboarding.jira.structure import IssueLinkRef, IssueStructure, VersionRef
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
@@ -52,6 +53,14 @@ def _every_field_set() -> JiraIssue:
         story_points=2.5,
         sprint_changes=(FieldChange(at=AT, from_value="3", to_value="3, 4"),),
         status_changes=(FieldChange(at=AT, from_value="To Do", to_value="In Progress"),),
+        structure=IssueStructure(
+            components=("web",),
+            fix_versions=(VersionRef(id="10", name="1.4"),),
+            resolution="Done",
+            due_date=date(2026, 11, 30),
+            status_category_changed=AT,
+            links=(IssueLinkRef(type="Blocks", direction="outward", key="ALPHA-9"),),
+        ),
     )
     unset = [
         name

@@ -212,18 +212,22 @@ def test_match_members_on_the_demo_workspace_gives_the_expected_matches(workspac
     report = match_members(members, users)
 
     assert {m.member_id: m.account_id for m in report.matches} == workspace.expected_matches
-    assert [m.member_id for m in report.by_outcome(AMBIGUOUS)] == ["m04"]
-    assert [m.member_id for m in report.by_outcome(UNMATCHED)] == ["m14", "m15"]
+    # the two "Alex Kim" are ambiguous by name; hidden emails and other names need their PRs
+    # (tests/unit/test_match_evidence.py), and two members are not in Jira at all
+    assert [m.member_id for m in report.by_outcome(AMBIGUOUS)] == ["m04", "m16"]
+    assert [m.member_id for m in report.by_outcome(UNMATCHED)] == ["m14", "m15", "m17", "m18", "m19"]
 
 
 class _FakeRepo:
+    team_id = "t"
+
     def __init__(self, members: list[TeamMember]) -> None:
         self.members = members
         self.saved: list[JiraUser] = []
         self.matches: list[tuple] = []
         self.run: dict[str, Any] = {}
         # One fake for the stores the users step reads and writes (TeamStores' attributes).
-        self.people = self.runs = self.connection = self
+        self.people = self.runs = self.connection = self.projects = self
 
     def save_jira_users(self, users: list[JiraUser]) -> int:
         self.saved = list(users)
@@ -231,6 +235,9 @@ class _FakeRepo:
 
     def list_members(self) -> list[TeamMember]:
         return self.members
+
+    def list_tracked(self, **_kwargs: Any) -> list:
+        return []  # nothing tracked: no pull-request evidence to read
 
     def set_member_match(self, *args: Any) -> bool:
         self.matches.append(args)
@@ -262,7 +269,7 @@ def _sync_users_with(monkeypatch: pytest.MonkeyPatch, repo: _FakeRepo, users: li
     from jira_onboarding.logic import sync_users as module
 
     monkeypatch.setattr(module, "TeamStores", lambda _team: repo)
-    monkeypatch.setattr(module, "open_jira", lambda _team, _repo: _FakeClient(users))
+    monkeypatch.setattr(module, "open_jira", lambda _team, _repo, **_kwargs: _FakeClient(users))
     return module.sync_users(StepInput(team_id="t", run_id="r1"))
 
 
@@ -281,12 +288,12 @@ def test_sync_users_applies_only_unique_matches(monkeypatch: pytest.MonkeyPatch)
 
 def test_sync_users_stores_users_when_matching_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given matching blows up on some unexpected member data
-    from jira_onboarding.logic import sync_users as module
+    from jira_onboarding.logic import rematch
 
     def broken(*_args: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(module, "match_members", broken)
+    monkeypatch.setattr(rematch, "match_members", broken)
     repo = _FakeRepo([member("m1", "Maria Garcia")])
     users = [user("a1", "Maria Garcia", "maria@acme.io"), user("a2", "Slack", kind="app")]
 

@@ -239,6 +239,9 @@ class UsersSummary(BoundaryModel):
     refresh_skipped: str | None = None
     members: int
     matched: int
+    matched_by_evidence: int = 0  # of `matched`: by their pull requests (logic/match_evidence.py)
+    # The pull-request evidence of every member left ambiguous or unmatched.
+    evidence: list[dict[str, Any]] = Field(default_factory=list)
     ambiguous: list[dict[str, Any]] = Field(default_factory=list)
     unmatched_members: list[str] = Field(default_factory=list)
     unmatched_jira_users: int = 0
@@ -274,6 +277,9 @@ class RunStatusResponse(BoundaryModel):
     reason: str | None = None
     projects: list[ProjectProgress]
     live_updates: LiveUpdatesStatus | None = None
+    # What the run's Jira calls cost so far (Jira's points cost model); None before any is recorded.
+    jira_calls: int | None = None
+    jira_points: int | None = None
 
 
 class MetricsSummary(BoundaryModel):
@@ -289,6 +295,9 @@ class MetricsSummary(BoundaryModel):
     insights: int
     generator: str
     unchanged: bool = False  # nothing changed since `snapshot_id`: not computed again
+    members_matched: int | None = None  # after matching again with the stored issues (None: no users yet)
+    matched_by_evidence: int | None = None
+    released_versions: int = 0
 
 
 class MetricsResponse(BoundaryModel):
@@ -299,6 +308,7 @@ class MetricsResponse(BoundaryModel):
     computed_at: str
     sprint_metrics: dict[str, Any] | None = None
     linkage: dict[str, Any] | None = None
+    releases: dict[str, Any] | None = None  # issues done per fix version, lead time to release
 
 
 class InsightView(BoundaryModel):

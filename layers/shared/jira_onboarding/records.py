@@ -53,6 +53,7 @@ class TrackedProject(Record):
     issues_written: int = 0  # this run's item writes (new or changed issues)
     issues_total_estimate: int | None = None
     estimation_field: str | None = None
+    versions: list[dict] | None = None  # the project's versions (jira/structure.py ProjectVersion)
     reason: str | None = None
     error_name: str | None = None
     next_retry_at: datetime | None = None
@@ -75,6 +76,7 @@ class TeamMember(Record):
     jira_account_id: str | None = None
     match_method: str | None = None
     match_confidence: float | None = None
+    match_evidence: dict | None = None
 
 
 class OnboardingRun(Record):
@@ -91,6 +93,8 @@ class OnboardingRun(Record):
     reason: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    jira_calls: int | None = None
+    jira_points: int | None = None
 
 
 class JiraConnection(Record):
@@ -133,6 +137,7 @@ class MetricsSnapshot(Record):
     computed_at: datetime
     sprint_metrics: dict | None = None
     linkage: dict | None = None
+    releases: dict | None = None  # issues done per fix version, lead time to release
 
 
 class StoredInsight(Record):

@@ -23,6 +23,8 @@ class TableNames(BaseModel):
     insights: str = Field(alias="INSIGHTS_TABLE")
     webhook_endpoints: str = Field(default="", alias="WEBHOOK_ENDPOINTS_TABLE")
     live_updates: str = Field(default="", alias="LIVE_UPDATES_TABLE")
+    # One item per Jira site (not per team): the site's shared rate budget. Empty: no shared pacing.
+    jira_site_budgets: str = Field(default="", alias="JIRA_SITE_BUDGETS_TABLE")
 
 
 class Settings(BaseModel):
@@ -49,6 +51,9 @@ class Settings(BaseModel):
     jira_paging_max_pages: int = Field(default=20_000, alias="JIRA_PAGING_MAX_PAGES", ge=1)
     jira_paging_max_items: int = Field(default=2_000_000, alias="JIRA_PAGING_MAX_ITEMS", ge=1)
     jira_paging_max_s: float = Field(default=3600.0, alias="JIRA_PAGING_MAX_SECONDS", gt=0)
+    # Requests per second every caller of one Jira site shares (its burst limit, as configured for
+    # the site); NearLimit headers lower it until the quota resets.
+    jira_site_requests_per_second: float = Field(default=100.0, alias="JIRA_SITE_REQUESTS_PER_SECOND", gt=0)
     # Base of the client's in-Lambda exponential backoff (Atlassian: ~2 s, x2 per retry, 0.7-1.3 jitter).
     jira_backoff_base_s: float = Field(default=2.0, alias="JIRA_BACKOFF_BASE_SECONDS", ge=0)
     # Amazon Bedrock model (or inference profile) id for the insights; empty = the offline generator.

@@ -62,9 +62,23 @@ def build_resolver(*routers: Router) -> APIGatewayHttpResolver:
 
 def all_routers() -> list[Router]:
     """Every API function's router, in the order the document lists them."""
-    from jira_onboarding.api import get_metrics, get_sync_status, register_connection, start_onboarding
+    from jira_onboarding.api import (
+        get_metrics,
+        get_sync_status,
+        list_jira_projects,
+        member_matches,
+        register_connection,
+        start_onboarding,
+    )
 
-    return [start_onboarding.router, get_sync_status.router, register_connection.router, get_metrics.router]
+    return [
+        start_onboarding.router,
+        get_sync_status.router,
+        register_connection.router,
+        get_metrics.router,
+        list_jira_projects.router,
+        member_matches.router,
+    ]
 
 
 def build_openapi() -> str:

@@ -54,13 +54,32 @@ class MetricsStore:
                 continue  # BETWEEN is inclusive at both ends; the window is half-open
             yield PullRequest.model_validate({**as_dict(item), "team_id": self.team_id})
 
+    def iter_merged_pr_texts(
+        self, since: datetime, until: datetime
+    ) -> Iterator[tuple[str, str | None, tuple[str | None, ...]]]:
+        """(pr_id, author_login, (title, branch, body)) of the PRs merged in [since, until): what
+        matching by evidence reads, and nothing else (a projection)."""
+        condition = PullRequestItem.merged_at.between(since.isoformat(), until.isoformat())
+        for item in PullRequestItem.by_merged_at.query(
+            self.team_id,
+            range_key_condition=condition,
+            attributes_to_get=["pr_id", "author_login", "title", "branch", "body", "merged_at"],
+        ):
+            if item.merged_at and item.merged_at >= until.isoformat():
+                continue  # BETWEEN is inclusive at both ends; the window is half-open
+            yield item.pr_id, item.author_login, (item.title, item.branch, item.body)
+
     def save_snapshot(self, snapshot: MetricsSnapshot) -> None:
         """Store a snapshot as zlib-compressed JSON in parts of at most SNAPSHOT_PART_BYTES, then its
         header: a reader sees a snapshot only once every part is there. Its issue keys made one
         item pass DynamoDB's 400 KB at ~7 boards of 150-issue sprints. The snapshot it supersedes
         (and its insights) expire SUPERSEDED_KEPT_S later (the table's TTL)."""
         previous = self._latest_header()
-        document = {"sprint_metrics": snapshot.sprint_metrics, "linkage": snapshot.linkage}
+        document = {
+            "sprint_metrics": snapshot.sprint_metrics,
+            "linkage": snapshot.linkage,
+            "releases": snapshot.releases,
+        }
         body = zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
         parts = [body[i : i + SNAPSHOT_PART_BYTES] for i in range(0, len(body), SNAPSHOT_PART_BYTES)]
         with MetricsSnapshotItem.batch_write() as batch:
@@ -119,6 +138,7 @@ class MetricsStore:
             computed_at=header.computed_at,
             sprint_metrics=document["sprint_metrics"],
             linkage=document["linkage"],
+            releases=document.get("releases"),
         )
 
     def save_insights(self, snapshot_id: str, insights: Iterable[StoredInsight]) -> int:

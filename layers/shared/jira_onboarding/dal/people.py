@@ -1,10 +1,12 @@
-"""A team's people: its members (who they are, their Jira match) and the Jira site's users."""
+"""A team's people: its members (who they are, their Jira match, what their work says about it)
+and the Jira site's users."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
 from jira_onboarding.dal.items import as_dict, is_conditional_failure, require_team
@@ -57,6 +59,59 @@ class PeopleStore:
         except UpdateError as exc:
             if is_conditional_failure(exc):
                 return False
+            raise
+        return True
+
+    def get_member(self, member_id: str) -> TeamMember | None:
+        try:
+            return TeamMember.model_validate(as_dict(TeamMemberItem.get(self.team_id, member_id)))
+        except DoesNotExist:
+            return None
+
+    def set_manual_match(self, member_id: str, account_id: str | None) -> bool:
+        """A person's decision: this account, or none ("not in Jira"). Kept by every later sync
+        (set_member_match never overwrites "manual"). False when there is no such member."""
+        return self._update_member(
+            member_id,
+            [
+                TeamMemberItem.match_method.set("manual"),
+                TeamMemberItem.match_confidence.set(1.0),
+                TeamMemberItem.matched_at.set(utcnow()),
+                TeamMemberItem.jira_account_id.set(account_id)
+                if account_id
+                else TeamMemberItem.jira_account_id.remove(),
+            ],
+        )
+
+    def clear_match(self, member_id: str) -> bool:
+        """Forget the member's match, by hand or not: the next matching decides afresh."""
+        return self._update_member(
+            member_id,
+            [
+                TeamMemberItem.jira_account_id.remove(),
+                TeamMemberItem.match_method.remove(),
+                TeamMemberItem.match_confidence.remove(),
+                TeamMemberItem.matched_at.set(utcnow()),
+            ],
+        )
+
+    def save_match_evidence(self, member_id: str, evidence: dict[str, Any] | None) -> bool:
+        """What the member's pull requests say about their account (the members view shows it)."""
+        action = (
+            TeamMemberItem.match_evidence.set(evidence)
+            if evidence is not None
+            else TeamMemberItem.match_evidence.remove()
+        )
+        return self._update_member(member_id, [action])
+
+    def _update_member(self, member_id: str, actions: list[Action]) -> bool:
+        try:
+            TeamMemberItem(self.team_id, member_id).update(
+                actions=actions, condition=TeamMemberItem.member_id.exists()
+            )
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                return False  # no such member: updates never create one
             raise
         return True
 

@@ -15,6 +15,7 @@ from pynamodb.expressions.update import Action
 
 from jira_onboarding.dal.items import as_dict, is_conditional_failure, require_team
 from jira_onboarding.dal.tables import TrackedProjectItem, bind_tables, utcnow
+from jira_onboarding.jira.structure import ProjectVersion
 from jira_onboarding.records import SyncStatus, TrackedProject
 
 
@@ -81,17 +82,22 @@ class ProjectStore:
         return self._update(project_key, actions, run_id=run_id)
 
     def mark_structure_refreshed(
-        self, project_key: str, *, run_id: str, estimation_field: str | None
+        self,
+        project_key: str,
+        *,
+        run_id: str,
+        estimation_field: str | None,
+        versions: Sequence[ProjectVersion] | None = None,
     ) -> bool:
-        """The project's boards and sprints are stored for this run, with its board's estimation field."""
-        return self._update(
-            project_key,
-            [
-                TrackedProjectItem.structure_run_id.set(run_id),
-                _set_or_remove(TrackedProjectItem.estimation_field, estimation_field),
-            ],
-            run_id=run_id,
-        )
+        """The project's boards and sprints are stored for this run, with its board's estimation
+        field and its versions (their release dates)."""
+        actions = [
+            TrackedProjectItem.structure_run_id.set(run_id),
+            _set_or_remove(TrackedProjectItem.estimation_field, estimation_field),
+        ]
+        if versions is not None:
+            actions.append(TrackedProjectItem.versions.set([v.model_dump(mode="json") for v in versions]))
+        return self._update(project_key, actions, run_id=run_id)
 
     def mark_structure_checked(self, project_key: str, *, run_id: str) -> bool:
         """An incremental run's work before its first page is done (its boards and sprints are

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
@@ -159,6 +159,17 @@ class RunStore:
         self._update(
             run_id, [OnboardingRunItem.status.set(status.value), OnboardingRunItem.finished_at.set(at)]
         )
+
+    def add_jira_cost(self, run_id: str, calls: int, points: int) -> None:
+        """Add what a step's Jira calls cost to the run (an atomic ADD: steps run concurrently)."""
+        try:
+            OnboardingRunItem(self.team_id, run_id).update(
+                actions=[OnboardingRunItem.jira_calls.add(calls), OnboardingRunItem.jira_points.add(points)],
+                condition=OnboardingRunItem.run_id.exists(),
+            )
+        except UpdateError as exc:
+            if not is_conditional_failure(exc):
+                raise  # a run that is gone keeps no cost
 
     def _update(self, run_id: str, actions: Sequence[Action]) -> None:
         OnboardingRunItem(self.team_id, run_id).update(actions=list(actions))

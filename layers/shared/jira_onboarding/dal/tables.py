@@ -55,8 +55,7 @@ class TrackedProjectItem(_TeamModel):
     sync_status = UnicodeAttribute(default="PENDING")
     selected = BooleanAttribute(default=True)  # False once the team deselects it: data kept, no more syncs
     run_id = UnicodeAttribute(null=True)
-    # The run's plan: segment id -> {phase, jql, cursor, done}; each segment is one JQL query over a
-    # disjoint part of the project with its own saved cursor (see logic/plan_sync.py).
+    # The run's plan: segment id -> {phase, jql, cursor, done}, each a disjoint JQL query (plan_sync.py).
     segments: MapAttribute = MapAttribute(null=True)
     plan_run_id = UnicodeAttribute(null=True)  # the run the segments were planned for
     structure_run_id = UnicodeAttribute(null=True)  # the run that stored the boards and sprints
@@ -65,12 +64,12 @@ class TrackedProjectItem(_TeamModel):
     pages_synced = NumberAttribute(default=0)
     issues_fetched = NumberAttribute(default=0)  # this run's, committed: a full sync's progress
     issues_stored = NumberAttribute(default=0)  # what the store holds (set at completion, kept)
-    # Issues a first sync stored ahead of their batch (the first page of the recent segment); the
-    # status shows them until the committed count overtakes them (logic/status.py).
+    # Issues a first sync stored ahead of their batch, shown until the count overtakes them (status.py).
     issues_previewed = NumberAttribute(null=True)
     issues_written = NumberAttribute(default=0)  # items the run wrote (new or changed)
     issues_total_estimate = NumberAttribute(null=True)
     estimation_field = UnicodeAttribute(null=True)
+    versions = JSONAttribute(null=True)  # the project's versions with their release dates (jira/structure.py)
     reason = UnicodeAttribute(null=True)
     error_name = UnicodeAttribute(null=True)
     next_retry_at = UTCDateTimeAttribute(null=True)
@@ -95,6 +94,7 @@ class TeamMemberItem(_TeamModel):
     match_method = UnicodeAttribute(null=True)
     match_confidence = NumberAttribute(null=True)
     matched_at = UTCDateTimeAttribute(null=True)
+    match_evidence = JSONAttribute(null=True)  # what their PRs say (logic/match_evidence.py)
 
 
 class JiraUserItem(_TeamModel):
@@ -177,6 +177,9 @@ class OnboardingRunItem(_TeamModel):
     reason = UnicodeAttribute(null=True)
     started_at = UTCDateTimeAttribute(default=utcnow)
     finished_at = UTCDateTimeAttribute(null=True)
+    # What the run's Jira calls cost (Jira's points cost model), added by each step as it ends.
+    jira_calls = NumberAttribute(null=True)
+    jira_points = NumberAttribute(null=True)
 
 
 class JiraConnectionItem(_TeamModel):
@@ -194,8 +197,7 @@ class JiraConnectionItem(_TeamModel):
     refresh_lease_owner = UnicodeAttribute(null=True)
     refresh_lease_until = NumberAttribute(null=True)
     token_version = NumberAttribute(default=0)
-    # When the site's users were last fetched, and for which members (a digest): the nightly run
-    # fetches them again only weekly or when the team's members changed.
+    # When the site's users were last fetched, for which members (a digest): again weekly, or on a change.
     users_synced_at = UTCDateTimeAttribute(null=True)
     users_members_digest = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=utcnow)

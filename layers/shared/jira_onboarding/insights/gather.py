@@ -47,11 +47,20 @@ class LinkageInsightData(BaseModel):
     unlinked_median_hours: float | None = None
 
 
+class ReleaseInsightData(BaseModel):
+    released_versions: int = 0
+    done_issues_released: int = 0
+    lead_time_days_median: float | None = None  # done to release, over every released version
+    last_release: str | None = None  # "NAME (YYYY-MM-DD): N done, median M days to ship"
+    done_after_release: int = 0  # fixed work given a version after that version shipped
+
+
 class JiraInsightData(BaseModel):
     snapshot_id: str
     computed_at: datetime | None = None
     boards: list[BoardInsightData] = Field(default_factory=list)
     linkage: LinkageInsightData | None = None
+    releases: ReleaseInsightData | None = None
 
 
 class GithubInsightData(BaseModel):
@@ -128,6 +137,26 @@ def _linkage(raw: dict[str, Any] | None) -> LinkageInsightData | None:
     )
 
 
+def _releases(raw: dict[str, Any] | None) -> ReleaseInsightData | None:
+    if not raw or not raw.get("released_versions"):
+        return None
+    released = [v for v in raw.get("versions") or [] if v.get("released") and v.get("release_date")]
+    last = max(released, key=lambda v: v["release_date"]) if released else None
+    text = None
+    if last is not None:
+        lead = last.get("lead_time_days_median")
+        text = f"{last['name']} ({last['release_date']}): {last['done_issues']} done" + (
+            f", median {lead} days from done to release" if lead is not None else ""
+        )
+    return ReleaseInsightData(
+        released_versions=raw.get("released_versions") or 0,
+        done_issues_released=raw.get("done_issues_released") or 0,
+        lead_time_days_median=raw.get("lead_time_days_median"),
+        last_release=text,
+        done_after_release=sum(v.get("done_after_release") or 0 for v in released),
+    )
+
+
 def jira_section(snapshot: MetricsSnapshot) -> JiraInsightData:
     boards = (snapshot.sprint_metrics or {}).get("boards") or []
     return JiraInsightData(
@@ -135,6 +164,7 @@ def jira_section(snapshot: MetricsSnapshot) -> JiraInsightData:
         computed_at=snapshot.computed_at,
         boards=[_board(b) for b in boards],
         linkage=_linkage(snapshot.linkage),
+        releases=_releases(snapshot.releases),
     )
 
 

@@ -11,6 +11,7 @@ from jira_onboarding.insights.gather import (
     GithubInsightData,
     InsightData,
     JiraInsightData,
+    ReleaseInsightData,
 )
 from jira_onboarding.insights.models import SEVERITY_ORDER, Insight, InsightSet
 from jira_onboarding.insights.prompt import render_prompt
@@ -185,10 +186,33 @@ def offline_insights(data: InsightData) -> list[Insight]:
         out = _linkage_insights(jira)
         for board in jira.boards:
             out += _board_insights(board)
+    if jira is not None and jira.releases is not None:
+        out.append(_release_insight(jira.releases))
     if data.github and data.github.median_hours_to_merge is not None:
         out.append(_merge_time_insight(data.github, data.window_days))
     out.sort(key=lambda i: SEVERITY_ORDER[i.severity])  # stable: rule order within a severity
     return out[:MAX_INSIGHTS]
+
+
+def _release_insight(releases: ReleaseInsightData) -> Insight:
+    """How long finished work waits to ship: done to the end of its fix version's release day."""
+    lead = releases.lead_time_days_median
+    evidence = [
+        f"{releases.done_issues_released} done issues in {releases.released_versions} released versions"
+    ]
+    if releases.last_release:
+        evidence.append(f"last release: {releases.last_release}")
+    if releases.done_after_release:
+        evidence.append(f"{releases.done_after_release} done issues were given a version after it shipped")
+    return Insight(
+        title=f"Done work waits a median {lead} days to be released"
+        if lead is not None
+        else f"{releases.released_versions} versions released",
+        detail="From an issue's resolution to the end of its fix version's release day.",
+        category="delivery",
+        severity="warning" if lead is not None and lead > 14 else "info",
+        evidence=evidence,
+    )
 
 
 def generate_insights(

@@ -29,21 +29,22 @@ from jira_onboarding.errors import (
     JiraUnreachableError,
 )
 from jira_onboarding.jira import transport
-from jira_onboarding.jira.agile import AGILE_LIMITS, AgileEndpoints
+from jira_onboarding.jira.agile import AgileEndpoints
 from jira_onboarding.jira.credentials import JiraCredentials
 from jira_onboarding.jira.models import (
     JiraField,
     JiraUser,
     SearchPage,
 )
+from jira_onboarding.jira.pacing import Pacer
 from jira_onboarding.jira.paging import (
     DEFAULT_LIMITS,
     PagingLimits,
     TokenPage,
     iter_array_pages,
-    iter_offset_pages,
     iter_token_pages,
 )
+from jira_onboarding.jira.projects import ProjectEndpoints
 from jira_onboarding.jira.responses import error_for_response
 from jira_onboarding.observability import trace_httpx
 from jira_onboarding.redact import scrub
@@ -73,7 +74,7 @@ def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-class JiraClient(AgileEndpoints):
+class JiraClient(AgileEndpoints, ProjectEndpoints):
     """Jira Cloud REST v3 + Agile 1.0. Thread-compatible; one instance per invocation."""
 
     def __init__(
@@ -91,8 +92,10 @@ class JiraClient(AgileEndpoints):
         request_deadline_s: float = transport.REQUEST_DEADLINE_S,
         max_body_bytes: int = transport.MAX_BODY_BYTES,
         paging_limits: PagingLimits = DEFAULT_LIMITS,
+        pacer: Pacer | None = None,
     ) -> None:
         self._http = http
+        self._pacer = pacer  # the site's shared budget: paces every request, learns from every answer
         # Called once on a 401: returns a fresh Authorization header (an OAuth refresh) or None.
         self._on_unauthorized = on_unauthorized
         self._max_attempts = max_attempts
@@ -131,6 +134,8 @@ class JiraClient(AgileEndpoints):
         return cls(http, secrets=credentials.secrets(), **kwargs)
 
     def close(self) -> None:
+        if self._pacer is not None:
+            self._pacer.close()
         self._http.close()
 
     def scrub(self, text: object, *, limit: int | None = 300) -> str:
@@ -200,17 +205,24 @@ class JiraClient(AgileEndpoints):
 
     def _attempt(self, request: httpx.Request, what: str) -> Any:
         """One call: the decoded JSON, or the JiraError it came to."""
+        if self._pacer is not None:
+            self._pacer.before(request.method, request.url.path)
         self.calls += 1
         response, content = self._send_once(request, what)
         if response.is_success:
             try:
                 # pydantic's JSON parser: a bulk changelog of 1,000 issues is megabytes (every
                 # history carries its author), and json.loads took ~5 times as long.
-                return from_json(content)
+                payload = from_json(content)
             except ValueError as exc:
                 raise JiraMalformedResponseError(
                     f"Jira sent a body that is not valid JSON for {what}."
                 ) from exc
+            if self._pacer is not None:
+                self._pacer.after(response, payload)
+            return payload
+        if self._pacer is not None:
+            self._pacer.after(response)
         raise error_for_response(response, what=what, secrets=self._secrets, content=content)
 
     def _request(
@@ -322,27 +334,6 @@ class JiraClient(AgileEndpoints):
         if not 0 <= count <= MAX_PLAUSIBLE_COUNT:  # also false for NaN
             return None
         return int(count)
-
-    def projects(self) -> list[dict[str, str]]:
-        """Every project the credentials see, `{key, name}` by key (`GET /rest/api/3/project/search`)."""
-        pages = iter_offset_pages(
-            lambda start: self.request(
-                "GET",
-                "/rest/api/3/project/search",
-                what="the project list",
-                params={"startAt": start, "maxResults": 50, "orderBy": "key"},
-            ),
-            what="the project list",
-            limits=self._limits(AGILE_LIMITS),
-        )
-        found = []
-        for values in pages:
-            for value in values:
-                key = value.get("key") if isinstance(value, dict) else None
-                if isinstance(key, str):
-                    name = value.get("name")
-                    found.append({"key": key, "name": name if isinstance(name, str) else key})
-        return found
 
     # ---- changelogs --------------------------------------------------------------------------
     def bulk_changelog(

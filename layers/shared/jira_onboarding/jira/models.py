@@ -17,6 +17,7 @@ from jira_onboarding.jira.readers import (
     points,
     text,
 )
+from jira_onboarding.jira.structure import STRUCTURE_FIELDS, IssueStructure, read_structure
 
 __all__ = ["parse_issue", "parse_jira_datetime"]
 
@@ -188,6 +189,7 @@ class JiraIssue(JiraModel):
     # From the bulk changelog, oldest first; empty when the changelog was not fetched.
     sprint_changes: tuple[FieldChange, ...] = ()
     status_changes: tuple[FieldChange, ...] = ()
+    structure: IssueStructure = IssueStructure()  # releases and structure (jira/structure.py)
 
 
 class SearchPage(JiraModel):
@@ -257,6 +259,7 @@ class FieldMap(JiraModel):
             "labels",
             "parent",
             "project",
+            *STRUCTURE_FIELDS,
         ]
         for name in (self.sprint_field, self.epic_link_field, *self.story_point_fields, *extra):
             if name and name not in names:
@@ -316,4 +319,5 @@ def parse_issue(
         parent_key=text(parent_key, MAX_NAME),
         sprint_ids=read.sprint_ids(field_map.sprint_field),
         story_points=story_points,
+        structure=read_structure(fields),
     )

@@ -20,12 +20,17 @@ from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import OnboardingRequestError
 from jira_onboarding.insights.gather import gather_insight_data
 from jira_onboarding.insights.generator import generate_insights
+from jira_onboarding.jira.structure import ProjectVersion
+from jira_onboarding.logic.matching import PR_EVIDENCE, MatchReport
+from jira_onboarding.logic.rematch import rematch_members
+from jira_onboarding.logic.sync_users import matching_summary
 from jira_onboarding.observability import MetricUnit, logger, metrics
 from jira_onboarding.records import MetricsSnapshot, StoredInsight
 from jira_onboarding.settings import get_settings
 from jira_onboarding.sprint_metrics.issues import MetricIssue
 from jira_onboarding.sprint_metrics.linkage import LinkageReport, correlate_pull_requests
 from jira_onboarding.sprint_metrics.recorded_scopes import apply_recorded_scopes
+from jira_onboarding.sprint_metrics.releases import ReleaseReport, release_metrics
 from jira_onboarding.sprint_metrics.sprints import SprintMetricsReport, compute_sprint_metrics
 
 
@@ -104,6 +109,31 @@ def _unchanged_summary(step: StepInput, snapshot_id: str) -> MetricsSummary:
     )
 
 
+def _rematch(repo: TeamStores, run_id: str, now: datetime) -> MatchReport | None:
+    """Match the members again now that issues are stored (logic/rematch.py says why here), and
+    bring the run's users summary up to date once Sync Users has written it (until then, Sync
+    Users writes its own, from a matching that ran after the users were stored)."""
+    try:
+        report = rematch_members(repo, now=now)
+        run = repo.runs.get(run_id)
+        if report is not None and run is not None and run.users_summary:
+            summary = {**run.users_summary, **matching_summary(report)}
+            repo.runs.record_users(run_id, summary, matched=report.matched_count)
+        return report
+    except Exception:  # matching is a bonus: the metrics must survive it
+        logger.exception("Matching the members by evidence failed; metrics computed without it")
+        return None
+
+
+def team_releases(repo: TeamStores, issues: Iterable[MetricIssue]) -> ReleaseReport:
+    """Issues done per fix version and their lead time to release, from the stored versions."""
+    versions = {
+        p.project_key: [ProjectVersion.model_validate(v) for v in p.versions or ()]
+        for p in repo.projects.list_tracked(attributes=["versions"])
+    }
+    return release_metrics(issues, versions)
+
+
 def compute_metrics(
     step: StepInput, *, now: datetime | None = None, bedrock_client: Any = None
 ) -> MetricsSummary:
@@ -112,10 +142,12 @@ def compute_metrics(
     unchanged = unchanged_snapshot(repo, step.run_id, now)
     if unchanged is not None:
         return _unchanged_summary(step, unchanged)
+    rematch = _rematch(repo, step.run_id, now)  # first: the linkage reads the members' accounts
     # Read once for both (they used to read every issue twice), lean: the metrics' own issue type.
     issues = repo.issues.list_metric_issues(p.project_key for p in repo.projects.list_tracked())
     sprint_report = team_sprint_metrics(repo, issues, now=now)
     linkage = team_pr_linkage(repo, issues, now=now)
+    releases = team_releases(repo, issues)
     del issues  # the insights below need only the snapshot
     snapshot_id = new_snapshot_id(now)
     repo.metrics.save_snapshot(
@@ -126,6 +158,7 @@ def compute_metrics(
             computed_at=now,
             sprint_metrics=sprint_report.model_dump(mode="json"),
             linkage=linkage.model_dump(mode="json"),
+            releases=releases.model_dump(mode="json"),
         )
     )
     generated = generate_insights(gather_insight_data(step.team_id, now=now), bedrock_client=bedrock_client)
@@ -152,6 +185,9 @@ def compute_metrics(
         linkage_rate=linkage.linkage_rate,
         insights=len(generated.insights),
         generator=generated.generator,
+        released_versions=releases.released_versions,
+        members_matched=rematch.matched_count if rematch else None,
+        matched_by_evidence=len(rematch.by_method(PR_EVIDENCE)) if rematch else None,
     )
     metrics.add_metric(name="InsightsWritten", unit=MetricUnit.Count, value=summary.insights)
     logger.info("Jira metrics computed", extra=summary.model_dump())
@@ -170,6 +206,7 @@ def latest_metrics(team_id: str) -> MetricsResponse:
         computed_at=snapshot.computed_at.isoformat(),
         sprint_metrics=snapshot.sprint_metrics,
         linkage=snapshot.linkage,
+        releases=snapshot.releases,
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from jira_onboarding.budget import Priority, site_pacer
 from jira_onboarding.contracts import ConnectionRequest, ConnectionResponse
 from jira_onboarding.credentials import stored_credentials
 from jira_onboarding.dal.team import TeamStores
@@ -123,7 +124,14 @@ def load_credentials(team_id: str, repo: TeamStores) -> tuple[JiraCredentials, T
     return credentials, store
 
 
-def open_jira(team_id: str, repo: TeamStores, *, time_left_s: Any = None) -> JiraClient:
+def open_jira(
+    team_id: str,
+    repo: TeamStores,
+    *,
+    time_left_s: Any = None,
+    priority: Priority = Priority.ONBOARDING,
+    run_id: str | None = None,
+) -> JiraClient:
     settings = get_settings()
     credentials, store = load_credentials(team_id, repo)
 
@@ -154,6 +162,12 @@ def open_jira(team_id: str, repo: TeamStores, *, time_left_s: Any = None) -> Jir
             max_pages=settings.jira_paging_max_pages,
             max_items=settings.jira_paging_max_items,
             max_seconds=settings.jira_paging_max_s,
+        ),
+        pacer=site_pacer(
+            credentials,
+            priority=priority,
+            time_left_s=time_left_s,
+            record=(lambda calls, points: repo.runs.add_jira_cost(run_id, calls, points)) if run_id else None,
         ),
     )
 

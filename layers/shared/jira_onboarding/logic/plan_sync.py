@@ -22,6 +22,7 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+from jira_onboarding.budget.site_data import site_fields
 from jira_onboarding.contracts import PhasePlan, RunPlan, SegmentRef, StepInput
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import PROJECT_REFUSED
@@ -168,7 +169,11 @@ def ensure_field_map(client: JiraClient, repo: TeamStores, *, refresh: bool) -> 
     connection = repo.connection.get()
     if not refresh and connection and connection.field_map:
         return FieldMap.model_validate(connection.field_map)
-    field_map = FieldMap.detect(client.fields())
+    if connection is None:
+        field_map = FieldMap.detect(client.fields())
+    else:  # detected once per site and shared by its teams (budget/site_data.py)
+        shared = site_fields(connection.site_url, lambda: FieldMap.detect(client.fields()).model_dump())
+        field_map = FieldMap.model_validate(shared)
     repo.connection.save_field_map(field_map.model_dump())
     return field_map
 
@@ -183,7 +188,7 @@ def plan_run(step: StepInput) -> RunPlan:
         for p in repo.projects.among(run.project_keys if run else [])
         if p.run_id == step.run_id and p.sync_status not in {SyncStatus.COMPLETE, SyncStatus.FAILED}
     ]
-    client = open_jira(step.team_id, repo)
+    client = open_jira(step.team_id, repo, run_id=step.run_id)
     try:
         needs_full = any(p.last_synced_at is None and p.plan_run_id != step.run_id for p in projects)
         ensure_field_map(client, repo, refresh=needs_full)

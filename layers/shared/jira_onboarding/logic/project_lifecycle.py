@@ -36,7 +36,7 @@ def sweep_deleted(client: JiraClient, repo: TeamStores, project_key: str) -> int
 def refresh_structure(
     client: JiraClient, repo: TeamStores, project: TrackedProject, run_id: str
 ) -> str | None:
-    """Store the project's boards and sprints; return the board's own estimation field."""
+    """Store the project's boards, sprints and versions; return the board's own estimation field."""
     key = project.project_key
     estimation_field = None
     board_rows = []
@@ -47,7 +47,10 @@ def refresh_structure(
             estimation_field = field
         repo.boards.save_sprints(key, client.sprints(board))
     repo.boards.save_boards(board_rows)
-    repo.projects.mark_structure_refreshed(key, run_id=run_id, estimation_field=estimation_field)
+    versions = client.project_versions(key)  # the release dates of its fix versions
+    repo.projects.mark_structure_refreshed(
+        key, run_id=run_id, estimation_field=estimation_field, versions=versions
+    )
     return estimation_field
 
 

@@ -35,7 +35,7 @@ def reconcile_run(step: StepInput) -> dict[str, Any]:
         return {"run_id": step.run_id, "checked": [], "swept": []}
     fetched = sum(p.issues_fetched for p in projects)
     swept: list[str] = []
-    client = open_jira(step.team_id, repo)
+    client = open_jira(step.team_id, repo, run_id=step.run_id)
     try:
         keys = ", ".join(f'"{p.project_key}"' for p in projects)
         jira_total = client.approximate_count(f"project in ({keys})", what="the run's projects")

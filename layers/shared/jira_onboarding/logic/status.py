@@ -86,6 +86,8 @@ def get_run_status(team_id: str, run_id: str) -> RunStatusResponse:
         reason=run.reason,
         projects=projects,
         live_updates=live_status(team_id),
+        jira_calls=run.jira_calls,
+        jira_points=run.jira_points,
     )
 
 

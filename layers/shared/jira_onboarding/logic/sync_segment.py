@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
+from jira_onboarding.budget import Priority
 from jira_onboarding.contracts import ProjectStepInput, SegmentResult
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import JiraRateLimitExhaustedError, JiraThrottledError
@@ -71,7 +72,9 @@ def sync_segment(step: ProjectStepInput, *, time_left_s: Callable[[], float]) ->
         return _result(step, project, done=True)
     assert project is not None
     started = time.monotonic()
-    client = open_jira(step.team_id, repo, time_left_s=time_left_s)
+    # A first sync has a person waiting; an incremental refresh gives way to it on a shared site.
+    priority = Priority.REFRESH if project.sync_mode == "incremental" else Priority.ONBOARDING
+    client = open_jira(step.team_id, repo, time_left_s=time_left_s, priority=priority, run_id=step.run_id)
     committer: SegmentCommitter | None = None
     try:
         project = prepare_project(client, repo, project, step.run_id)

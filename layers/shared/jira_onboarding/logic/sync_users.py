@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from jira_onboarding.contracts import StepInput, UsersSummary
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.connections import open_jira
-from jira_onboarding.logic.matching import MatchReport, match_members
+from jira_onboarding.logic.matching import PR_EVIDENCE, MatchReport, evidence_summary
+from jira_onboarding.logic.rematch import rematch_members
 from jira_onboarding.observability import MetricUnit, logger, metrics
 from jira_onboarding.records import TeamMember
 
@@ -45,6 +47,23 @@ def _refresh_skipped(repo: TeamStores, step: StepInput, digest: str) -> str | No
     )
 
 
+def matching_summary(report: MatchReport) -> dict[str, Any]:
+    """The users summary's matching part (Compute Metrics writes it again after matching again)."""
+    return {
+        "matched": report.matched_count,
+        "matched_by_evidence": len(report.by_method(PR_EVIDENCE)),
+        "evidence": evidence_summary(report),
+        "ambiguous": [
+            m.model_dump(include={"member_id", "candidates", "method"})
+            for m in report.by_outcome("ambiguous")
+        ],
+        "unmatched_members": [m.member_id for m in report.by_outcome("unmatched")],
+        "unmatched_jira_users": len(report.unmatched_jira_users),
+        "unmatched_jira_user_names": report.unmatched_jira_user_names,
+        "skipped_jira_users": report.skipped_jira_users,
+    }
+
+
 def sync_users(step: StepInput) -> UsersSummary:
     repo = TeamStores(step.team_id)
     members = repo.people.list_members()
@@ -55,7 +74,7 @@ def sync_users(step: StepInput) -> UsersSummary:
         repo.runs.record_users(step.run_id, summary.model_dump())
         logger.info("Jira users left as they are", extra={"reason": skipped})
         return summary
-    client = open_jira(step.team_id, repo)
+    client = open_jira(step.team_id, repo, run_id=step.run_id)
     try:
         users = [user for page in client.iter_user_pages() for user in page]
     finally:
@@ -63,17 +82,7 @@ def sync_users(step: StepInput) -> UsersSummary:
     written = repo.people.save_jira_users(users)
     matching_error = None
     try:
-        report = match_members(members, users)
-        current = {m.member_id: (m.jira_account_id, m.match_method, m.match_confidence) for m in members}
-        for match in report.matches:
-            if match.outcome == "matched" and current.get(match.member_id) != (
-                match.account_id,
-                match.method,
-                match.confidence,
-            ):
-                repo.people.set_member_match(
-                    match.member_id, match.account_id, match.method, match.confidence
-                )
+        report = rematch_members(repo, users) or MatchReport(matches=[])
     except Exception as exc:  # matching is a bonus: the stored users must survive it
         logger.exception("Member matching failed; Jira users stored without matches")
         matching_error = f"Matching the team's members failed ({exc.__class__.__name__})."
@@ -82,15 +91,7 @@ def sync_users(step: StepInput) -> UsersSummary:
         users_fetched=len(users),
         users_written=written,
         members=len(members),
-        matched=report.matched_count,
-        ambiguous=[
-            m.model_dump(include={"member_id", "candidates", "method"})
-            for m in report.by_outcome("ambiguous")
-        ],
-        unmatched_members=[m.member_id for m in report.by_outcome("unmatched")],
-        unmatched_jira_users=len(report.unmatched_jira_users),
-        unmatched_jira_user_names=report.unmatched_jira_user_names,
-        skipped_jira_users=report.skipped_jira_users,
+        **matching_summary(report),
         matching_error=matching_error,
     )
     repo.connection.mark_users_synced(digest)
@@ -99,5 +100,5 @@ def sync_users(step: StepInput) -> UsersSummary:
     )
     metrics.add_metric(name="JiraUsersFetched", unit=MetricUnit.Count, value=summary.users_fetched)
     metrics.add_metric(name="TeamMembersMatched", unit=MetricUnit.Count, value=summary.matched)
-    logger.info("Jira users synced", extra=summary.model_dump(exclude={"ambiguous"}))
+    logger.info("Jira users synced", extra=summary.model_dump(exclude={"ambiguous", "evidence"}))
     return summary

@@ -37,6 +37,7 @@ STORED_ATTRIBUTES = (
     "resolved",
     "sprint_changes",
     "status_changes",
+    "structure",  # for the fix versions (the release metrics)
     "deleted",
 )
 
@@ -82,6 +83,7 @@ class MetricIssue:
     resolved: int | None = None
     sprint_changes: tuple[SprintChange, ...] = ()
     status_changes: tuple[StatusChange, ...] = ()
+    fix_version_ids: tuple[str, ...] = ()
 
 
 class MetricIssueBuilder:
@@ -108,9 +110,11 @@ class MetricIssueBuilder:
         resolved: datetime | None = None,
         sprint_changes: Iterable[Mapping[str, Any]] | None = None,
         status_changes: Iterable[Mapping[str, Any]] | None = None,
+        structure: Mapping[str, Any] | None = None,
     ) -> MetricIssue:
         """From an issues-table item's attributes: changes as `save_issues` stores them
-        (`{"at": ISO 8601, "from": ..., "to": ...}`), sprint ids as DynamoDB numbers."""
+        (`{"at": ISO 8601, "from": ..., "to": ...}`), sprint ids as DynamoDB numbers, the structure
+        as jira/structure.py's IssueStructure dumps it."""
         sprints = self._sprint_changes(
             (datetime.fromisoformat(c["at"]), c.get("from"), c.get("to")) for c in sprint_changes or ()
         )
@@ -130,6 +134,9 @@ class MetricIssueBuilder:
             resolved,
             sprints,
             statuses,
+            self._versions(
+                v.get("id") for v in (structure or {}).get("fix_versions") or () if isinstance(v, dict)
+            ),
         )
 
     def from_issue(self, issue: JiraIssue) -> MetricIssue:
@@ -147,6 +154,7 @@ class MetricIssueBuilder:
             issue.resolved,
             self._sprint_changes(_raw(c) for c in issue.sprint_changes),
             self._status_changes(_raw(c) for c in issue.status_changes),
+            self._versions(v.id for v in issue.structure.fix_versions),
         )
 
     # ---- sharing -----------------------------------------------------------------------------
@@ -164,6 +172,7 @@ class MetricIssueBuilder:
         resolved: datetime | None,
         sprint_changes: tuple[SprintChange, ...],
         status_changes: tuple[StatusChange, ...],
+        fix_version_ids: tuple[str, ...] = (),
     ) -> MetricIssue:
         points = None
         if story_points is not None:
@@ -182,6 +191,7 @@ class MetricIssueBuilder:
             resolved=to_micros(resolved) if resolved is not None else None,
             sprint_changes=sprint_changes,
             status_changes=status_changes,
+            fix_version_ids=fix_version_ids,
         )
 
     def _sprint_changes(
@@ -201,6 +211,9 @@ class MetricIssueBuilder:
             )
             for at, before, after in changes
         )
+
+    def _versions(self, ids: Iterable[Any]) -> tuple[str, ...]:
+        return tuple(self._name(v) for v in ids if isinstance(v, str))
 
     def _name(self, value: str) -> str:
         shared = self._names.get(value)

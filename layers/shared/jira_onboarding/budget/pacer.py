@@ -1,0 +1,275 @@
+"""Pace one client from its site's shared bucket, and act on Jira's rate-limit headers at the scope
+their reason names (JIRA_API_NOTES.md, "Rate limits"):
+
+- `X-RateLimit-NearLimit: true`: the site slows down to what its remaining points allow until the
+  reset, before any 429;
+- 429 `jira-burst-based` (or no reason): that endpoint only waits out its `Retry-After`;
+- 429 `jira-quota-tenant-based`: the whole site pauses until `X-RateLimit-Reset`; every Lambda on it
+  learns so from its next reservation and hands the wait to the state machine without calling Jira;
+- 429 `jira-quota-global-based`: all of the app's OAuth traffic pauses.
+
+Slots are taken from DynamoDB in blocks (one conditional write per block, `dal/site_budget.py`), and
+unused slots are given back at the end. Onboarding (a person is waiting) reserves at once; a nightly
+refresh or a live-update fetch only when the site is not backlogged, so onboarding goes first.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import httpx
+
+from jira_onboarding.budget.site import app_key, endpoint_of, points_cost, site_key
+from jira_onboarding.dal.site_budget import Reservation, SiteBudgetStore, SiteState
+from jira_onboarding.errors import JiraThrottledError
+from jira_onboarding.settings import get_settings
+
+TENANT_QUOTA = "jira-quota-tenant-based"
+GLOBAL_QUOTA = "jira-quota-global-based"
+RESET_MARGIN_S = 1.0  # resume a little after the announced reset: early requests earn a longer wait
+APP_STATE_MAX_AGE_S = 2.0  # how stale the app-wide pause may be (read once per that, not per call)
+TYPICAL_POINTS_PER_CALL = 50.0  # before this client has measured its own (search pages cost ~101)
+
+
+class Priority(Enum):
+    """Who waits for the calls: onboarding (a person) goes before refreshes and live updates."""
+
+    ONBOARDING = "onboarding"
+    REFRESH = "refresh"
+
+
+class SitePacer:
+    """The `Pacer` of one JiraClient on one site (see `jira.pacing.Pacer`)."""
+
+    def __init__(
+        self,
+        store: SiteBudgetStore,
+        site: str,
+        *,
+        rate: float,
+        priority: Priority = Priority.ONBOARDING,
+        app: str | None = None,
+        max_wait_s: float = 30.0,
+        max_slow_wait_s: float = 5.0,
+        background_backlog_s: float = 1.0,
+        time_left_s: Callable[[], float] | None = None,
+        record: Callable[[int, int], None] | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._store = store
+        self.site = site
+        self._rate = rate
+        # A block covers ~0.1 s of the site's rate (one slot at 10 req/s, ten at 100 req/s): the item
+        # takes ~10 writes/s whatever the rate, far below a partition's 1,000, and a block held by
+        # one of many waiting Lambdas keeps the queue short.
+        self._block = max(1, round(rate * 0.1))
+        self._priority = priority
+        self._app = app
+        self._max_wait_s = max_wait_s  # for a slot on a busy site: short by construction
+        self._max_slow_wait_s = max_slow_wait_s  # in all, for slots spaced out near a quota
+        self._slow_waited = 0.0
+        self._background_backlog_s = background_backlog_s
+        self._time_left_s = time_left_s or (lambda: math.inf)
+        self._clock = clock
+        self._sleep = sleep
+        self._slots: deque[float] = deque()
+        self._reservation: Reservation | None = None
+        self._state = SiteState()
+        self._app_state = SiteState()
+        self._app_read_at = -math.inf
+        self.calls = 0
+        self.points = 0
+        self._flushed = (0, 0)
+        self._record = record  # (calls, points) -> None: the run's own account of its cost
+        self._under_quota = False  # answers carry X-RateLimit-Remaining: cost-based limiting applies
+
+    # ---- before each request ------------------------------------------------------------------
+    def before(self, method: str, path: str) -> None:
+        endpoint = endpoint_of(method, path)
+        now = self._clock()
+        self._check_paused(now)
+        if not self._slots:
+            self._reserve(now)
+        slot = self._slots.popleft()
+        until = max(slot, self._state.endpoint_pauses.get(endpoint, 0.0))
+        wait = until - self._clock()
+        if wait > 0 and self._state.slow_until > now:
+            # Paced down near a quota: seconds between calls. Past the inline allowance the wait
+            # goes to the state machine (a Wait state costs nothing), and the slot back to the site.
+            if self._slow_waited + wait > self._max_slow_wait_s:
+                self._slots.appendleft(slot)
+                self._give_back()
+                raise JiraThrottledError("Jira's quota is nearly spent; pacing down.", retry_after=wait)
+            self._slow_waited += wait
+        self._wait(wait)
+
+    def _check_paused(self, now: float) -> None:
+        if self._app and now - self._app_read_at >= APP_STATE_MAX_AGE_S:
+            self._app_state, self._app_read_at = self._store.state(self._app), now
+        for state in (self._state, self._app_state):
+            if state.paused_until > now:
+                raise JiraThrottledError(
+                    f"Jira paused this site's calls until its quota resets ({state.pause_reason}).",
+                    retry_after=state.paused_until - now,
+                )
+
+    def _interval(self, now: float) -> float:
+        rate = self._rate
+        if self._state.slow_rate and self._state.slow_until > now:
+            rate = min(rate, self._state.slow_rate)
+        return 1.0 / rate
+
+    def _reserve(self, now: float) -> None:
+        backlog = None if self._priority is Priority.ONBOARDING else self._background_backlog_s
+        waited = 0.0
+        while True:
+            # Under a points quota, one slot per reservation: every call then reads the site's state,
+            # so a pause another Lambda recorded stops this one before its next call, not ten later.
+            # Quotas allow few calls anyway (65,000 points/hour is ~0.2 search pages a second).
+            block = 1 if self._under_quota else self._block
+            interval = self._interval(now)
+            reservation = self._store.reserve(self.site, block, interval, now, max_backlog=backlog)
+            if reservation is not None:
+                self._take(reservation, now)
+                if self._interval(now) <= interval + 1e-9:
+                    break
+                # The site was slowed meanwhile (NearLimit, seen by another Lambda): these slots are
+                # spaced too closely. Give them back and book at the slower rate.
+                self._give_back()
+                continue
+            # A background call on a backlogged site: let onboarding's calls go first.
+            if waited >= self._max_wait_s:
+                raise JiraThrottledError(
+                    "This site's Jira budget is busy with onboarding; the refresh waits.",
+                    retry_after=self._max_wait_s,
+                )
+            self._wait(1.0)
+            waited += 1.0
+            now = self._clock()
+        self._check_paused(now)
+
+    def _take(self, reservation: Reservation, now: float) -> None:
+        self._state = reservation.state
+        self._reservation = reservation
+        self._slots.extend(reservation.first + i * reservation.interval for i in range(reservation.count))
+
+    def _wait(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        if seconds > min(self._max_wait_s, self._time_left_s() - 5.0):
+            raise JiraThrottledError("This site's Jira budget is booked ahead.", retry_after=seconds)
+        self._sleep(seconds)
+
+    # ---- after each answer --------------------------------------------------------------------
+    def after(self, response: httpx.Response, payload: Any = None) -> None:
+        request = response.request
+        now = self._clock()
+        self.calls += 1
+        if response.status_code != 429:
+            self.points += points_cost(
+                request.method, request.url.path, payload if response.is_success else None
+            )
+        headers = response.headers
+        if not self._under_quota and response.is_success and "X-RateLimit-Remaining" in headers:
+            self._under_quota = True
+            self._give_back()  # the rest of the block would go out without reading the site's state
+        if response.status_code == 429:
+            self._throttled(endpoint_of(request.method, request.url.path), headers, now)
+        elif headers.get("X-RateLimit-NearLimit", "").lower() == "true":
+            self._near_limit(headers, now)
+
+    def _throttled(self, endpoint: str, headers: httpx.Headers, now: float) -> None:
+        reason = headers.get("RateLimit-Reason", "")
+        retry_after = _seconds(headers.get("Retry-After")) or 1.0
+        if reason in (TENANT_QUOTA, GLOBAL_QUOTA):
+            until = max(_epoch(headers.get("X-RateLimit-Reset")) or 0.0, now + retry_after) + RESET_MARGIN_S
+            key = self._app if reason == GLOBAL_QUOTA and self._app else self.site
+            self._store.pause_site(key, until, reason)
+            paused = SiteState(paused_until=until, pause_reason=reason)
+            if key == self.site:
+                self._state = paused
+            else:
+                self._app_state, self._app_read_at = paused, now
+            self._slots.clear()
+        elif reason != "jira-per-issue-on-write":
+            until = now + retry_after
+            self._store.pause_endpoint(self.site, endpoint, until)
+            pauses = {**self._state.endpoint_pauses, endpoint: until}
+            self._state = SiteState(**{**self._state.__dict__, "endpoint_pauses": pauses})
+
+    def _near_limit(self, headers: httpx.Headers, now: float) -> None:
+        remaining = _seconds(headers.get("X-RateLimit-Remaining"))
+        reset = _epoch(headers.get("X-RateLimit-Reset"))
+        if remaining is None or reset is None or reset <= now:
+            return
+        per_call = self.points / self.calls if self.calls and self.points else TYPICAL_POINTS_PER_CALL
+        rate = max(0.05, remaining / (reset - now) / per_call)
+        state = self._state
+        if state.slow_rate and state.slow_until >= reset and state.slow_rate <= rate * 1.1:
+            return  # already slowed at least this much
+        self._store.slow_down(self.site, rate, reset)
+        self._state = SiteState(**{**state.__dict__, "slow_rate": rate, "slow_until": reset})
+
+    # ---- at the end ---------------------------------------------------------------------------
+    def close(self) -> None:
+        """Give unused slots back and record what the calls cost."""
+        self._give_back()
+        calls, points = self.calls - self._flushed[0], self.points - self._flushed[1]
+        if calls:
+            self._store.add_spent(self.site, calls, points)
+            if self._record is not None:
+                self._record(calls, points)
+            self._flushed = (self.calls, self.points)
+
+    def _give_back(self) -> None:
+        reservation = self._reservation
+        if reservation is not None and self._slots:
+            end = reservation.first + reservation.count * reservation.interval
+            self._store.give_back(self.site, end, len(self._slots), reservation.interval)
+            self._slots.clear()
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _epoch(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def site_pacer(
+    credentials: Any,
+    *,
+    priority: Priority,
+    time_left_s: Callable[[], float] | None = None,
+    record: Callable[[int, int], None] | None = None,
+) -> SitePacer | None:
+    """The pacer of a client of `credentials`' site, or None when no budget table is configured."""
+    settings = get_settings()
+    if not settings.tables.jira_site_budgets:
+        return None
+    return SitePacer(
+        SiteBudgetStore(settings.tables.jira_site_budgets),
+        site_key(credentials.base_url),
+        rate=settings.jira_site_requests_per_second,
+        priority=priority,
+        app=app_key(credentials.auth_kind),
+        time_left_s=time_left_s,
+        record=record,
+        max_slow_wait_s=settings.jira_max_inline_wait_s,
+    )

@@ -1,0 +1,239 @@
+"""The site pacer: paced slots from the shared bucket, and each 429 reason acting at its scope."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import httpx
+import pytest
+from jira_onboarding.budget import Priority, SitePacer, app_key, endpoint_of, points_cost, site_key
+from jira_onboarding.dal.site_budget import Reservation, SiteState
+from jira_onboarding.errors import JiraThrottledError
+
+from jira_simulator.ratelimits import points_cost as simulator_points_cost
+
+SITE = "origin:https://acme.atlassian.net"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+class MemoryStore:
+    """SiteBudgetStore's semantics in memory (the DynamoDB version is tested in integration)."""
+
+    def __init__(self) -> None:
+        self.tat: dict[str, float] = {}
+        self.items: dict[str, dict[str, Any]] = {}
+        self.spent_by: dict[str, tuple[int, int]] = {}
+        self.reservations = 0
+
+    def _state(self, site: str) -> SiteState:
+        item = self.items.get(site, {})
+        return SiteState(
+            paused_until=item.get("paused_until", 0.0),
+            pause_reason=item.get("pause_reason"),
+            slow_rate=item.get("slow_rate"),
+            slow_until=item.get("slow_until", 0.0),
+            endpoint_pauses=dict(item.get("pauses", {})),
+        )
+
+    def reserve(self, site, count, interval, now, *, max_backlog=None) -> Reservation | None:
+        tat = self.tat.get(site, -math.inf)
+        if max_backlog is not None and tat > now + max_backlog:
+            return None
+        self.reservations += 1
+        first = max(tat, now)
+        self.tat[site] = first + count * interval
+        return Reservation(first=first, count=count, interval=interval, state=self._state(site))
+
+    def give_back(self, site, reservation_end, unused, interval) -> None:
+        if self.tat.get(site) == reservation_end:
+            self.tat[site] -= unused * interval
+
+    def state(self, site) -> SiteState:
+        return self._state(site)
+
+    def pause_site(self, site, until, reason) -> None:
+        self.items.setdefault(site, {}).update(paused_until=until, pause_reason=reason)
+
+    def pause_endpoint(self, site, endpoint, until) -> None:
+        self.items.setdefault(site, {}).setdefault("pauses", {})[endpoint] = until
+
+    def slow_down(self, site, rate, until) -> None:
+        self.items.setdefault(site, {}).update(slow_rate=rate, slow_until=until)
+
+    def add_spent(self, site, calls, points) -> None:
+        c, p = self.spent_by.get(site, (0, 0))
+        self.spent_by[site] = (c + calls, p + points)
+
+
+def _pacer(store: MemoryStore, clock: Clock, **kwargs: Any) -> SitePacer:
+    kwargs.setdefault("rate", 10.0)
+    return SitePacer(store, SITE, clock=clock, sleep=clock.sleep, **kwargs)  # type: ignore[arg-type]
+
+
+def _answer(
+    status: int, headers: dict[str, str] | None = None, path: str = "/rest/api/3/field"
+) -> httpx.Response:
+    return httpx.Response(status, headers=headers or {}, request=httpx.Request("GET", f"https://x{path}"))
+
+
+def test_site_key_is_the_origin_or_the_cloud_id_never_the_team():
+    assert site_key("https://Acme.atlassian.net/") == "origin:https://acme.atlassian.net"
+    assert site_key("https://api.atlassian.com/ex/jira/abc-123") == "cloud:abc-123"
+    assert app_key("oauth") == app_key("bearer") == "app:oauth" and app_key("api_token") is None
+
+
+def test_endpoint_of_names_the_template_not_the_ids():
+    assert (
+        endpoint_of("get", "/ex/jira/c1/rest/agile/1.0/board/42/sprint")
+        == "GET /rest/agile/1.0/board/{id}/sprint"
+    )
+    assert endpoint_of("GET", "/rest/api/3/issue/CORE-12/changelog") == "GET /rest/api/3/issue/{id}/changelog"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload"),
+    [
+        ("POST", "/rest/api/3/search/jql", {"issues": [{}] * 7}),
+        ("GET", "/rest/api/3/users/search", [{}] * 3),
+        (
+            "POST",
+            "/rest/api/3/changelog/bulkfetch",
+            {"issueChangeLogs": [{"issueId": str(i % 3)} for i in range(4)]},
+        ),
+        ("GET", "/rest/agile/1.0/board", {"values": [{}] * 2}),
+        ("GET", "/rest/api/3/project/search", {"values": [{}] * 2}),
+        ("PUT", "/rest/api/3/webhook/refresh", None),
+    ],
+)
+def test_points_cost_agrees_with_the_simulators_model(method, path, payload):
+    assert points_cost(method, path, payload) == simulator_points_cost(method, path, payload)
+
+
+def test_pacer_spaces_calls_at_the_site_rate_across_clients():
+    clock, store = Clock(), MemoryStore()
+    first, second = _pacer(store, clock), _pacer(store, clock)
+    for _ in range(3):
+        first.before("GET", "/rest/api/3/field")
+        second.before("GET", "/rest/api/3/field")
+    # Six calls of two clients on one site at 10 req/s: one slot every 0.1 s, shared.
+    assert clock.now == pytest.approx(1_800_000_000.5)
+    assert store.reservations == 6  # one slot per block at 10 req/s
+
+
+def test_pacer_gives_back_unused_slots_on_close():
+    clock, store = Clock(), MemoryStore()
+    pacer = _pacer(store, clock, rate=50.0)  # blocks of 5
+    pacer.before("GET", "/rest/api/3/field")
+    pacer.close()
+    assert store.tat[SITE] == pytest.approx(clock.now + 0.02)  # 4 of 5 slots returned
+
+
+def test_pacer_burst_429_pauses_that_endpoint_only():
+    clock, store = Clock(), MemoryStore()
+    pacer = _pacer(store, clock)
+    pacer.before("GET", "/rest/api/3/field")
+    pacer.after(_answer(429, {"Retry-After": "2", "RateLimit-Reason": "jira-burst-based"}))
+    assert store.items[SITE]["pauses"] == {"GET /rest/api/3/field": pytest.approx(clock.now + 2)}
+    started = clock.now
+    pacer.before("GET", "/rest/api/3/myself")  # another endpoint: no wait beyond its slot
+    assert clock.now - started < 0.2
+    pacer.before("GET", "/rest/api/3/field")
+    assert clock.now == pytest.approx(started + 2)
+
+
+def test_pacer_tenant_quota_429_pauses_the_site_until_the_reset_for_every_client():
+    clock, store = Clock(), MemoryStore()
+    pacer, other = _pacer(store, clock), _pacer(store, clock)
+    pacer.before("POST", "/rest/api/3/search/jql")
+    reset = "2027-01-15T08:00:30.000Z"  # 30 s after the clock's now
+    pacer.after(
+        _answer(
+            429,
+            {"Retry-After": "30", "RateLimit-Reason": "jira-quota-tenant-based", "X-RateLimit-Reset": reset},
+        )
+    )
+    for client in (pacer, other):  # `other` learns it from its next reservation, before calling Jira
+        with pytest.raises(JiraThrottledError) as raised:
+            client.before("POST", "/rest/api/3/search/jql")
+        assert raised.value.retry_after == pytest.approx(31.0)  # the reset plus a second's margin
+    assert clock.slept == []  # no Lambda sleeps through the closed window
+
+
+def test_pacer_global_quota_429_pauses_the_apps_traffic_on_every_site():
+    clock, store = Clock(), MemoryStore()
+    pacer = _pacer(store, clock, app="app:oauth")
+    pacer.before("GET", "/rest/api/3/field")
+    pacer.after(_answer(429, {"Retry-After": "60", "RateLimit-Reason": "jira-quota-global-based"}))
+    assert store.items["app:oauth"]["pause_reason"] == "jira-quota-global-based"
+    assert SITE not in store.items
+    elsewhere = SitePacer(store, "cloud:other", rate=10.0, app="app:oauth", clock=clock, sleep=clock.sleep)  # type: ignore[arg-type]
+    with pytest.raises(JiraThrottledError):
+        elsewhere.before("GET", "/rest/api/3/field")
+    api_token_site = SitePacer(store, "cloud:other", rate=10.0, clock=clock, sleep=clock.sleep)  # type: ignore[arg-type]
+    api_token_site.before("GET", "/rest/api/3/field")  # API tokens are under no points quota
+
+
+def test_pacer_near_limit_slows_the_site_to_what_the_points_left_allow():
+    clock, store = Clock(), MemoryStore()
+    pacer = _pacer(store, clock)
+    pacer.before("POST", "/rest/api/3/search/jql")
+    headers = {
+        "X-RateLimit-NearLimit": "true",
+        "X-RateLimit-Remaining": "1010",
+        "X-RateLimit-Reset": "2027-01-15T08:01:40.000Z",  # 100 s ahead
+    }
+    answer = _answer(200, headers, path="/rest/api/3/search/jql")
+    pacer.after(answer, {"issues": [{}] * 100})
+    # 1,010 points over 100 s at 101 points a call: one call every ten seconds until the reset.
+    assert store.items[SITE]["slow_rate"] == pytest.approx(0.1)
+    started = clock.now
+    patient = _pacer(store, clock, max_slow_wait_s=30.0)
+    patient.before("POST", "/rest/api/3/search/jql")
+    patient.before("POST", "/rest/api/3/search/jql")
+    assert clock.now - started == pytest.approx(10.0, abs=0.2)
+    # Past the inline allowance (5 s in all) the wait goes to the state machine instead.
+    with pytest.raises(JiraThrottledError) as raised:
+        pacer.before("POST", "/rest/api/3/search/jql")
+    assert raised.value.retry_after == pytest.approx(10.0, abs=0.2)
+
+
+def test_pacer_refresh_waits_while_onboarding_has_the_site_booked():
+    clock, store = Clock(), MemoryStore()
+    onboarding = _pacer(store, clock)
+    store.tat[SITE] = clock.now + 5.0  # onboarding has booked the next five seconds
+    refresh = _pacer(store, clock, priority=Priority.REFRESH, max_wait_s=10.0)
+    refresh.before("GET", "/rest/api/3/field")
+    assert clock.slept[:4] == [1.0, 1.0, 1.0, 1.0]  # waited for the backlog to drain first
+    onboarding.before("GET", "/rest/api/3/field")
+
+
+def test_pacer_hands_a_long_backlog_to_the_state_machine():
+    clock, store = Clock(), MemoryStore()
+    store.tat[SITE] = clock.now + 100.0
+    with pytest.raises(JiraThrottledError) as raised:
+        _pacer(store, clock, max_wait_s=30.0).before("GET", "/rest/api/3/field")
+    assert raised.value.retry_after == pytest.approx(100.0)
+
+
+def test_pacer_records_calls_and_points_on_close():
+    clock, store = Clock(), MemoryStore()
+    pacer = _pacer(store, clock)
+    pacer.before("POST", "/rest/api/3/search/jql")
+    pacer.after(_answer(200, path="/rest/api/3/search/jql"), {"issues": [{}] * 100})
+    pacer.before("GET", "/rest/api/3/field")
+    pacer.after(_answer(429, {"Retry-After": "1"}))
+    pacer.close()
+    assert store.spent_by[SITE] == (2, 101)
