@@ -186,7 +186,8 @@ def test_the_status_reads_every_attribute_its_progress_shows(stack: LocalStack):
         "ALPHA",
         sync_status="SYNCING",
         phase="backfill",
-        issues_stored=40,
+        sync_mode="full",
+        issues_fetched=40,
         issues_total_estimate=120,
     )
     retry = datetime.now(UTC) + timedelta(days=1)

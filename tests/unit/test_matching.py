@@ -301,7 +301,7 @@ def test_sync_users_stores_users_when_matching_fails(monkeypatch: pytest.MonkeyP
     summary = _sync_users_with(monkeypatch, repo, users)
 
     assert [u.account_id for u in repo.saved] == ["a1", "a2"]
-    assert summary.users_stored == 2
+    assert summary.users_fetched == 2
     assert summary.matched == 0
     assert summary.matching_error and "RuntimeError" in summary.matching_error
     assert repo.run["users_fetched"] == 2

@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 from jira_onboarding.jira.models import FieldChange, FieldMap, JiraBoard, JiraIssue, JiraSprint, parse_issue
 from jira_onboarding.sprint_metrics.issues import metric_issues, to_micros
-from jira_onboarding.sprint_metrics.sprints import BASIS, compute_sprint_metrics, in_sprint_at
+from jira_onboarding.sprint_metrics.report import BASIS
+from jira_onboarding.sprint_metrics.sprints import compute_sprint_metrics, in_sprint_at
 
 SPRINT_FIELD = "customfield_10021"
 JSW_POINTS = "customfield_10016"  # "Story point estimate" (team-managed)

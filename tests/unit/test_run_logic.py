@@ -54,6 +54,7 @@ def test_a_first_run_stores_every_issue_and_completes(connected_team: str, works
         assert project is not None and project.sync_status == SyncStatus.COMPLETE
         assert project.sync_mode == "full" and project.fresh_store is True
         assert project.issues_stored == stores.issues.count(key) == workspace.issue_count(key)
+        assert project.issues_fetched == project.issues_written == project.issues_stored
     run = stores.runs.get("run-1")
     assert run is not None and run.status.value == "COMPLETE" and run.users_summary
     assert stores.boards.list_boards() and stores.connection.get().field_map  # type: ignore[union-attr]
@@ -79,6 +80,9 @@ def test_a_second_run_is_incremental_and_rewrites_nothing_unchanged(connected_te
         i["issue_key"]: i["synced_at"] for i in TeamStores(connected_team).issues.iter_items("OPS")
     }
     assert written_after == written_before
+    # and the store's count stays what it was: nothing was written
+    assert project.issues_written == 0
+    assert project.issues_stored == TeamStores(connected_team).issues.count("OPS")
 
 
 def test_plan_run_fails_a_project_jira_does_not_know_and_plans_the_others(connected_team: str) -> None:

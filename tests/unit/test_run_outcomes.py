@@ -92,7 +92,9 @@ def test_finish_run_is_complete_when_every_project_of_the_run_completed(team_id:
 def test_get_run_status_answers_the_run_and_its_projects(team_id: str) -> None:
     stores = TeamStores(team_id)
     stores.runs.record("run-1", ["ALPHA", "BETA"])
-    set_project_fields(team_id, "ALPHA", sync_status="SYNCING", issues_stored=40, issues_total_estimate=80)
+    set_project_fields(
+        team_id, "ALPHA", sync_status="SYNCING", sync_mode="full", issues_fetched=40, issues_total_estimate=80
+    )
 
     status = get_run_status(team_id, "run-1")
 

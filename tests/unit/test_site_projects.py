@@ -190,7 +190,7 @@ def test_measured_rate_counts_only_completed_syncs() -> None:
             team_id="t",
             project_key=key,
             sync_status=status,
-            issues_stored=issues,
+            issues_fetched=issues,
             started_at=start,
             finished_at=start + timedelta(seconds=seconds),
         )

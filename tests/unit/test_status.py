@@ -21,14 +21,21 @@ def _project(**values: Any) -> TrackedProject:
     [
         ({"sync_status": "PENDING"}, {"status": "PENDING", "issues_stored": 0, "percent": None}),
         (
-            {"sync_status": "SYNCING", "issues_stored": 50, "issues_total_estimate": 200, "phase": "recent"},
+            {
+                "sync_status": "SYNCING",
+                "sync_mode": "full",
+                "issues_fetched": 50,
+                "issues_total_estimate": 200,
+                "phase": "recent",
+            },
             {"status": "SYNCING", "issues_stored": 50, "percent": 25, "phase": "recent"},
         ),
         # The first page stored ahead of its batch counts until the batch overtakes it, never twice
         (
             {
                 "sync_status": "SYNCING",
-                "issues_stored": 0,
+                "sync_mode": "full",
+                "issues_fetched": 0,
                 "issues_previewed": 100,
                 "issues_total_estimate": 120,
             },
@@ -37,13 +44,29 @@ def _project(**values: Any) -> TrackedProject:
         (
             {
                 "sync_status": "SYNCING",
-                "issues_stored": 120,
+                "sync_mode": "full",
+                "issues_fetched": 120,
                 "issues_previewed": 100,
                 "issues_total_estimate": 120,
             },
             {"issues_stored": 120, "percent": 99},  # not 100 before the project is COMPLETE
         ),
         ({"sync_status": "SYNCING", "issues_total_estimate": 0}, {"percent": 0}),
+        # A full sync over older data shows its progress, not what the store held before it
+        (
+            {"sync_status": "SYNCING", "sync_mode": "full", "issues_fetched": 30, "issues_stored": 500},
+            {"issues_stored": 30},
+        ),
+        # and a failed one what it fetched before failing
+        (
+            {"sync_status": "FAILED", "sync_mode": "full", "issues_fetched": 30, "issues_stored": 500},
+            {"issues_stored": 30, "status": "FAILED"},
+        ),
+        # An incremental run shows what the store holds, not the few issues it fetched again
+        (
+            {"sync_status": "SYNCING", "sync_mode": "incremental", "issues_fetched": 3, "issues_stored": 500},
+            {"issues_stored": 500, "percent": None},
+        ),
         (
             {"sync_status": "COMPLETE", "issues_stored": 7, "issues_previewed": 9, "phase": "backfill"},
             {"issues_stored": 7, "percent": 100, "phase": None},

@@ -223,7 +223,7 @@ class SegmentResult(BoundaryModel):
     wait_seconds: int = 0
     invocations: int = 0
     pages_synced: int = 0
-    issues_stored: int = 0
+    issues_fetched: int = 0  # the run's issues fetched and committed so far
 
 
 class ProjectFailure(ProjectStepInput):
@@ -233,8 +233,7 @@ class ProjectFailure(ProjectStepInput):
 
 
 class UsersSummary(BoundaryModel):
-    users_fetched: int
-    users_stored: int
+    users_fetched: int  # all of them are stored
     users_written: int = 0  # new or changed users (unchanged ones are not rewritten)
     # Set when a nightly run did not fetch the users again (done recently, members unchanged).
     refresh_skipped: str | None = None
@@ -256,6 +255,8 @@ class ProjectProgress(BoundaryModel):
     status: str
     # While a big project syncs: "recent" (its recent issues first), then "backfill" (older ones).
     phase: str | None = None
+    # What the page shows: the issues stored for the project (while a full sync runs, those it has
+    # fetched and stored so far).
     issues_stored: int
     issues_total_estimate: int | None = None
     percent: int | None = None

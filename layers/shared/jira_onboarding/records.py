@@ -47,9 +47,10 @@ class TrackedProject(Record):
     phase: str | None = None
     fresh_store: bool | None = None
     pages_synced: int = 0
-    issues_stored: int = 0
+    issues_fetched: int = 0  # this run's issues fetched and committed: a full sync's progress
+    issues_stored: int = 0  # what the store holds for the project, as the last run left it
     issues_previewed: int | None = None
-    issues_written: int = 0
+    issues_written: int = 0  # this run's item writes (new or changed issues)
     issues_total_estimate: int | None = None
     estimation_field: str | None = None
     versions: list[dict] | None = None  # the project's versions (jira/structure.py ProjectVersion)

@@ -7,55 +7,32 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, cast
 
+from jira_onboarding.dal.issue_items import issue_from_values, issue_values
 from jira_onboarding.dal.items import as_dict, require_team
 from jira_onboarding.dal.tables import JiraIssueItem, bind_tables, put_items, serialize_values, utcnow
-from jira_onboarding.jira.models import FieldChange, JiraIssue
-from jira_onboarding.jira.structure import IssueStructure
+from jira_onboarding.jira.models import JiraIssue
 from jira_onboarding.sprint_metrics.issues import STORED_ATTRIBUTES, MetricIssue, MetricIssueBuilder
 
 ISSUE_WRITE_THREADS = 4
 
 
-def _change_json(change: FieldChange) -> dict[str, Any]:
-    return {"at": change.at.isoformat(), "from": change.from_value, "to": change.to_value}
-
-
-def issue_content_hash(issue: JiraIssue) -> str:
-    return hashlib.sha256(issue.model_dump_json().encode()).hexdigest()[:32]
-
-
 def issue_item_values(
     team_id: str, issue: JiraIssue, *, content_hash: str, run_id: str | None, now: datetime
 ) -> dict[str, Any]:
-    """A stored issue item's attributes (the sync's batches and the live updates' writes)."""
+    """A stored issue item's attributes (the sync's batches and the live updates' writes): the
+    model's fields (dal/issue_items.py) and the store's bookkeeping."""
     return {
         "team_id": team_id,
-        "issue_key": issue.key,
-        "issue_id": issue.id,
-        "project_key": issue.project_key,
-        "summary": issue.summary,
-        "status_name": issue.status_name,
-        "status_category": issue.status_category,
-        "issue_type": issue.issue_type,
-        "is_subtask": issue.is_subtask,
-        "priority": issue.priority,
-        "assignee_account_id": issue.assignee_account_id,
-        "reporter_account_id": issue.reporter_account_id,
-        "created": issue.created,
-        "updated": issue.updated,
-        "resolved": issue.resolved,
-        "labels": list(issue.labels),
-        "parent_key": issue.parent_key,
-        "sprint_ids": list(issue.sprint_ids),
-        "story_points": issue.story_points,
-        "sprint_changes": [_change_json(c) for c in issue.sprint_changes] or None,
-        "status_changes": [_change_json(c) for c in issue.status_changes] or None,
-        "structure": issue.structure.model_dump(mode="json"),
+        **issue_values(issue),
         "deleted": False,
         "content_hash": content_hash,
         "run_id": run_id,
         "synced_at": now,
     }
+
+
+def issue_content_hash(issue: JiraIssue) -> str:
+    return hashlib.sha256(issue.model_dump_json().encode()).hexdigest()[:32]
 
 
 class IssueStore:
@@ -147,29 +124,7 @@ class IssueStore:
         for item in JiraIssueItem.query(self.team_id, range_key_condition=condition):
             if item.deleted:
                 continue
-            yield JiraIssue(
-                id=item.issue_id,
-                key=item.issue_key,
-                project_key=item.project_key,
-                summary=item.summary,
-                status_name=item.status_name,
-                status_category=item.status_category,
-                issue_type=item.issue_type,
-                is_subtask=bool(item.is_subtask),
-                priority=item.priority,
-                assignee_account_id=item.assignee_account_id,
-                reporter_account_id=item.reporter_account_id,
-                created=item.created,
-                updated=item.updated,
-                resolved=item.resolved,
-                labels=tuple(item.labels or ()),
-                parent_key=item.parent_key,
-                sprint_ids=tuple(int(s) for s in cast(list[float], item.sprint_ids or [])),
-                story_points=item.story_points,
-                sprint_changes=tuple(FieldChange.model_validate(c) for c in item.sprint_changes or ()),
-                status_changes=tuple(FieldChange.model_validate(c) for c in item.status_changes or ()),
-                structure=IssueStructure.model_validate(item.structure or {}),
-            )
+            yield issue_from_values(item.attribute_values)
 
     def issue_people(self, keys: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
         """(assignee, reporter) account ids of the stored, not deleted, issues among `keys`

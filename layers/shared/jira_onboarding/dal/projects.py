@@ -61,8 +61,9 @@ class ProjectStore:
         phase: str | None,
         fresh_store: bool | None = None,
     ) -> bool:
-        """SYNCING with the run's plan. A full sync starts its counts afresh and says whether the
-        store held nothing of the project (`fresh_store`); an incremental one keeps them."""
+        """SYNCING with the run's plan. A full sync starts its progress (`issues_fetched`) afresh
+        and says whether the store held nothing of the project (`fresh_store`); `issues_stored`
+        stays what the store holds until the run completes."""
         actions = [
             TrackedProjectItem.sync_status.set(SyncStatus.SYNCING.value),
             TrackedProjectItem.started_at.set(started_at),
@@ -74,7 +75,7 @@ class ProjectStore:
         ]
         if sync_mode == "full":
             actions += [
-                TrackedProjectItem.issues_stored.set(0),
+                TrackedProjectItem.issues_fetched.set(0),
                 TrackedProjectItem.issues_previewed.remove(),
                 _set_or_remove(TrackedProjectItem.fresh_store, fresh_store),
             ]
@@ -135,7 +136,8 @@ class ProjectStore:
         pages: int,
         done: bool,
     ) -> TrackedProject | None:
-        """Advance a segment's cursor after its pages' issues are written, counting them once: the
+        """Advance a segment's cursor after its pages' issues are saved (`issues_fetched` of them,
+        `issues_written` of those new or changed), counting them once: the
         update only applies while the segment's cursor is still the one the pages were fetched from,
         so a replay (a lost response, a retried invocation) neither double counts nor moves back.
         Returns the project as it is after the update, or None if the update did not apply."""
@@ -150,7 +152,7 @@ class ProjectStore:
             condition &= state["cursor"] == previous_cursor
         actions: list[Action] = [
             TrackedProjectItem.pages_synced.add(pages),
-            TrackedProjectItem.issues_stored.add(issues_fetched),
+            TrackedProjectItem.issues_fetched.add(issues_fetched),
             TrackedProjectItem.issues_written.add(issues_written),
             TrackedProjectItem.updated_at.set(utcnow()),
             state["cursor"].set(next_cursor) if next_cursor else state["cursor"].remove(),
@@ -178,7 +180,7 @@ class ProjectStore:
     ) -> bool:
         """COMPLETE for this run. `synced_from` (when the run began) becomes the next incremental
         run's starting point, so edits made while the sync ran are picked up next time. With
-        `issues_stored` (counted in the store) and `last_swept_at` when the run knows them."""
+        `issues_stored` (what the store holds) and `last_swept_at` when the run knows them."""
         actions = [
             TrackedProjectItem.sync_status.set(SyncStatus.COMPLETE.value),
             TrackedProjectItem.finished_at.set(utcnow()),

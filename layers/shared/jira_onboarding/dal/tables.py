@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from typing import Any
 
 from pynamodb.attributes import (
     BinaryAttribute,
@@ -27,6 +28,7 @@ from pynamodb.models import Model
 from jira_onboarding.aws import thread_session
 from jira_onboarding.dal import batch
 from jira_onboarding.dal.batch import SerializedItem, is_throttling, put_items, serialize_values
+from jira_onboarding.dal.issue_items import item_attributes
 from jira_onboarding.settings import Settings, get_settings
 
 _pynamodb_connection.get_session = thread_session  # one session per thread: see aws.thread_session
@@ -60,7 +62,8 @@ class TrackedProjectItem(_TeamModel):
     phase = UnicodeAttribute(null=True)  # recent | backfill while a split project syncs
     fresh_store = BooleanAttribute(null=True)  # nothing of the project was stored when the run began
     pages_synced = NumberAttribute(default=0)
-    issues_stored = NumberAttribute(default=0)
+    issues_fetched = NumberAttribute(default=0)  # this run's, committed: a full sync's progress
+    issues_stored = NumberAttribute(default=0)  # what the store holds (set at completion, kept)
     # Issues a first sync stored ahead of their batch, shown until the count overtakes them (status.py).
     issues_previewed = NumberAttribute(null=True)
     issues_written = NumberAttribute(default=0)  # items the run wrote (new or changed)
@@ -106,32 +109,26 @@ class JiraUserItem(_TeamModel):
     synced_at = UTCDateTimeAttribute(default=utcnow)
 
 
-class JiraIssueItem(_TeamModel):
+# An attribute per field of the `JiraIssue` model, derived (dal/issue_items.py): typed as Any for
+# mypy, which cannot follow a class built from a model's fields.
+_JiraIssueFields: Any = type(
+    "_JiraIssueFields",
+    (_TeamModel,),
+    {
+        "__module__": __name__,
+        "Meta": type("Meta", (_TeamModel.Meta,), {"abstract": True}),
+        **item_attributes(),
+    },
+)
+
+
+class JiraIssueItem(_JiraIssueFields):
+    """A stored issue: the model's fields (derived), and the store's bookkeeping declared here."""
+
     class Meta(_TeamModel.Meta):
         abstract = False
 
     issue_key = UnicodeAttribute(range_key=True)
-    issue_id = UnicodeAttribute()
-    project_key = UnicodeAttribute()
-    summary = UnicodeAttribute(default="")
-    status_name = UnicodeAttribute(null=True)
-    status_category = UnicodeAttribute(null=True)
-    issue_type = UnicodeAttribute(null=True)
-    is_subtask = BooleanAttribute(default=False)
-    priority = UnicodeAttribute(null=True)
-    assignee_account_id = UnicodeAttribute(null=True)
-    reporter_account_id = UnicodeAttribute(null=True)
-    created = UTCDateTimeAttribute(null=True)
-    updated = UTCDateTimeAttribute(null=True)
-    resolved = UTCDateTimeAttribute(null=True)
-    labels = ListAttribute(of=UnicodeAttribute, default=list)
-    parent_key = UnicodeAttribute(null=True)
-    sprint_ids = ListAttribute(of=NumberAttribute, default=list)
-    story_points = NumberAttribute(null=True)
-    # Compact histories from the bulk changelog: [{"at": iso, "from": ..., "to": ...}], oldest first.
-    sprint_changes = JSONAttribute(null=True)
-    status_changes = JSONAttribute(null=True)
-    structure = JSONAttribute(null=True)  # components, fix versions, resolution, links: jira/structure.py
     deleted = BooleanAttribute(default=False)
     content_hash = UnicodeAttribute(null=True)
     run_id = UnicodeAttribute(null=True)

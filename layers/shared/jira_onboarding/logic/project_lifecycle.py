@@ -97,8 +97,10 @@ def finish_project(client: JiraClient, repo: TeamStores, project: TrackedProject
     issues_stored = None
     activity = project.sync_mode == "incremental" and bool(project.issues_written)
     if swept or activity:
-        # The status shows what the store holds for the project, not just what this run fetched.
+        # What the store holds for the project, not just what this run fetched.
         issues_stored = repo.issues.count(key)
+    elif project.sync_mode == "full":
+        issues_stored = project.issues_fetched  # over an empty store, what was fetched is stored
     weekly = bool(
         project.started_at and project.last_swept_at and project.last_swept_at >= project.started_at
     )

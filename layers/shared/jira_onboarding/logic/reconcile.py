@@ -33,7 +33,7 @@ def reconcile_run(step: StepInput) -> dict[str, Any]:
     ]
     if not projects:
         return {"run_id": step.run_id, "checked": [], "swept": []}
-    fetched = sum(p.issues_stored for p in projects)
+    fetched = sum(p.issues_fetched for p in projects)
     swept: list[str] = []
     client = open_jira(step.team_id, repo, run_id=step.run_id)
     try:
@@ -44,7 +44,7 @@ def reconcile_run(step: StepInput) -> dict[str, Any]:
             for project in projects:
                 key = project.project_key
                 count = client.approximate_count(f'project = "{key}"', what=f"project {key}")
-                if count is not None and count < project.issues_stored:
+                if count is not None and count < project.issues_fetched:
                     sweep_deleted(client, repo, key)
                     repo.projects.set_issues_stored(key, repo.issues.count(key))
                     swept.append(key)

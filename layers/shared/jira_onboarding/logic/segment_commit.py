@@ -21,11 +21,10 @@ class SegmentCommitter:
     the last commit saved.
     """
 
-    def __init__(self, repo: TeamStores, step: ProjectStepInput, *, fresh: bool, count_fetched: bool) -> None:
+    def __init__(self, repo: TeamStores, step: ProjectStepInput, *, fresh: bool) -> None:
         self._repo = repo
         self._step = step
         self._fresh = fresh
-        self._count_fetched = count_fetched
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="commit")
         self._in_flight: Future[TrackedProject | None] | None = None
         self.written = 0
@@ -61,16 +60,16 @@ class SegmentCommitter:
         self, issues: list[JiraIssue], previous_cursor: str | None, next_cursor: str | None, pages: int
     ) -> TrackedProject | None:
         step = self._step
-        stored = self._repo.issues.save(issues, run_id=step.run_id, fresh=self._fresh)
-        self.written += stored
+        written = self._repo.issues.save(issues, run_id=step.run_id, fresh=self._fresh)
+        self.written += written
         return self._repo.projects.commit_segment(
             step.project_key,
             run_id=step.run_id,
             segment=step.segment,
             previous_cursor=previous_cursor,
             next_cursor=next_cursor,
-            issues_fetched=len(issues) if self._count_fetched else 0,
-            issues_written=stored,
+            issues_fetched=len(issues),
+            issues_written=written,
             pages=pages,
             done=next_cursor is None,
         )

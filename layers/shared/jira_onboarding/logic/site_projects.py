@@ -72,13 +72,14 @@ def fetch_projects_page(
 
 
 def measured_rate(projects: Iterable[TrackedProject]) -> float | None:
-    """Issues per second over the team's completed syncs (None before any)."""
+    """Issues per second over the team's completed syncs (None before any): what each run fetched
+    over its time (what the store holds would make a quick incremental run look fast)."""
     issues, seconds = 0, 0.0
     for p in projects:
-        if p.sync_status == SyncStatus.COMPLETE and p.started_at and p.finished_at and p.issues_stored:
+        if p.sync_status == SyncStatus.COMPLETE and p.started_at and p.finished_at and p.issues_fetched:
             elapsed = (p.finished_at - p.started_at).total_seconds()
             if elapsed > 0:
-                issues += p.issues_stored
+                issues += p.issues_fetched
                 seconds += elapsed
     return issues / seconds if issues and seconds else None
 

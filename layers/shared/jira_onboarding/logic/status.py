@@ -14,6 +14,8 @@ from jira_onboarding.records import RunStatus, SyncStatus, TrackedProject
 PROGRESS_ATTRIBUTES = (
     "sync_status",
     "phase",
+    "sync_mode",
+    "issues_fetched",
     "issues_stored",
     "issues_previewed",
     "issues_total_estimate",
@@ -27,14 +29,22 @@ def to_iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def shown_issues(project: TrackedProject) -> int:
+    """The issues the page shows as stored: while a full sync runs (or after it failed) the ones it
+    fetched and stored so far, otherwise what the store holds (an incremental run changes that
+    count only when it completes)."""
+    if project.sync_mode != "full" or project.sync_status not in (SyncStatus.SYNCING, SyncStatus.FAILED):
+        return project.issues_stored
+    if project.sync_status == SyncStatus.FAILED:
+        return project.issues_fetched
+    # A first sync stores its first page before that page's batch commits; the committed count
+    # includes the page once the batch lands, so the larger of the two never counts an issue twice.
+    return max(project.issues_fetched, project.issues_previewed or 0)
+
+
 def _progress(project: TrackedProject) -> ProjectProgress:
     total = project.issues_total_estimate
-    stored = project.issues_stored
-    if project.sync_status == SyncStatus.SYNCING:
-        # A first sync stores its first page before that page's batch commits; the committed count
-        # includes the page once the batch lands, so the larger of the two never counts an issue
-        # twice.
-        stored = max(stored, project.issues_previewed or 0)
+    stored = shown_issues(project)
     percent = None
     if project.sync_status == SyncStatus.COMPLETE:
         percent = 100

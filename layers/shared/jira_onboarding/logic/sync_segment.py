@@ -81,7 +81,7 @@ def sync_segment(step: ProjectStepInput, *, time_left_s: Callable[[], float]) ->
         work = _work(client, repo, project, step)
         if work is None:  # the segment was done already: a replayed final invocation
             return _complete_if_last(client, repo, project, step)
-        committer = SegmentCommitter(repo, step, fresh=work.fresh, count_fetched=project.sync_mode == "full")
+        committer = SegmentCommitter(repo, step, fresh=work.fresh)
         last = _commit_batches(work, committer, time_left_s)
         if last and committer.after is not None:
             _complete_if_last(client, repo, committer.after, step)
@@ -98,7 +98,7 @@ def sync_segment(step: ProjectStepInput, *, time_left_s: Callable[[], float]) ->
             committer.close()  # no write outlives the invocation (a frozen Lambda would hold it)
         client.close()
         written = committer.written if committer else 0
-        metrics.add_metric(name="JiraIssuesStored", unit=MetricUnit.Count, value=written)
+        metrics.add_metric(name="JiraIssuesWritten", unit=MetricUnit.Count, value=written)
     return _result(step, repo.projects.get(step.project_key), done=done, wait_seconds=wait)
 
 
@@ -242,7 +242,7 @@ def _result(
         wait_seconds=wait_seconds,
         invocations=step.invocations + 1,
         pages_synced=project.pages_synced if project else 0,
-        issues_stored=project.issues_stored if project else 0,
+        issues_fetched=project.issues_fetched if project else 0,
     )
 
 

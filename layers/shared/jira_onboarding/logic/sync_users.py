@@ -70,9 +70,7 @@ def sync_users(step: StepInput) -> UsersSummary:
     digest = members_digest(members)
     skipped = _refresh_skipped(repo, step, digest)
     if skipped:
-        summary = UsersSummary(
-            users_fetched=0, users_stored=0, members=len(members), matched=0, refresh_skipped=skipped
-        )
+        summary = UsersSummary(users_fetched=0, members=len(members), matched=0, refresh_skipped=skipped)
         repo.runs.record_users(step.run_id, summary.model_dump())
         logger.info("Jira users left as they are", extra={"reason": skipped})
         return summary
@@ -91,7 +89,6 @@ def sync_users(step: StepInput) -> UsersSummary:
         report = MatchReport(matches=[])
     summary = UsersSummary(
         users_fetched=len(users),
-        users_stored=len(users),
         users_written=written,
         members=len(members),
         **matching_summary(report),

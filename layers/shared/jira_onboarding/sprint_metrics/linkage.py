@@ -150,27 +150,15 @@ def _median_hours(prs: list[PullRequest]) -> float | None:
     return round(statistics.median(hours), 1) if hours else None
 
 
-def correlate_pull_requests(
+def _linked_in_window(
     pull_requests: Iterable[PullRequest],
-    *,
-    project_keys: Iterable[str],
-    issues: Iterable[MetricIssue],
-    members: Iterable[TeamMember],
+    projects: frozenset[str],
+    issue_keys: set[str],
     window_start: datetime,
     window_end: datetime,
-) -> LinkageReport:
-    """Pure: the linkage of the PRs merged in the window. PRs merged before the window only count
-    towards "done issues with a PR"."""
-    projects = frozenset(k.upper() for k in project_keys)
-    start_at, end_at = to_micros(window_start), to_micros(window_end)
-    issues = [i for i in issues if i.project_key in projects]
-    issue_keys = {i.key for i in issues}
-    done_keys = sorted(
-        i.key
-        for i in issues
-        if i.status_category == "done" and i.resolved is not None and start_at <= i.resolved < end_at
-    )
-
+) -> tuple[list[tuple[PullRequest, PrLink]], set[str]]:
+    """The PRs merged in the window with their links (by PR id), and every issue key referenced by
+    a PR merged before the window's end."""
     referenced: set[str] = set()
     in_window: list[tuple[PullRequest, PrLink]] = []
     for pr in pull_requests:
@@ -182,9 +170,13 @@ def correlate_pull_requests(
         if merged_at >= window_start:
             in_window.append((pr, verdict))
     in_window.sort(key=lambda pair: pair[1].pr_id)
-    linked = [pr for pr, verdict in in_window if verdict.linked]
-    unlinked = [(pr, verdict) for pr, verdict in in_window if not verdict.linked]
+    return in_window, referenced
 
+
+def _tally(
+    in_window: list[tuple[PullRequest, PrLink]], members: Iterable[TeamMember]
+) -> tuple[list[RepositoryLinkage], list[AuthorLinkage]]:
+    """Merged and linked PRs per repository (by name) and per author (most merged first)."""
     # Tallied in plain [merged, linked] pairs: a pydantic model's attribute writes cost ~1 us each.
     repo_counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_login = {(m.github_login or "").casefold(): m for m in members if m.github_login}
@@ -214,10 +206,49 @@ def correlate_pull_requests(
         )
         for member, author_login, (merged, linked_count) in authors.values()
     ]
+    by_repository = [
+        RepositoryLinkage(
+            repository=name, merged=merged, linked=linked_count, rate=_rate(linked_count, merged)
+        )
+        for name, (merged, linked_count) in sorted(repo_counts.items())
+    ]
+    return by_repository, sorted(
+        author_counts, key=lambda a: (-a.merged, a.member_id or a.author_login or "")
+    )
 
+
+def _reason_counts(unlinked: list[tuple[PullRequest, PrLink]]) -> dict[str, int]:
     reasons = dict.fromkeys((r.value for r in UnlinkedReason), 0)
     for _, verdict in unlinked:
         reasons[verdict.reason.value] += 1  # type: ignore[union-attr]
+    return reasons
+
+
+def correlate_pull_requests(
+    pull_requests: Iterable[PullRequest],
+    *,
+    project_keys: Iterable[str],
+    issues: Iterable[MetricIssue],
+    members: Iterable[TeamMember],
+    window_start: datetime,
+    window_end: datetime,
+) -> LinkageReport:
+    """Pure: the linkage of the PRs merged in the window. PRs merged before the window only count
+    towards "done issues with a PR"."""
+    projects = frozenset(k.upper() for k in project_keys)
+    start_at, end_at = to_micros(window_start), to_micros(window_end)
+    issues = [i for i in issues if i.project_key in projects]
+    done_keys = sorted(
+        i.key
+        for i in issues
+        if i.status_category == "done" and i.resolved is not None and start_at <= i.resolved < end_at
+    )
+    in_window, referenced = _linked_in_window(
+        pull_requests, projects, {i.key for i in issues}, window_start, window_end
+    )
+    linked = [pr for pr, verdict in in_window if verdict.linked]
+    unlinked = [(pr, verdict) for pr, verdict in in_window if not verdict.linked]
+    by_repository, by_author = _tally(in_window, members)
     without = [key for key in done_keys if key not in referenced]
 
     return LinkageReport(
@@ -227,14 +258,9 @@ def correlate_pull_requests(
         merged_prs=len(in_window),
         linked_prs=len(linked),
         linkage_rate=_rate(len(linked), len(in_window)),
-        by_repository=[
-            RepositoryLinkage(
-                repository=name, merged=merged, linked=linked_count, rate=_rate(linked_count, merged)
-            )
-            for name, (merged, linked_count) in sorted(repo_counts.items())
-        ],
-        by_author=sorted(author_counts, key=lambda a: (-a.merged, a.member_id or a.author_login or "")),
-        unlinked_reasons=reasons,
+        by_repository=by_repository,
+        by_author=by_author,
+        unlinked_reasons=_reason_counts(unlinked),
         unlinked_examples=[
             UnlinkedExample(
                 pr_id=verdict.pr_id,

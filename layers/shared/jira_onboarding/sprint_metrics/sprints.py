@@ -11,128 +11,24 @@ import statistics
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime, timedelta
-
-from pydantic import BaseModel, Field
+from datetime import datetime
 
 from jira_onboarding.jira.models import JiraBoard, JiraSprint
 from jira_onboarding.sprint_metrics.issues import MICROS_PER_SECOND, MetricIssue, to_micros
-
-DEFAULT_CLOSED_SPRINTS = 6
-# Jira moves a closed sprint's open issues to the next sprint when it is completed, which can be
-# after that next sprint's start date: an issue entering within this grace of the completion of a
-# sprint it was in was carried in, and counts as committed, not as added after the start.
-CARRY_IN_GRACE = timedelta(minutes=5)
-CARRY_IN_GRACE_US = CARRY_IN_GRACE // timedelta(microseconds=1)
-BUG_TYPES = frozenset({"bug", "defect"})
-TREND_FLAT_BAND = 0.05  # a slope within +-5% of the average velocity per sprint is "flat"
-
-BASIS: dict[str, str] = {
-    "membership": "Who was in a sprint at an instant: the Sprint field's change history (bulk changelog); "
-    "an issue with no Sprint history counts as in its current sprints since it was created. "
-    "Sub-tasks are left out (Jira's sprint report does the same).",
-    "committed": "In the sprint at its start date, or carried in when the board's previous sprint was "
-    f"completed (entered within {int(CARRY_IN_GRACE.total_seconds() // 60)} min of that completion).",
-    "commitment_basis": "'recorded at start': the sprint's issues and points as recorded when its start "
-    "was seen live (exact); 'reconstructed from history': from the Sprint field's history as above.",
-    "added": "Entered the sprint after its start, and not carried in.",
-    "removed": "In the sprint at some point after its start, but no longer in it at its end.",
-    "scope_at_end": "In the sprint at its end: completion date for a closed sprint, now for the active one.",
-    "completed": "In scope at the end and in a done-category status at that instant (status history; "
-    "resolution date when the issue has no status history).",
-    "carried_over": "Closed sprints only: in scope at the completion date but not done.",
-    "completion_rate": "completed / scope_at_end, in issues and in story points.",
-    "story_points": "The issues' current estimates (board estimation field first, then the site's "
-    "story-point fields); estimate changes during a sprint are not tracked. Unestimated issues count "
-    "in issue figures and as 0 points.",
-    "unestimated_share": "Issues in scope at the end without a story-point estimate / scope_at_end.",
-    "bug_share": "Issues of type Bug in scope at the end / scope_at_end.",
-    "velocity": "Completed story points per closed sprint, oldest first; average over those sprints.",
-    "velocity_trend": "Least-squares slope of the velocity over the closed sprints (3 or more); 'up' or "
-    f"'down' when the slope is beyond +-{int(TREND_FLAT_BAND * 100)}% of the average per sprint, else "
-    "'flat'.",
-    "cycle_time": "Median days over the issues completed in these sprints: first status change (leaving "
-    "the initial status) to the last change into a done status, from the status changelog; issues "
-    "without status history fall back to created -> resolved (counted separately).",
-}
-
-
-class Count(BaseModel):
-    """A set of issues: how many, their story points, and which (so the figure can be checked)."""
-
-    issues: int = 0
-    points: float = 0.0
-    unestimated: int = 0
-    keys: list[str] = Field(default_factory=list)
-
-
-class SprintMetrics(BaseModel):
-    sprint_id: int
-    name: str
-    state: str
-    start: datetime | None
-    end: datetime | None  # the instant the end figures are taken at
-    committed: Count
-    commitment_basis: str = "reconstructed from history"  # or "recorded at start" (see BASIS)
-    added: Count
-    removed: Count
-    scope_at_end: Count
-    completed: Count
-    carried_over: Count | None = None  # None for the active sprint
-    completion_rate_issues: float | None = None
-    completion_rate_points: float | None = None
-    unestimated_share: float | None = None
-    bug_share: float | None = None
-    issues_without_sprint_history: int = 0
-
-
-class VelocityPoint(BaseModel):
-    sprint_id: int
-    name: str
-    points: float
-    issues: int
-
-
-class VelocityTrend(BaseModel):
-    direction: str  # up | down | flat | n/a
-    slope_points_per_sprint: float | None = None
-    sprints: int = 0
-
-
-class CycleTime(BaseModel):
-    median_days: float | None = None
-    issues: int = 0
-    from_status_changelog: int = 0
-    from_created_resolved: int = 0
-    basis: str = ""
-
-
-class CarriedOverIssue(BaseModel):
-    key: str
-    times: int
-    sprints: list[str]
-
-
-class BoardSprintMetrics(BaseModel):
-    board_id: int
-    board_name: str = ""
-    project_key: str | None = None
-    sprints: list[SprintMetrics]  # closed ones oldest first, then the active one(s)
-    velocity: list[VelocityPoint]
-    velocity_average_points: float | None = None
-    velocity_trend: VelocityTrend
-    cycle_time: CycleTime
-    bug_share: float | None = None
-    unestimated_share: float | None = None
-    carried_over_repeatedly: list[CarriedOverIssue] = Field(default_factory=list)
-
-
-class SprintMetricsReport(BaseModel):
-    computed_at: datetime
-    closed_sprints_per_board: int
-    boards: list[BoardSprintMetrics]
-    basis: dict[str, str] = Field(default_factory=lambda: dict(BASIS))
-
+from jira_onboarding.sprint_metrics.report import (
+    BUG_TYPES,
+    CARRY_IN_GRACE_US,
+    DEFAULT_CLOSED_SPRINTS,
+    TREND_FLAT_BAND,
+    BoardSprintMetrics,
+    CarriedOverIssue,
+    Count,
+    CycleTime,
+    SprintMetrics,
+    SprintMetricsReport,
+    VelocityPoint,
+    VelocityTrend,
+)
 
 # ---------------------------------------------------------------------------------- history
 
@@ -365,19 +261,11 @@ def _chosen_sprints(
     return plan
 
 
-def compute_sprint_metrics(
-    boards: Iterable[JiraBoard],
-    sprints: Iterable[JiraSprint],
-    issues: Iterable[MetricIssue],
-    *,
-    now: datetime,
-    closed_sprints: int = DEFAULT_CLOSED_SPRINTS,
-) -> SprintMetricsReport:
-    """Pure: the metrics of every board that has an active or closed sprint."""
-    issues = [i for i in issues if not i.is_subtask]
-    done_statuses = done_status_names(issues)
-    plan = _chosen_sprints(boards, sprints, closed_sprints)
-    # Only the reported sprints' candidates are indexed: every issue that was ever in one of them.
+def _candidates_by_sprint(
+    plan: list[tuple[JiraBoard, list[JiraSprint], list[JiraSprint]]], issues: list[MetricIssue]
+) -> dict[int, list[MetricIssue]]:
+    """Every issue that was ever in one of the reported sprints, per sprint, in key order (only the
+    reported sprints are indexed)."""
     by_sprint: dict[int, list[MetricIssue]] = {s.id: [] for _, _, chosen in plan for s in chosen}
     candidates_of = by_sprint.get
     for issue in issues:
@@ -390,55 +278,74 @@ def compute_sprint_metrics(
                 candidates.append(issue)
     for candidates in by_sprint.values():
         candidates.sort(key=_key_order)  # stable: the figures list issues in key order, ties as read
+    return by_sprint
 
-    report_boards = []
-    for board, closed, chosen in plan:
-        completions = sorted(
-            (to_micros(s.complete_date), s.id) for s in closed if s.complete_date is not None
+
+def _board_metrics(
+    board: JiraBoard,
+    closed: list[JiraSprint],
+    chosen: list[JiraSprint],
+    by_sprint: dict[int, list[MetricIssue]],
+    done_statuses: frozenset[str],
+    now: datetime,
+) -> BoardSprintMetrics:
+    """One board's figures: each chosen sprint's, then the board's velocity, cycle time and shares."""
+    completions = sorted((to_micros(s.complete_date), s.id) for s in closed if s.complete_date is not None)
+    figures = []
+    scope_by_key: dict[str, MetricIssue] = {}
+    done_by_key: dict[str, MetricIssue] = {}
+    for sprint in chosen:
+        sprint_figures, scope, completed = _sprint_figures(
+            sprint, by_sprint[sprint.id], completions, done_statuses, now
         )
-        figures = []
-        scope_by_key: dict[str, MetricIssue] = {}
-        done_by_key: dict[str, MetricIssue] = {}
-        for sprint in chosen:
-            sprint_figures, scope, completed = _sprint_figures(
-                sprint, by_sprint[sprint.id], completions, done_statuses, now
-            )
-            figures.append(sprint_figures)
-            scope_by_key.update((i.key, i) for i in scope)
-            done_by_key.update((i.key, i) for i in completed)
-        closed_figures = [f for f in figures if f.state == "closed"]
-        velocity = [
-            VelocityPoint(
-                sprint_id=f.sprint_id, name=f.name, points=f.completed.points, issues=f.completed.issues
-            )
-            for f in closed_figures
-        ]
-        carried: dict[str, list[str]] = defaultdict(list)
-        for f in closed_figures:
-            for key in f.carried_over.keys if f.carried_over else []:
-                carried[key].append(f.name)
-        scope_issues = [scope_by_key[k] for k in sorted(scope_by_key)]
-        report_boards.append(
-            BoardSprintMetrics(
-                board_id=board.id,
-                board_name=board.name,
-                project_key=board.project_key,
-                sprints=figures,
-                velocity=velocity,
-                velocity_average_points=round(statistics.fmean(v.points for v in velocity), 2)
-                if velocity
-                else None,
-                velocity_trend=_trend([v.points for v in velocity]),
-                cycle_time=_cycle_time((done_by_key[k] for k in sorted(done_by_key)), done_statuses),
-                bug_share=_ratio(sum(1 for i in scope_issues if _is_bug(i)), len(scope_issues)),
-                unestimated_share=_ratio(
-                    sum(1 for i in scope_issues if i.story_points is None), len(scope_issues)
-                ),
-                carried_over_repeatedly=[
-                    CarriedOverIssue(key=key, times=len(names), sprints=names)
-                    for key, names in sorted(carried.items())
-                    if len(names) >= 2
-                ],
-            )
+        figures.append(sprint_figures)
+        scope_by_key.update((i.key, i) for i in scope)
+        done_by_key.update((i.key, i) for i in completed)
+    closed_figures = [f for f in figures if f.state == "closed"]
+    velocity = [
+        VelocityPoint(
+            sprint_id=f.sprint_id, name=f.name, points=f.completed.points, issues=f.completed.issues
         )
+        for f in closed_figures
+    ]
+    carried: dict[str, list[str]] = defaultdict(list)
+    for f in closed_figures:
+        for key in f.carried_over.keys if f.carried_over else []:
+            carried[key].append(f.name)
+    scope_issues = [scope_by_key[k] for k in sorted(scope_by_key)]
+    return BoardSprintMetrics(
+        board_id=board.id,
+        board_name=board.name,
+        project_key=board.project_key,
+        sprints=figures,
+        velocity=velocity,
+        velocity_average_points=round(statistics.fmean(v.points for v in velocity), 2) if velocity else None,
+        velocity_trend=_trend([v.points for v in velocity]),
+        cycle_time=_cycle_time((done_by_key[k] for k in sorted(done_by_key)), done_statuses),
+        bug_share=_ratio(sum(1 for i in scope_issues if _is_bug(i)), len(scope_issues)),
+        unestimated_share=_ratio(sum(1 for i in scope_issues if i.story_points is None), len(scope_issues)),
+        carried_over_repeatedly=[
+            CarriedOverIssue(key=key, times=len(names), sprints=names)
+            for key, names in sorted(carried.items())
+            if len(names) >= 2
+        ],
+    )
+
+
+def compute_sprint_metrics(
+    boards: Iterable[JiraBoard],
+    sprints: Iterable[JiraSprint],
+    issues: Iterable[MetricIssue],
+    *,
+    now: datetime,
+    closed_sprints: int = DEFAULT_CLOSED_SPRINTS,
+) -> SprintMetricsReport:
+    """Pure: the metrics of every board that has an active or closed sprint."""
+    issues = [i for i in issues if not i.is_subtask]
+    done_statuses = done_status_names(issues)
+    plan = _chosen_sprints(boards, sprints, closed_sprints)
+    by_sprint = _candidates_by_sprint(plan, issues)
+    report_boards = [
+        _board_metrics(board, closed, chosen, by_sprint, done_statuses, now) for board, closed, chosen in plan
+    ]
     return SprintMetricsReport(computed_at=now, closed_sprints_per_board=closed_sprints, boards=report_boards)
