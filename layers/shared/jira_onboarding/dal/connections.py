@@ -45,24 +45,17 @@ class ConnectionStore:
 
     def replace_credentials(self, envelope: str, *, lease_owner: str) -> bool:
         """Store rotated credentials, only while `lease_owner` still holds the refresh lease."""
-        try:
-            JiraConnectionItem(self.team_id).update(
-                actions=[JiraConnectionItem.credentials_envelope.set(envelope)],
-                condition=JiraConnectionItem.refresh_lease_owner == lease_owner,
-            )
-        except UpdateError as exc:
-            if is_conditional_failure(exc):
-                return False
-            raise
-        return True
+        return self._set_envelope(envelope, JiraConnectionItem.refresh_lease_owner == lease_owner)
 
     def swap_credentials(self, previous: str, envelope: str) -> bool:
         """Store a new envelope in place of `previous` (False if it changed meanwhile, e.g. the
         connection was registered again)."""
+        return self._set_envelope(envelope, JiraConnectionItem.credentials_envelope == previous)
+
+    def _set_envelope(self, envelope: str, condition: Any) -> bool:
         try:
             JiraConnectionItem(self.team_id).update(
-                actions=[JiraConnectionItem.credentials_envelope.set(envelope)],
-                condition=JiraConnectionItem.credentials_envelope == previous,
+                actions=[JiraConnectionItem.credentials_envelope.set(envelope)], condition=condition
             )
         except UpdateError as exc:
             if is_conditional_failure(exc):
