@@ -154,6 +154,27 @@ def test_pacer_burst_429_pauses_that_endpoint_only():
     assert clock.now == pytest.approx(started + 2)
 
 
+@pytest.mark.parametrize("retry_after", ["inf", "1e400", "99999999", "NaN", "-5", "soon"])
+def test_pacer_burst_429_with_an_absurd_retry_after_pauses_its_endpoint_a_bounded_time(retry_after):
+    # Given one client's 429 on an endpoint says "Retry-After: inf" (a broken Jira, or a hostile one)
+    clock, store = Clock(), MemoryStore()
+    pacer, other = _pacer(store, clock, max_burst_pause_s=5.0), _pacer(store, clock)
+    path = "/rest/api/3/field"
+    pacer.before("GET", path)
+    pacer.after(_answer(429, {"Retry-After": retry_after, "RateLimit-Reason": "jira-burst-based"}, path))
+
+    # Then the site's endpoint pauses for a finite while, at most the burst bound (1 s when unreadable)
+    (until,) = store.items[SITE]["pauses"].values()
+    assert math.isfinite(until) and clock.now + 1.0 <= until <= clock.now + 5.0
+    # and another client on the site is held at most that long, told it was held (no call made)
+    with pytest.raises(JiraThrottledError) as raised:
+        _pacer(store, clock, max_wait_s=0.5).before("GET", path)
+    assert raised.value.held and raised.value.retry_after is not None and raised.value.retry_after <= 5.0
+    started = clock.now
+    other.before("GET", path)
+    assert clock.now - started <= 5.0
+
+
 def test_pacer_tenant_quota_429_pauses_the_site_until_the_reset_for_every_client():
     clock, store = Clock(), MemoryStore()
     pacer, other = _pacer(store, clock), _pacer(store, clock)

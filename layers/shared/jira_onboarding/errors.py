@@ -57,13 +57,18 @@ class JiraGoneError(JiraError):
 
 
 class JiraThrottledError(JiraError):
-    """429 with a short wait: retried by the state machine's Retry block."""
+    """429 with a short wait: retried by the state machine's Retry block. `held` when no request
+    went out: the site's budget held the call back (the site or endpoint is paused, or booked
+    ahead), which is another client's throttle or our own pacing, not Jira's answer to this one."""
 
     transient = True
 
-    def __init__(self, reason: str, *, retry_after: float | None = None, status: int | None = 429) -> None:
-        super().__init__(reason, status=status)
+    def __init__(
+        self, reason: str, *, retry_after: float | None = None, status: int | None = 429, held: bool = False
+    ) -> None:
+        super().__init__(reason, status=None if held else status)
         self.retry_after = retry_after
+        self.held = held
 
 
 class JiraRateLimitExhaustedError(JiraError):

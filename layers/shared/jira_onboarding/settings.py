@@ -54,6 +54,9 @@ class Settings(BaseModel):
     # Requests per second every caller of one Jira site shares (its burst limit, as configured for
     # the site); NearLimit headers lower it until the quota resets.
     jira_site_requests_per_second: float = Field(default=100.0, alias="JIRA_SITE_REQUESTS_PER_SECOND", gt=0)
+    # Longest a burst 429 (`jira-burst-based`) pauses its endpoint for the whole site: burst buckets
+    # refill in seconds, so a longer Retry-After is taken as this and learned again from the next 429.
+    jira_max_burst_pause_s: float = Field(default=60.0, alias="JIRA_MAX_BURST_PAUSE_SECONDS", gt=0)
     # Base of the client's in-Lambda exponential backoff (Atlassian: ~2 s, x2 per retry, 0.7-1.3 jitter).
     jira_backoff_base_s: float = Field(default=2.0, alias="JIRA_BACKOFF_BASE_SECONDS", ge=0)
     # Amazon Bedrock model (or inference profile) id for the insights; empty = the offline generator.

@@ -28,6 +28,7 @@ import httpx
 from jira_onboarding.budget.site import app_key, endpoint_of, points_cost, site_key
 from jira_onboarding.dal.site_budget import Reservation, SiteBudgetStore, SiteState
 from jira_onboarding.errors import JiraThrottledError
+from jira_onboarding.jira.responses import MIN_RETRY_AFTER_S, retry_after_seconds
 from jira_onboarding.settings import get_settings
 
 TENANT_QUOTA = "jira-quota-tenant-based"
@@ -58,6 +59,7 @@ class SitePacer:
         max_wait_s: float = 30.0,
         max_slow_wait_s: float = 5.0,
         background_backlog_s: float = 1.0,
+        max_burst_pause_s: float = 60.0,
         time_left_s: Callable[[], float] | None = None,
         record: Callable[[int, int], None] | None = None,
         clock: Callable[[], float] = time.time,
@@ -76,6 +78,7 @@ class SitePacer:
         self._max_slow_wait_s = max_slow_wait_s  # in all, for slots spaced out near a quota
         self._slow_waited = 0.0
         self._background_backlog_s = background_backlog_s
+        self._max_burst_pause_s = max_burst_pause_s
         self._time_left_s = time_left_s or (lambda: math.inf)
         self._clock = clock
         self._sleep = sleep
@@ -106,7 +109,9 @@ class SitePacer:
             if self._slow_waited + wait > self._max_slow_wait_s:
                 self._slots.appendleft(slot)
                 self._give_back()
-                raise JiraThrottledError("Jira's quota is nearly spent; pacing down.", retry_after=wait)
+                raise JiraThrottledError(
+                    "Jira's quota is nearly spent; pacing down.", retry_after=wait, held=True
+                )
             self._slow_waited += wait
         self._wait(wait)
 
@@ -118,6 +123,7 @@ class SitePacer:
                 raise JiraThrottledError(
                     f"Jira paused this site's calls until its quota resets ({state.pause_reason}).",
                     retry_after=state.paused_until - now,
+                    held=True,
                 )
 
     def _interval(self, now: float) -> float:
@@ -149,6 +155,7 @@ class SitePacer:
                 raise JiraThrottledError(
                     "This site's Jira budget is busy with onboarding; the refresh waits.",
                     retry_after=self._max_wait_s,
+                    held=True,
                 )
             self._wait(1.0)
             waited += 1.0
@@ -164,7 +171,9 @@ class SitePacer:
         if seconds <= 0:
             return
         if seconds > min(self._max_wait_s, self._time_left_s() - 5.0):
-            raise JiraThrottledError("This site's Jira budget is booked ahead.", retry_after=seconds)
+            raise JiraThrottledError(
+                "This site's Jira budget is booked ahead.", retry_after=seconds, held=True
+            )
         self._sleep(seconds)
 
     # ---- after each answer --------------------------------------------------------------------
@@ -187,7 +196,8 @@ class SitePacer:
 
     def _throttled(self, endpoint: str, headers: httpx.Headers, now: float) -> None:
         reason = headers.get("RateLimit-Reason", "")
-        retry_after = _seconds(headers.get("Retry-After")) or 1.0
+        # Sanitized as the client reads it (inf, NaN, negative, absurd: clamped to [1 s, 1 h]).
+        retry_after = retry_after_seconds(headers.get("Retry-After")) or MIN_RETRY_AFTER_S
         if reason in (TENANT_QUOTA, GLOBAL_QUOTA):
             until = max(_epoch(headers.get("X-RateLimit-Reset")) or 0.0, now + retry_after) + RESET_MARGIN_S
             key = self._app if reason == GLOBAL_QUOTA and self._app else self.site
@@ -199,7 +209,9 @@ class SitePacer:
                 self._app_state, self._app_read_at = paused, now
             self._slots.clear()
         elif reason != "jira-per-issue-on-write":
-            until = now + retry_after
+            # A burst bucket refills in seconds: a longer Retry-After is taken as this bound and
+            # learned again from the next 429, so one broken answer cannot stop the endpoint site-wide.
+            until = now + min(retry_after, self._max_burst_pause_s)
             self._store.pause_endpoint(self.site, endpoint, until)
             pauses = {**self._state.endpoint_pauses, endpoint: until}
             self._state = SiteState(**{**self._state.__dict__, "endpoint_pauses": pauses})
@@ -269,6 +281,7 @@ def site_pacer(
         rate=settings.jira_site_requests_per_second,
         priority=priority,
         app=app_key(credentials.auth_kind),
+        max_burst_pause_s=settings.jira_max_burst_pause_s,
         time_left_s=time_left_s,
         record=record,
         max_slow_wait_s=settings.jira_max_inline_wait_s,

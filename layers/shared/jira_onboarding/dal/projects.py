@@ -70,6 +70,8 @@ class ProjectStore:
             TrackedProjectItem.sync_mode.set(sync_mode),
             TrackedProjectItem.segments.set(segments),
             TrackedProjectItem.plan_run_id.set(run_id),
+            TrackedProjectItem.throttled_seconds.set(0),  # the allowances are per run
+            TrackedProjectItem.held_seconds.set(0),
             _set_or_remove(TrackedProjectItem.issues_total_estimate, issues_total_estimate),
             _set_or_remove(TrackedProjectItem.phase, phase),
         ]
@@ -117,11 +119,13 @@ class ProjectStore:
         """What the store holds for the project, counted after a sweep."""
         return self._update(project_key, [TrackedProjectItem.issues_stored.set(count)])
 
-    def add_throttle_wait(self, project_key: str, seconds: int) -> int:
-        """Add a Wait For Jira pause to the project's run total; returns the new total."""
+    def add_throttle_wait(self, project_key: str, seconds: int, *, held: bool = False) -> int:
+        """Add a Wait For Jira pause to the run's total of its kind (`held`: our site budget held the
+        call, Jira was not asked; otherwise Jira answered 429); returns the new total."""
         item = TrackedProjectItem(self.team_id, project_key)
-        item.update(actions=[TrackedProjectItem.throttled_seconds.add(seconds)])
-        return int(item.throttled_seconds or 0)
+        attribute = TrackedProjectItem.held_seconds if held else TrackedProjectItem.throttled_seconds
+        item.update(actions=[attribute.add(seconds)])
+        return int((item.held_seconds if held else item.throttled_seconds) or 0)
 
     def commit_segment(
         self,

@@ -73,7 +73,8 @@ class TrackedProjectItem(_TeamModel):
     reason = UnicodeAttribute(null=True)
     error_name = UnicodeAttribute(null=True)
     next_retry_at = UTCDateTimeAttribute(null=True)
-    throttled_seconds = NumberAttribute(default=0)  # Wait For Jira time spent in this run
+    throttled_seconds = NumberAttribute(default=0)  # this run's waits Jira asked for (its 429s)
+    held_seconds = NumberAttribute(default=0)  # this run's waits the site budget imposed (no call made)
     sync_mode = UnicodeAttribute(null=True)  # full | incremental, fixed by the run's plan
     last_swept_at = UTCDateTimeAttribute(null=True)
     started_at = UTCDateTimeAttribute(null=True)

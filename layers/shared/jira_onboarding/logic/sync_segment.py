@@ -32,9 +32,13 @@ from jira_onboarding.observability import MetricUnit, logger, metrics
 from jira_onboarding.records import ProjectSegment, SyncStatus, TrackedProject
 from jira_onboarding.settings import get_settings
 
-# Real time a project may spend throttled (Wait For Jira and the throttled calls) in one run before
-# it is FAILED: bounded, so the run always finishes; the nightly retry runs the project again.
+# Real time a project may spend throttled by Jira (its 429s: Wait For Jira and the throttled calls)
+# in one run before it is FAILED: bounded, so the run always finishes; the nightly retry runs it again.
 MAX_THROTTLED_SECONDS = 4 * 3600
+# ... and held by its site's budget (no call made: another client's 429 paused the site or an
+# endpoint, or the site is booked ahead). Counted apart, so one project's hostile 429s spend its own
+# allowance, not its neighbours'; bounded too (a quota pause is at most an hour each).
+MAX_HELD_SECONDS = 8 * 3600
 # Issues per commit: one bulk changelog call covers up to 1,000 issues (ten search pages).
 CHANGELOG_BATCH_ISSUES = BULK_CHANGELOG_MAX_ISSUES
 # The state machine's bound on one segment's Sync Segment invocations ("More Pages?" reads it; a
@@ -223,10 +227,13 @@ def _throttled(
     wait = max(1, math.ceil(min(MAX_RETRY_AFTER_S, retry_after)))
     since = committer.progress_at if committer is not None and committer.progress_at else started
     spent = math.ceil(time.monotonic() - since)
-    waited = repo.projects.add_throttle_wait(step.project_key, wait + spent)
-    if waited > MAX_THROTTLED_SECONDS:
+    waited = repo.projects.add_throttle_wait(step.project_key, wait + spent, held=exc.held)
+    if waited > (MAX_HELD_SECONDS if exc.held else MAX_THROTTLED_SECONDS):
         raise JiraRateLimitExhaustedError(
-            "Jira kept this project rate limited longer than a run waits; "
+            "Jira kept this project's site rate limited longer than a run waits; "
+            "the nightly retry will run it again."
+            if exc.held
+            else "Jira kept this project rate limited longer than a run waits; "
             "the nightly retry will run it again."
         ) from exc
     logger.warning("Jira asked for a long pause; handing it to the state machine", extra={"wait": wait})
