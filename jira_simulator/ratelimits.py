@@ -139,6 +139,16 @@ class RateLimits:
             self._buckets = {k: v for k, v in self._buckets.items() if k[0] != tenant}
             self._quotas.pop(tenant, None)
 
+    def spend(self, tenant: str, points: int) -> None:
+        """Points spent on the tenant's quota by another client of the site (another app or
+        integration): how a test runs the quota out mid-sync without our own pacing in the way."""
+        limits = self.limits_for(tenant)
+        with self._lock:
+            quota = self._tenant_quota(tenant, limits)
+            if quota is not None:
+                quota.roll(self.clock())
+                quota.spent += points
+
     def admit(self, tenant: str, method: str, endpoint: str, *, oauth: bool) -> Refusal | None:
         """None if the request may be answered; otherwise the 429 to send. Quotas are checked
         before the burst bucket, so a refused request spends no burst token."""

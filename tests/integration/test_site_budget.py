@@ -14,7 +14,7 @@ from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.connections import register_connection
 
 from jira_simulator import JiraSimulator, Workspace
-from jira_simulator.ratelimits import TENANT_QUOTA, RateLimits, SiteLimits
+from jira_simulator.ratelimits import DEFAULT_TENANT, TENANT_QUOTA, RateLimits, SiteLimits, points_cost
 from local_harness.stack import LocalStack
 from tests.conftest import SIM_EMAIL, SIM_TOKEN, TEAM
 
@@ -61,8 +61,9 @@ def test_site_budget_pause_and_slow_down_reach_the_next_reservation(stack: Local
     assert store.spent(SITE) == (4, 206)
 
 
-QUOTA_POINTS = 350  # about half of what the demo workspace's sync costs (~650 points)
-QUOTA_WINDOW_S = 40.0  # longer than the sync takes to spend QUOTA_POINTS, even on a busy machine
+QUOTA_POINTS = 1_000  # more than the demo workspace's sync costs (~650 points) in one window
+QUOTA_WINDOW_S = 30.0
+OTHER_APP_AFTER_CALLS = 15  # the other app spends the rest of the quota after this many of ours
 
 
 @pytest.fixture
@@ -73,39 +74,66 @@ def quota_site(workspace: Workspace) -> Iterator[tuple[JiraSimulator, str]]:
         yield simulator, url
 
 
-# Known open defect of issue 16, kept visible rather than hidden: in the last runs of this session
-# the executions were still RUNNING at the 180 s bound (the pause-and-probe cycle does not always
-# let the run finish). Not strict: a pass is reported as XPASS.
-@pytest.mark.xfail(
-    reason="issue 16: a run through an exhausted tenant quota did not always finish within 180 s",
-    strict=False,
-)
+def _charged_points(simulator: JiraSimulator) -> list[int]:
+    """What the simulator charged our calls (its points model on each answered OAuth request)."""
+    charged: list[int] = []
+    charge = simulator.limits.charge
+
+    def recording(tenant: str, method: str, path: str, payload: object, *, oauth: bool) -> dict[str, str]:
+        if oauth:
+            charged.append(points_cost(method, path, payload))
+        return charge(tenant, method, path, payload, oauth=oauth)
+
+    simulator.limits.charge = recording  # type: ignore[method-assign]
+    return charged
+
+
+def _other_app_spends_the_quota(simulator: JiraSimulator) -> threading.Thread:
+    """Mid-sync, another app on the same site spends what is left of the tenant's quota."""
+
+    def spend() -> None:
+        deadline = time.monotonic() + 60
+        while len(simulator.request_log) < OTHER_APP_AFTER_CALLS and time.monotonic() < deadline:
+            time.sleep(0.01)
+        simulator.limits.spend(DEFAULT_TENANT, QUOTA_POINTS)
+
+    thread = threading.Thread(target=spend, daemon=True)
+    thread.start()
+    return thread
+
+
 def test_tenant_quota_exhausted_mid_sync_pauses_the_site_until_the_reset_then_completes(
     stack: LocalStack, workspace: Workspace, quota_site: tuple[JiraSimulator, str]
 ):
-    # Given an OAuth connection (points quotas apply to app traffic) to a site whose quota runs
-    # out about halfway through the sync
+    # Given an OAuth connection (points quotas apply to app traffic) to a site whose quota another
+    # app runs out a few calls into the sync (our own pacing slows down before it would: NearLimit)
     simulator, url = quota_site
     register_connection(TEAM, url, "bearer", {"access_token": "demo-oauth-token"})
     keys = [p.key for p in workspace.projects]
+    charged = _charged_points(simulator)
+    other_app = _other_app_spends_the_quota(simulator)
 
     # When the team onboards every project
     status, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": keys})
     assert status == 202, body
     executions = stack.wait_for_executions(timeout_s=180)
+    other_app.join(timeout=1)
 
-    # Then the quota closed at least once, and each closed window was probed at most twice: the
-    # 429 that closed it, and at most one request another Lambda had booked before the pause was
-    # recorded (the pause travels through DynamoDB; there is no lock around a call in flight)
+    # Then the quota closed, and the closed window was probed only by calls already in flight when
+    # it closed (at most one per concurrent Lambda: the projects' syncs and the users' step), none
+    # after the first 429 reached the site's budget (a second later at most): no Lambda probed the
+    # closed window again, each waited for the reset the first 429 named
     refusals = [at for _, reason, at in simulator.limits.refusals if reason == TENANT_QUOTA]
-    assert refusals, "the quota never ran out: raise the workload or lower QUOTA_POINTS"
+    assert refusals, "the quota never ran out"
     windows: list[list[float]] = []
     for at in refusals:
         if windows and at - windows[-1][0] < QUOTA_WINDOW_S:
             windows[-1].append(at)
         else:
             windows.append([at])
-    assert all(len(w) <= 2 for w in windows), windows
+    assert len(windows) == 1, windows
+    (window,) = windows
+    assert len(window) <= len(keys) + 1 and window[-1] - window[0] < 1.0, window
     # and the executions waited in the state machine, no Lambda through the window
     history = [e for x in executions for e in stack.execution_history(x["executionArn"])]
     assert any(e["type"] == "WaitStateEntered" for e in history)
@@ -116,9 +144,9 @@ def test_tenant_quota_exhausted_mid_sync_pauses_the_site_until_the_reset_then_co
     code, _, run = stack.http("GET", body["status_url"], team_id=TEAM)
     assert code == 200
     assert {p["project_key"]: p["status"] for p in run["projects"]} == dict.fromkeys(keys, "COMPLETE")
-    # and the run knows what its calls cost: every call the simulator answered, at the model's price
+    # and the run knows what its calls cost: every call the simulator answered, at its price
     assert run["jira_calls"] == len(simulator.request_log)
-    assert run["jira_points"] >= QUOTA_POINTS
+    assert run["jira_points"] == sum(charged)
     repo = TeamStores(TEAM)
     for key in keys:
         assert repo.issues.count(key) == workspace.issue_count(key)

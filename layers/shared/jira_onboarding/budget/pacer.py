@@ -113,7 +113,12 @@ class SitePacer:
                     "Jira's quota is nearly spent; pacing down.", retry_after=wait, held=True
                 )
             self._slow_waited += wait
-        self._wait(wait)
+        try:
+            self._wait(wait)
+        except JiraThrottledError:
+            self._slots.appendleft(slot)  # handed to the state machine: the slots go back
+            self._give_back()
+            raise
 
     def _check_paused(self, now: float) -> None:
         if self._app and now - self._app_read_at >= APP_STATE_MAX_AGE_S:
@@ -133,13 +138,24 @@ class SitePacer:
         return 1.0 / rate
 
     def _reserve(self, now: float) -> None:
-        backlog = None if self._priority is Priority.ONBOARDING else self._background_backlog_s
+        # Never book further ahead than this client waits inline: a booking handed to the state
+        # machine goes back only while it is the site's last (GCRA), so Lambdas that booked and
+        # then waited in the state machine each pushed the site's next slot out, and the site ended
+        # booked minutes past a quota's reset. Onboarding may wait its whole allowance; a refresh
+        # books only an idle site (onboarding goes first).
+        onboarding = self._priority is Priority.ONBOARDING
         waited = 0.0
         while True:
+            slowed = self._state.slow_until > now
+            backlog = self._max_wait_s if onboarding else self._background_backlog_s
+            if slowed:  # paced down near a quota, slots are seconds apart
+                backlog = min(backlog, self._max_slow_wait_s)
             # Under a points quota, one slot per reservation: every call then reads the site's state,
             # so a pause another Lambda recorded stops this one before its next call, not ten later.
             # Quotas allow few calls anyway (65,000 points/hour is ~0.2 search pages a second).
-            block = 1 if self._under_quota else self._block
+            # Slowed, one slot too: a block of ten at the slow interval booked the site minutes ahead
+            # (a fresh Lambda learns of the slowdown from its first booking, before any answer).
+            block = 1 if self._under_quota or slowed else self._block
             interval = self._interval(now)
             reservation = self._store.reserve(self.site, block, interval, now, max_backlog=backlog)
             if reservation is not None:
@@ -150,6 +166,17 @@ class SitePacer:
                 # spaced too closely. Give them back and book at the slower rate.
                 self._give_back()
                 continue
+            if slowed:
+                raise JiraThrottledError(
+                    "Jira's quota is nearly spent; pacing down.", retry_after=self._interval(now), held=True
+                )
+            if onboarding:  # booked further ahead than this client waits: until the queue drains
+                booked_until = self._store.state(self.site).booked_until
+                raise JiraThrottledError(
+                    "This site's Jira budget is booked ahead.",
+                    retry_after=max(1.0, booked_until - now),
+                    held=True,
+                )
             # A background call on a backlogged site: let onboarding's calls go first.
             if waited >= self._max_wait_s:
                 raise JiraThrottledError(
@@ -160,7 +187,11 @@ class SitePacer:
             self._wait(1.0)
             waited += 1.0
             now = self._clock()
-        self._check_paused(now)
+        try:
+            self._check_paused(now)  # learnt from this booking's answer: the slots go back
+        except JiraThrottledError:
+            self._give_back()
+            raise
 
     def _take(self, reservation: Reservation, now: float) -> None:
         self._state = reservation.state

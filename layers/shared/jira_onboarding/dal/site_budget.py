@@ -35,6 +35,7 @@ class SiteState:
     slow_rate: float | None = None  # requests/s while NearLimit asks for less
     slow_until: float = 0.0
     endpoint_pauses: dict[str, float] = field(default_factory=dict)
+    booked_until: float = 0.0  # the site's next free slot (its GCRA `tat`)
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> SiteState:
@@ -48,6 +49,7 @@ class SiteState:
             pause_reason=reason,
             slow_rate=num("slow_rate") or None,
             slow_until=num("slow_until"),
+            booked_until=num("tat"),
             endpoint_pauses={
                 name[len(PAUSE_PREFIX) :]: float(value["N"])
                 for name, value in item.items()

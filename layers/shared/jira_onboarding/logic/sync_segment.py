@@ -236,7 +236,12 @@ def _throttled(
             else "Jira kept this project rate limited longer than a run waits; "
             "the nightly retry will run it again."
         ) from exc
-    logger.warning("Jira asked for a long pause; handing it to the state machine", extra={"wait": wait})
+    logger.warning(
+        "Held by the site's budget; handing the wait to the state machine"
+        if exc.held
+        else "Jira asked for a long pause; handing it to the state machine",
+        extra={"wait": wait, "why": str(exc)},  # our sentence or Jira's scrubbed text: no secret
+    )
     return wait
 
 
