@@ -158,6 +158,16 @@ class ConnectionResponse(BoundaryModel):
     live_updates: LiveUpdatesSetup | None = None
 
 
+class DisconnectResponse(BoundaryModel):
+    """DELETE /jira/connection: what was removed, and what stays (the synced data)."""
+
+    message: str
+    site_url: str
+    webhook_deleted: bool | None = None  # None: no dynamic webhook was registered
+    nightly_schedule_deleted: bool = False
+    data_kept: bool = True
+
+
 class StartOnboardingResponse(BoundaryModel):
     run_id: str
     status_url: str

@@ -52,12 +52,10 @@ class TeamBatch:
     jira_calls: int = 0
 
 
-def _refetch(team: TeamBatch, repo: TeamStores, issue_ids: list[str]) -> None:
+def _refetch(team: TeamBatch, repo: TeamStores, issue_ids: list[str], field_map: FieldMap) -> None:
     """The current state of the team's changed issues: one search page per 100 ids, one bulk changelog."""
     client = open_jira(team.team_id, repo)
     try:
-        connection = repo.connection.get()
-        field_map = FieldMap.model_validate((connection.field_map if connection else None) or {})
         estimation = {k: p.estimation_field for k, p in team.tracked.items()}
         extra = tuple(sorted({f for f in estimation.values() if f}))
         fields = field_map.issue_fields(extra=extra)
@@ -108,10 +106,16 @@ def prepare(messages: list[LiveMessage]) -> dict[str, TeamBatch]:
     for team in teams.values():
         try:
             repo = TeamStores(team.team_id)
+            connection = repo.connection.get()
+            if connection is None:
+                # Disconnected while these were queued (logic/disconnect.py): counted and dropped,
+                # as for an untracked project, not retried into the dead-letter queue.
+                continue
             team.tracked = {p.project_key: p for p in repo.projects.list_tracked() if p.selected}
             ids = [i for i, project in named.get(team.team_id, {}).items() if project in team.tracked]
             if ids:
-                _refetch(team, repo, ids)
+                field_map = FieldMap.model_validate(connection.field_map or {})
+                _refetch(team, repo, ids, field_map)
         except Exception as exc:
             logger.warning(
                 "Could not fetch the changed issues", extra={"team_id": team.team_id, "error": repr(exc)}
