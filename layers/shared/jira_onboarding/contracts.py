@@ -273,6 +273,9 @@ class ProjectProgress(BoundaryModel):
     reason: str | None = None
     next_retry_at: str | None = None
     updated_at: str | None = None
+    # Live updates (Jira webhooks) applied to the project since it was connected, and the last one's time.
+    live_events_applied: int = 0
+    last_live_event_at: str | None = None
 
 
 class RunStatusResponse(BoundaryModel):

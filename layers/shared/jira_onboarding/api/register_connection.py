@@ -12,6 +12,12 @@ from jira_onboarding.api.guards import current_team_id, require_json_body
 from jira_onboarding.contracts import ConnectionRequest, ConnectionResponse, DisconnectResponse
 
 router = Router()
+# Every 4xx of the API is `{"message": "<a sentence>"}` (api/resolver.py).
+_MESSAGE_SCHEMA: dict = {
+    "type": "object",
+    "properties": {"message": {"type": "string"}},
+    "required": ["message"],
+}
 
 
 def _api_base_url() -> str:
@@ -35,7 +41,13 @@ def post_connection(request: Annotated[ConnectionRequest, Body()]) -> Response[C
 @router.delete(
     "/jira/connection",
     summary="Disconnect the team's Jira: delete its credentials, webhook and schedule, keep the synced data",
-    responses={404: {"description": "The team has no Jira connection."}},
+    responses={
+        200: {"description": "Disconnected; the message says what was removed and what is kept."},
+        404: {
+            "description": "The team has no Jira connection.",
+            "content": {"application/json": {"schema": _MESSAGE_SCHEMA}},
+        },
+    },
 )
 def delete_connection() -> DisconnectResponse:
     from jira_onboarding.logic.disconnect import disconnect_jira  # lazy: httpx only here

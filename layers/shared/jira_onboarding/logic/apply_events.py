@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -47,6 +48,7 @@ class TeamBatch:
     current: dict[str, JiraIssue] = field(default_factory=dict)  # issue id -> state now in Jira
     failure: Exception | None = None
     changed_projects: set[str] = field(default_factory=set)
+    applied_by_project: Counter[str] = field(default_factory=Counter)
     applied: int = 0
     dropped: int = 0
     jira_calls: int = 0
@@ -131,6 +133,7 @@ def _apply_issue_event(message: LiveMessage, team: TeamBatch) -> str:
         return "dropped: project not tracked"
     team.applied += 1
     team.changed_projects.add(ref.project_key)
+    team.applied_by_project[ref.project_key] += 1
     live = LiveStore(team.team_id)
     if message.webhook_event == DELETE_EVENT:
         return "tombstoned" if live.tombstone_issue(ref.id, ref.key, ref.project_key) else "already deleted"
@@ -189,7 +192,9 @@ def _finish(teams: dict[str, TeamBatch]) -> None:
     for team in teams.values():
         if team.failure is not None or not (team.applied or team.dropped):
             continue
-        LiveStore(team.team_id).record_events(applied=team.applied, dropped=team.dropped, at=now)
+        live = LiveStore(team.team_id)
+        live.record_events(applied=team.applied, dropped=team.dropped, at=now)
+        live.record_project_events(dict(team.applied_by_project), at=now)
         metrics.add_metric(name="LiveEventsApplied", unit=MetricUnit.Count, value=team.applied)
         metrics.add_metric(name="LiveEventsDropped", unit=MetricUnit.Count, value=team.dropped)
         if team.changed_projects:
