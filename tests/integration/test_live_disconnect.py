@@ -8,14 +8,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import boto3
 import pytest
 from jira_onboarding.dal.live import LiveStore
 from jira_onboarding.dal.team import TeamStores
-from jira_onboarding.logic.nightly import start_team_night
 from jira_onboarding.logic.nightly_schedules import schedule_name_for
 from jira_onboarding.settings import get_settings
 
@@ -103,12 +101,6 @@ def test_disconnect_deletes_the_webhook_credentials_and_schedule_and_keeps_the_d
     assert (status, refused) == (unknown_status, unknown_answer) == (401, unknown_answer)
     assert world.stack.drain(timeout_s=10)
     assert consumer_batches(world.stack) == batches, "nothing was queued"
-
-
-def test_disconnect_leaves_a_firing_nightly_schedule_nothing_to_run(world: LiveWorld):
-    assert TeamStores(world.team_id).connection.get() is None  # disconnected by the test above
-    result = start_team_night(world.team_id, datetime.now(UTC))
-    assert (result.teams, result.projects, result.runs) == (0, 0, {})
 
 
 def test_disconnect_answers_404_for_a_team_with_no_connection(world: LiveWorld):

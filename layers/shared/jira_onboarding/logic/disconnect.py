@@ -5,9 +5,9 @@ In order, so that each step still has what it needs: the dynamic webhook is dele
 the credentials can still sign the call (best effort: unrefreshed, it expires within 30 days); the
 webhook endpoint is forgotten (a delivery to the old connection id then gets the receiver's 401,
 like any unknown connection); the nightly schedule is deleted; last, the connection item goes, and
-with it the credentials envelope, the field map and the OAuth refresh lease. A nightly start or a
-queued event that was already on its way finds no connection and does nothing
-(logic/nightly.py, logic/apply_events.py).
+with it the credentials envelope, the field map and the OAuth refresh lease. Events already
+queued find no connection and are dropped (logic/apply_events.py); a run already under way fails
+its next Jira call (no credentials are left to make it with).
 
 Kept: the tracked projects and their selection, issues, sprints, people, matches, metrics and
 insights. Registering the connection again (POST /jira/connection) brings back the schedule and

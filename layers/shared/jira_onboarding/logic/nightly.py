@@ -102,9 +102,7 @@ def start_team_night(team_id: str, scheduled_time: datetime, now: datetime | Non
         logger.info("Nightly Jira sync already started tonight", extra={"run_id": run_id})
         result.refused_repeat = True
         return result
-    # A schedule firing as its team disconnects (logic/disconnect.py) finds no connection: nothing runs.
-    connected = repo.connection.get() is not None
-    keys, result.skipped_in_progress = plan_team_night(repo, now) if connected else ([], 0)
+    keys, result.skipped_in_progress = plan_team_night(repo, now)
     if not keys:
         repo.runs.release_claim(run_id)
         logger.info("Nightly Jira sync: nothing to run", extra={"skipped": result.skipped_in_progress})
