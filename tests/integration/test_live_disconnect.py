@@ -18,7 +18,18 @@ from jira_onboarding.logic.nightly_schedules import schedule_name_for
 from jira_onboarding.settings import get_settings
 
 from jira_simulator.webhooks import Delivery
-from tests.integration.live_support import TRACKED, LiveWorld, consumer_batches, live_world, stored_live
+from tests.integration.live_support import (
+    TRACKED,
+    LiveWorld,
+    connect_oauth_team,
+    consumer_batches,
+    live_world,
+    stored_live,
+)
+
+# The tests run in file order on one world, as test_live_dynamic.py's do: disconnect, then the
+# 404 of a second disconnect, then reconnecting. The site the team was connected to:
+disconnected_from: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +86,7 @@ def test_disconnect_deletes_the_webhook_credentials_and_schedule_and_keeps_the_d
 
     # Then the answer says what happened and what is kept
     assert code == 200, answer
+    disconnected_from["site_url"] = answer["site_url"]
     assert answer["webhook_deleted"] is True and answer["nightly_schedule_deleted"] is True
     assert answer["data_kept"] is True
     assert "disconnected" in answer["message"] and "kept" in answer["message"]
@@ -108,3 +120,25 @@ def test_disconnect_answers_404_for_a_team_with_no_connection(world: LiveWorld):
         code, _, answer = world.stack.http("DELETE", "/jira/connection", team_id=team)
         assert code == 404
         assert "no Jira connection" in answer["message"]
+
+
+def test_reconnecting_resumes_live_updates_and_the_schedule_from_the_kept_data(world: LiveWorld):
+    # Given the team disconnected (above), its data kept
+    assert TeamStores(world.team_id).connection.get() is None
+    stored_before = stored_live(world, TRACKED)
+
+    # When it connects again (OAuth), its projects still selected
+    connect_oauth_team(world.team_id, disconnected_from["site_url"], world.hooks.oauth_client_secret)
+    assert world.stack.drain(timeout_s=30)
+
+    # Then its schedule is back and the dynamic webhook is registered again for the same selection
+    assert _schedule_exists(world.team_id)
+    (registration,) = world.hooks.dynamic()
+    assert registration.jql_filter == "project in (ALPHA, BETA)"
+    assert LiveStore(world.team_id).status().webhook_ids == [registration.id]
+    # and a change in Jira is applied on top of the kept data
+    world.hooks.publish(world.control.edit_issue("BETA-2", summary="after reconnecting"))
+    world.deliver()
+    stored_after = stored_live(world, TRACKED)
+    assert stored_after["BETA-2"][0] == "after reconnecting"
+    assert set(stored_after) == set(stored_before)

@@ -68,6 +68,10 @@ def enable_live_updates(team_id: str, *, base_url: str | None = None) -> LiveUpd
     live.save_endpoint(connection_id, auth_kind, url)
     keys = [p.project_key for p in TeamStores(team_id).projects.list_tracked() if p.selected]
     if auth_kind == "oauth":
+        if keys:
+            # Connected again with projects still selected (after a disconnect): the dynamic
+            # webhook is registered again without waiting for the next selection.
+            request_registration_sync(team_id)
         return LiveUpdatesSetup(
             webhook_url=url, registered_by="app", events=DYNAMIC_EVENTS, jql=selection_jql(keys)
         )
