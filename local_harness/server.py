@@ -6,6 +6,11 @@ the identity provider's keys), and sends the real handler of the matching route 
 event through `LocalStack.http`, carrying the verified team claim. It also serves the page from
 `web/` and Alpine.js from `node_modules` (no CDN). The page lists the site's projects through the
 API's own `GET /jira/projects`, as deployed: the server adds no route of its own.
+
+Over the simulator, live updates are on for every team: each team's connection hands over an admin
+webhook (URL, secret, events), which is registered in the simulator as a Jira admin would, and the
+simulator's deliveries go to the stack's receiver. A change made through the simulator's control
+API (`PUT <simulator>/_sim/control/issues/<key>`, printed at start) then shows on the page.
 """
 
 from __future__ import annotations
@@ -173,7 +178,7 @@ class DevServer:
         self.team_claim = str(stack.parameters.get("TeamClaim", "team_id"))
         # One Lambda instance answers one request at a time, and the Powertools resolver keeps the
         # current event on itself: concurrent page requests must not share it.
-        self._api_lock = threading.Lock()
+        self.api_lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -204,7 +209,7 @@ class DevServer:
             # Payload 2.0 joins repeated query parameters with commas.
             params[key] = f"{params[key]},{value}" if key in params else value
         team = claims.get(self.team_claim)
-        with self._api_lock:
+        with self.api_lock:
             status, answer_headers, answer = self.stack.http(
                 method,
                 path,
@@ -343,8 +348,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @contextmanager
-def _jira(args: argparse.Namespace) -> Iterator[tuple[JiraCredentials, list[dict], str]]:
-    """(credentials, members, description) of the simulator or a real Jira."""
+def _jira(args: argparse.Namespace) -> Iterator[tuple[JiraCredentials, list[dict], str, Any]]:
+    """(credentials, members, description, the simulator or None) of the simulator or a real Jira."""
     if args.jira_url:
         if not (args.email and args.api_token):
             raise RunnerError("give --email and --api-token with --jira-url")
@@ -352,7 +357,7 @@ def _jira(args: argparse.Namespace) -> Iterator[tuple[JiraCredentials, list[dict
             base_url=args.jira_url, auth_kind="api_token", email=args.email, api_token=args.api_token
         )
         who = check_credentials(credentials)
-        yield credentials, [], f"{args.jira_url} as {who}"
+        yield credentials, [], f"{args.jira_url} as {who}", None
         return
     from jira_simulator import Fault, FaultPlan, JiraSimulator, Match, build_workspace
 
@@ -378,7 +383,31 @@ def _jira(args: argparse.Namespace) -> Iterator[tuple[JiraCredentials, list[dict
             credentials,
             workspace.team_members,
             f"simulator at {base_url} (seed {args.seed}{extra})",
+            simulator,
         )
+
+
+def _start_live_updates(server: DevServer, simulator: Any, teams: list[str]) -> threading.Event:
+    """Live updates for every team over the simulator: the admin webhook each connection hands
+    over is registered in the simulator, whose deliveries go to the stack's receiver. Returns the
+    event that stops the simulator's delivery thread."""
+    from jira_onboarding.logic.live_registration import enable_live_updates
+
+    from jira_simulator.live import live_parts
+    from local_harness.live_demo import send_to_stack
+
+    hooks, _ = live_parts(simulator)
+    to_stack = send_to_stack(server.stack)
+
+    def sender(url: str, headers: dict[str, str], body: bytes) -> int:
+        with server.api_lock:  # the page's requests and the deliveries take turns, as for the API
+            return int(to_stack(url, headers, body))
+
+    hooks.sender = sender
+    for team in teams:
+        setup = enable_live_updates(team)
+        hooks.register(setup.webhook_url, setup.events, setup.jql, kind="admin", secret=setup.secret)
+    return hooks.start()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -398,7 +427,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _terminate)
     with (
-        _jira(args) as (credentials, sim_members, jira_text),
+        _jira(args) as (credentials, sim_members, jira_text, simulator),
         log_path.open("a", encoding="utf-8") as logs,
         LocalStack(log_stream=logs) as stack,
     ):
@@ -416,6 +445,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         token = tokens[teams[0]]
         server = DevServer(stack, authorizer=authorizer)
         base_url = server.start(args.host, args.port)
+        stop_live = _start_live_updates(server, simulator, teams) if simulator is not None else None
+        jira_url = credentials.base_url.rstrip("/")
+        live_text = (
+            f"on: change an issue with PUT {jira_url}/_sim/control/issues/<KEY> "
+            '{"summary": "..."} (basic auth as the simulator\'s user) and watch the page'
+            if stop_live is not None
+            else "off (a real Jira: register the webhook the connection hands over)"
+        )
         if not ALPINE_JS.is_file():
             print("  warning: node_modules/alpinejs is missing; run `npm ci`", file=sys.stderr)
         print(
@@ -430,6 +467,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     f"{args.token_ttl // 60} min; send it as Authorization: Bearer ...)",
                     f"  Jira          {jira_text}",
                     f"  function logs {log_path}",
+                    f"  live updates  {live_text}",
                     *(f"  page for {team}  {base_url}/#token={tokens[team]}" for team in teams[1:]),
                     "Press Ctrl-C to stop.",
                 ]
@@ -442,6 +480,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
         finally:
+            if stop_live is not None:
+                stop_live.set()
             server.stop()
             print("stopping: waiting for running syncs (up to 30 s)", file=sys.stderr, flush=True)
     return 0

@@ -3,12 +3,15 @@
 // The sign-in token arrives in the URL fragment (#token=...), which never reaches a server log, and
 // is kept in sessionStorage; so is the started run (id + status URL), so a reload or coming back
 // from the next step resumes the indicator. Polling backs off from 0.5 s to 5 s while nothing
-// changes and stops once the run is done. Nothing here ever blocks "Continue".
+// changes and stops once the run is done, unless live updates are on: then it keeps polling (up to
+// every 3 s) so a change made in Jira shows on the page, on the live line and on the project's row,
+// seconds after it lands. Nothing here ever blocks "Continue".
 (() => {
   const TOKEN_KEY = "jiraOnboarding.token";
   const RUN_KEY = "jiraOnboarding.run";
   const FIRST_POLL_MS = 500;
   const MAX_POLL_MS = 5000;
+  const MAX_LIVE_POLL_MS = 3000; // after the run, while live updates are on
   const BACKOFF = 1.6;
   const MAX_PROJECT_PAGES = 20; // 1,000 projects: more than any team picks from
   const METHODS = {
@@ -39,6 +42,12 @@
     }
   }
 
+  // A time of day on the person's clock (the API answers in ISO 8601, UTC).
+  function clock(iso) {
+    const when = new Date(iso);
+    return Number.isNaN(when.getTime()) ? "" : when.toLocaleTimeString("en-GB");
+  }
+
   function onboarding() {
     return {
       token: null,
@@ -49,6 +58,7 @@
       run: null,
       progress: {}, // project_key -> the status answer's project entry
       done: false,
+      live: null, // the status answer's live_updates
       starting: false,
       startError: "",
       sessionExpired: false,
@@ -84,6 +94,23 @@
           if (!rows.some((p) => p.key === key)) rows.push({ key, name: key });
         }
         return rows;
+      },
+
+      get liveLine() {
+        const live = this.live;
+        if (!live) return "";
+        if (!live.enabled) return "Live updates off: changes made in Jira arrive with the nightly sync.";
+        const count = live.events_applied;
+        const applied = `${count.toLocaleString("en")} ${count === 1 ? "change" : "changes"} applied`;
+        if (!live.last_event_at) return "Live updates on · no change received yet";
+        return `Live updates on · last change received ${clock(live.last_event_at)} · ${applied}`;
+      },
+
+      liveOf(key) {
+        const p = this.progress[key] || {};
+        if (!p.live_events_applied) return "";
+        const n = p.live_events_applied;
+        return `${n} live ${n === 1 ? "change" : "changes"} · last ${clock(p.last_live_event_at)}`;
       },
 
       get summary() {
@@ -204,6 +231,7 @@
             this.run = { run_id: data.run_id, status_url: data.status_url, project_keys: data.project_keys };
             sessionStorage.setItem(RUN_KEY, JSON.stringify(this.run));
             this.done = false;
+            this.live = null;
             this.progress = {};
             for (const key of data.project_keys) this.progress[key] = { project_key: key, status: "PENDING" };
             this.delay = FIRST_POLL_MS;
@@ -240,21 +268,30 @@
           if (ok) {
             for (const project of data.projects) {
               const before = this.progress[project.project_key];
-              if (!before || before.status !== project.status || before.issues_stored !== project.issues_stored) {
+              if (
+                !before ||
+                before.status !== project.status ||
+                before.issues_stored !== project.issues_stored ||
+                before.live_events_applied !== project.live_events_applied
+              ) {
                 changed = true;
               }
               this.progress[project.project_key] = project;
             }
-            if (data.done) {
+            const live = data.live_updates || null;
+            if (this.live && live && live.events_applied !== this.live.events_applied) changed = true;
+            this.live = live;
+            if (data.done && !this.done) {
               this.done = true;
               this.loadMembers(); // the run matched them (by their pull requests too)
-              return;
             }
+            if (data.done && !(live && live.enabled)) return;
           }
         } catch {
           // Offline for a moment: keep backing off and try again.
         }
-        this.delay = changed ? FIRST_POLL_MS : Math.min(MAX_POLL_MS, Math.round(this.delay * BACKOFF));
+        const ceiling = this.done ? MAX_LIVE_POLL_MS : MAX_POLL_MS;
+        this.delay = changed ? FIRST_POLL_MS : Math.min(ceiling, Math.round(this.delay * BACKOFF));
         this.schedule();
       },
 

@@ -37,7 +37,7 @@ LAUNCH_ARGS = [
 FAILING_PROJECT = "OPS"
 # A team per test: a team's second sync of a project is incremental (too quick to watch), and a
 # repeated selection within ten minutes is the same (idempotent) start.
-TEAMS = ["team-a", "team-b", "team-c", "team-d", "team-e", "team-f", "team-g"]
+TEAMS = ["team-a", "team-b", "team-c", "team-d", "team-e", "team-f", "team-g", "team-h"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -54,6 +54,7 @@ class Served:
     base_url: str
     tokens: dict[str, str]
     output: list[str]
+    jira_url: str  # the simulator (its control API changes the workspace and sends the webhooks)
 
     def page_url(self, team: str) -> str:
         return f"{self.base_url}/#token={self.tokens[team]}"
@@ -105,7 +106,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             assert first, text
             tokens = {TEAMS[0]: first.group(2), **dict(others)}
             assert set(tokens) == set(TEAMS), text
-            yield Served(base_url=first.group(1), tokens=tokens, output=output)
+            jira = re.search(r"^\s+Jira\s+simulator at (http://\S+) ", text, re.MULTILINE)
+            assert jira, text
+            yield Served(base_url=first.group(1), tokens=tokens, output=output, jira_url=jira.group(1))
         finally:
             process.send_signal(signal.SIGTERM)
             try:

@@ -28,6 +28,7 @@ schema = schemathesis.openapi.from_path(OPENAPI_PATH)
 TEAM = "team-fuzz"
 MAX_EXAMPLES = 60
 sent: list[str] = []
+reconnect: list[Any] = []  # DELETE /jira/connection disconnects the team: the later cases reconnect it
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +53,7 @@ def api(loopback_only: None, request: pytest.FixtureRequest) -> Iterator[tuple[s
     simulator = JiraSimulator(build_workspace(seed=1), email=SIM_EMAIL, api_token=SIM_TOKEN)
     with simulator.serve() as jira_url, LocalStack() as stack:
         connect_team(TEAM, jira_url)
+        reconnect.append(lambda: connect_team(TEAM, jira_url))
         authorizer = Authorizer(
             secrets.token_bytes(32), str(stack.parameters["JwtIssuer"]), str(stack.parameters["JwtAudience"])
         )
@@ -83,3 +85,5 @@ def test_api_never_answers_5xx(case: schemathesis.Case, api: tuple[str, dict[str
     sent.append(f"{case.method} {case.formatted_path} -> {response.status_code}")
     case.validate_response(response, checks=[not_a_server_error])
     assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text}"
+    if case.method == "DELETE" and case.formatted_path == "/jira/connection" and response.status_code == 200:
+        reconnect[-1]()

@@ -17,6 +17,16 @@ def _routes() -> list[tuple[str, str]]:
     return sorted({route for spec in template_model().functions() for route in spec.http_routes})
 
 
+def _body(method: str, path: str, jira_url: str) -> dict | None:
+    if method == "POST" and path == "/jira/onboarding":
+        return {"project_keys": ["ALPHA"]}
+    if method == "POST" and path == "/jira/connection":
+        return {"site_url": jira_url, "auth_kind": "api_token", "email": "x@y.z", "api_token": "nope"}
+    if method == "PUT" and "{member_id}" in path:
+        return {"not_in_jira": True}
+    return None
+
+
 def test_every_route_with_another_teams_token_leaks_nothing(
     stack: LocalStack, connected_team, workspace, jira_url
 ):
@@ -35,15 +45,13 @@ def test_every_route_with_another_teams_token_leaks_nothing(
     for method, path in _routes():
         # Team A's own ids: another team knowing them must still reach nothing.
         concrete = path.replace("{run_id}", run_id).replace("{member_id}", "m04")
-        body = None
-        if method == "POST" and path == "/jira/onboarding":
-            body = {"project_keys": ["ALPHA"]}
-        elif method == "POST" and path == "/jira/connection":
-            body = {"site_url": jira_url, "auth_kind": "api_token", "email": "x@y.z", "api_token": "nope"}
-        elif method == "PUT" and "{member_id}" in path:
-            body = {"not_in_jira": True}
+        body = _body(method, path, jira_url)
         status, _, answer = stack.http(method, concrete, team_id=OTHER, body=body)
         walked.append((method, path, status))
+        if method == "DELETE" and path == "/jira/connection":
+            # It disconnected the caller's own Jira only (team A's data is compared below): reconnect.
+            assert status == 200, answer
+            connect_team(OTHER, jira_url)
         text = json.dumps(answer)
         # Then no answer carries anything of team A's
         if "{run_id}" in path:

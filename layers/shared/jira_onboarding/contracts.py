@@ -158,6 +158,16 @@ class ConnectionResponse(BoundaryModel):
     live_updates: LiveUpdatesSetup | None = None
 
 
+class DisconnectResponse(BoundaryModel):
+    """DELETE /jira/connection: what was removed, and what stays (the synced data)."""
+
+    message: str
+    site_url: str
+    webhook_deleted: bool | None = None  # None: no dynamic webhook was registered
+    nightly_schedule_deleted: bool = False
+    data_kept: bool = True
+
+
 class StartOnboardingResponse(BoundaryModel):
     run_id: str
     status_url: str
@@ -263,6 +273,9 @@ class ProjectProgress(BoundaryModel):
     reason: str | None = None
     next_retry_at: str | None = None
     updated_at: str | None = None
+    # Live updates (Jira webhooks) applied to the project since it was connected, and the last one's time.
+    live_events_applied: int = 0
+    last_live_event_at: str | None = None
 
 
 class RunStatusResponse(BoundaryModel):

@@ -1,4 +1,4 @@
-"""POST /jira/connection (RegisterConnectionFunction)."""
+"""POST and DELETE /jira/connection (RegisterConnectionFunction): connect and disconnect Jira."""
 
 from __future__ import annotations
 
@@ -9,9 +9,15 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from jira_onboarding.api.guards import current_team_id, require_json_body
-from jira_onboarding.contracts import ConnectionRequest, ConnectionResponse
+from jira_onboarding.contracts import ConnectionRequest, ConnectionResponse, DisconnectResponse
 
 router = Router()
+# Every 4xx of the API is `{"message": "<a sentence>"}` (api/resolver.py).
+_MESSAGE_SCHEMA: dict = {
+    "type": "object",
+    "properties": {"message": {"type": "string"}},
+    "required": ["message"],
+}
 
 
 def _api_base_url() -> str:
@@ -30,3 +36,20 @@ def post_connection(request: Annotated[ConnectionRequest, Body()]) -> Response[C
 
     result = connect_jira(current_team_id(router), request, api_base_url=_api_base_url())
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=result)
+
+
+@router.delete(
+    "/jira/connection",
+    summary="Disconnect the team's Jira: delete its credentials, webhook and schedule, keep the synced data",
+    responses={
+        200: {"description": "Disconnected; the message says what was removed and what is kept."},
+        404: {
+            "description": "The team has no Jira connection.",
+            "content": {"application/json": {"schema": _MESSAGE_SCHEMA}},
+        },
+    },
+)
+def delete_connection() -> DisconnectResponse:
+    from jira_onboarding.logic.disconnect import disconnect_jira  # lazy: httpx only here
+
+    return disconnect_jira(current_team_id(router))

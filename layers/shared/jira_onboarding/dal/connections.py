@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
 from jira_onboarding.dal.items import as_dict, is_conditional_failure, require_team
@@ -31,6 +31,17 @@ class ConnectionStore:
         )
         item.save()
         return JiraConnection.model_validate(as_dict(item))
+
+    def delete(self) -> bool:
+        """Forget the connection: the site, the credentials envelope, the field map, the lease.
+        False if there was none. The team's synced data lives in other tables and stays."""
+        try:
+            JiraConnectionItem(self.team_id).delete(condition=JiraConnectionItem.team_id.exists())
+        except DeleteError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
 
     def read_credentials(self) -> tuple[str | None, str | None]:
         """(envelope, legacy secret name) of the team's connection, read consistently: the OAuth

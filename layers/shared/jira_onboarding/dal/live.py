@@ -42,7 +42,8 @@ class WebhookEndpointItem(Model):
 
 
 class LiveUpdateItem(Model):
-    """One per (team, purpose): `endpoint`, `metrics`, `sprints#<project>`, `scope#<sprint id>`."""
+    """One per (team, purpose): `endpoint`, `metrics`, `sprints#<project>`, `scope#<sprint id>`,
+    `project#<project>` (the live events applied to that project, for the page)."""
 
     class Meta:
         table_name = "unbound"
@@ -179,6 +180,22 @@ class LiveStore:
         except UpdateError as exc:
             if not _conditional_failed(exc):
                 raise
+
+    def record_project_events(self, applied: dict[str, int], *, at: datetime) -> None:
+        """Count a batch's applied events per project (the page shows them on the project's line)."""
+        for project_key, count in applied.items():
+            LiveUpdateItem(self.team_id, f"project#{project_key}").update(
+                actions=[LiveUpdateItem.last_event_at.set(at), LiveUpdateItem.events_applied.add(count)]
+            )
+
+    def project_events(self) -> dict[str, tuple[int, datetime | None]]:
+        """Project key -> (live events applied, when the last one was): one Query."""
+        return {
+            item.item_key.split("#", 1)[1]: (int(item.events_applied or 0), item.last_event_at)
+            for item in LiveUpdateItem.query(
+                self.team_id, range_key_condition=LiveUpdateItem.item_key.startswith("project#")
+            )
+        }
 
     def remove_endpoint(self) -> None:
         status = self.status()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -47,17 +48,16 @@ class TeamBatch:
     current: dict[str, JiraIssue] = field(default_factory=dict)  # issue id -> state now in Jira
     failure: Exception | None = None
     changed_projects: set[str] = field(default_factory=set)
+    applied_by_project: Counter[str] = field(default_factory=Counter)
     applied: int = 0
     dropped: int = 0
     jira_calls: int = 0
 
 
-def _refetch(team: TeamBatch, repo: TeamStores, issue_ids: list[str]) -> None:
+def _refetch(team: TeamBatch, repo: TeamStores, issue_ids: list[str], field_map: FieldMap) -> None:
     """The current state of the team's changed issues: one search page per 100 ids, one bulk changelog."""
     client = open_jira(team.team_id, repo)
     try:
-        connection = repo.connection.get()
-        field_map = FieldMap.model_validate((connection.field_map if connection else None) or {})
         estimation = {k: p.estimation_field for k, p in team.tracked.items()}
         extra = tuple(sorted({f for f in estimation.values() if f}))
         fields = field_map.issue_fields(extra=extra)
@@ -108,10 +108,16 @@ def prepare(messages: list[LiveMessage]) -> dict[str, TeamBatch]:
     for team in teams.values():
         try:
             repo = TeamStores(team.team_id)
+            connection = repo.connection.get()
+            if connection is None:
+                # Disconnected while these were queued (logic/disconnect.py): counted and dropped,
+                # as for an untracked project, not retried into the dead-letter queue.
+                continue
             team.tracked = {p.project_key: p for p in repo.projects.list_tracked() if p.selected}
             ids = [i for i, project in named.get(team.team_id, {}).items() if project in team.tracked]
             if ids:
-                _refetch(team, repo, ids)
+                field_map = FieldMap.model_validate(connection.field_map or {})
+                _refetch(team, repo, ids, field_map)
         except Exception as exc:
             logger.warning(
                 "Could not fetch the changed issues", extra={"team_id": team.team_id, "error": repr(exc)}
@@ -127,6 +133,7 @@ def _apply_issue_event(message: LiveMessage, team: TeamBatch) -> str:
         return "dropped: project not tracked"
     team.applied += 1
     team.changed_projects.add(ref.project_key)
+    team.applied_by_project[ref.project_key] += 1
     live = LiveStore(team.team_id)
     if message.webhook_event == DELETE_EVENT:
         return "tombstoned" if live.tombstone_issue(ref.id, ref.key, ref.project_key) else "already deleted"
@@ -185,7 +192,9 @@ def _finish(teams: dict[str, TeamBatch]) -> None:
     for team in teams.values():
         if team.failure is not None or not (team.applied or team.dropped):
             continue
-        LiveStore(team.team_id).record_events(applied=team.applied, dropped=team.dropped, at=now)
+        live = LiveStore(team.team_id)
+        live.record_events(applied=team.applied, dropped=team.dropped, at=now)
+        live.record_project_events(dict(team.applied_by_project), at=now)
         metrics.add_metric(name="LiveEventsApplied", unit=MetricUnit.Count, value=team.applied)
         metrics.add_metric(name="LiveEventsDropped", unit=MetricUnit.Count, value=team.dropped)
         if team.changed_projects:

@@ -64,5 +64,19 @@ def run_scheduled(team_id: str, *, now: float | None = None) -> str:
         # Due again at once: the redelivered message (this record fails) finds it due.
         live.schedule_metrics(now, 0, 0)
         raise
+    _recount_stored(team_id)
     logger.info("Metrics refreshed after live changes", extra={"snapshot_id": summary.snapshot_id})
     return "metrics refreshed"
+
+
+def _recount_stored(team_id: str) -> None:
+    """Live creations and deletions change what the store holds: the page's count per project is
+    brought up to date with the recompute (debounced like it, one count Query per project). A
+    project a sync is running for is left to that run, which sets the count as it completes."""
+    from jira_onboarding.dal.team import TeamStores
+    from jira_onboarding.records import SyncStatus
+
+    repo = TeamStores(team_id)
+    for project in repo.projects.list_tracked():
+        if project.selected and project.sync_status == SyncStatus.COMPLETE:
+            repo.projects.set_issues_stored(project.project_key, repo.issues.count(project.project_key))

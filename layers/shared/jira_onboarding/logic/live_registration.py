@@ -68,6 +68,10 @@ def enable_live_updates(team_id: str, *, base_url: str | None = None) -> LiveUpd
     live.save_endpoint(connection_id, auth_kind, url)
     keys = [p.project_key for p in TeamStores(team_id).projects.list_tracked() if p.selected]
     if auth_kind == "oauth":
+        if keys:
+            # Connected again with projects still selected (after a disconnect): the dynamic
+            # webhook is registered again without waiting for the next selection.
+            request_registration_sync(team_id)
         return LiveUpdatesSetup(
             webhook_url=url, registered_by="app", events=DYNAMIC_EVENTS, jql=selection_jql(keys)
         )
@@ -151,25 +155,31 @@ def request_registration_sync(team_id: str) -> None:
         logger.warning("Could not queue the webhook registration", extra={"error": repr(exc)})
 
 
-def disconnect_live_updates(team_id: str) -> None:
-    """On disconnect: delete the dynamic webhook in Jira (best effort) and forget the endpoint."""
+def disconnect_live_updates(team_id: str) -> bool | None:
+    """On disconnect: delete the dynamic webhook in Jira (best effort) and forget the endpoint, so
+    a delivery to it gets the receiver's 401. True when Jira deleted the webhook, False when that
+    failed (it expires within 30 days unrefreshed), None when none was registered."""
     live = LiveStore(team_id)
     status = live.status()
+    deleted: bool | None = None
     if status.webhook_ids:
-        repo = TeamStores(team_id)
-        client = open_jira(team_id, repo)
+        deleted = False
         try:
-            client.request(
-                "DELETE",
-                "/rest/api/3/webhook",
-                what="the webhook",
-                json_body={"webhookIds": status.webhook_ids},
-            )
+            client = open_jira(team_id, TeamStores(team_id))
+            try:
+                client.request(
+                    "DELETE",
+                    "/rest/api/3/webhook",
+                    what="the webhook",
+                    json_body={"webhookIds": status.webhook_ids},
+                )
+                deleted = True
+            finally:
+                client.close()
         except Exception as exc:
             logger.warning("Could not delete the dynamic webhook", extra={"error": repr(exc)})
-        finally:
-            client.close()
     live.remove_endpoint()
+    return deleted
 
 
 def refresh_expiring_webhooks(*, now: datetime | None = None) -> RefreshSummary:

@@ -10,7 +10,8 @@ nothing to keep and $1.00 per million invocations (14 million a month free). The
 from the schedule's nominal time, the same for every retry of one night (logic/nightly.py).
 
 The schedule is created when a team registers its Jira connection (and, for teams connected
-before this, by logic/migrate_connections.py).
+before this, by logic/migrate_connections.py), and deleted when the team disconnects Jira
+(logic/disconnect.py).
 """
 
 from __future__ import annotations
@@ -70,4 +71,19 @@ def ensure_nightly_schedule(team_id: str) -> bool:
     except client.exceptions.ConflictException:
         client.update_schedule(**definition)
     logger.info("Nightly schedule in place", extra={"schedule": definition["Name"]})
+    return True
+
+
+def delete_nightly_schedule(team_id: str) -> bool:
+    """Delete the team's nightly schedule; False when none is configured or there was none."""
+    settings = get_settings()
+    if not settings.nightly_schedule_group:
+        return False
+    client = aws.client("scheduler", settings.region)
+    name = schedule_name_for(team_id)
+    try:
+        client.delete_schedule(Name=name, GroupName=settings.nightly_schedule_group)
+    except client.exceptions.ResourceNotFoundException:
+        return False
+    logger.info("Nightly schedule deleted", extra={"schedule": name})
     return True

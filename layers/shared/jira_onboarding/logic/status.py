@@ -42,7 +42,7 @@ def shown_issues(project: TrackedProject) -> int:
     return max(project.issues_fetched, project.issues_previewed or 0)
 
 
-def _progress(project: TrackedProject) -> ProjectProgress:
+def _progress(project: TrackedProject, live: tuple[int, datetime | None] = (0, None)) -> ProjectProgress:
     total = project.issues_total_estimate
     stored = shown_issues(project)
     percent = None
@@ -62,6 +62,8 @@ def _progress(project: TrackedProject) -> ProjectProgress:
         reason=project.reason if project.sync_status == SyncStatus.FAILED else None,
         next_retry_at=to_iso(project.next_retry_at) if project.sync_status == SyncStatus.FAILED else None,
         updated_at=to_iso(project.updated_at),
+        live_events_applied=live[0],
+        last_live_event_at=to_iso(live[1]),
     )
 
 
@@ -72,7 +74,10 @@ def get_run_status(team_id: str, run_id: str) -> RunStatusResponse:
         # Another team's run id reads exactly like one that does not exist.
         raise OnboardingRequestError(f"No onboarding run {run_id!r} for this team.", status=404)
     tracked = repo.projects.among(run.project_keys, attributes=PROGRESS_ATTRIBUTES)
-    projects = [_progress(project) for project in tracked]
+    from jira_onboarding.dal.live import LiveStore  # lazy: cold starts
+
+    live = LiveStore(team_id).project_events()
+    projects = [_progress(project, live.get(project.project_key, (0, None))) for project in tracked]
     end = run.finished_at or datetime.now(UTC)
     return RunStatusResponse(
         run_id=run.run_id,
