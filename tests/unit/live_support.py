@@ -254,7 +254,11 @@ def small_workspace() -> Workspace:
     return ws
 
 
-def make_live_team(team_id: str, monkeypatch: pytest.MonkeyPatch, auth_kind: str) -> LiveTeam:
+def make_live_team(
+    team_id: str, monkeypatch: pytest.MonkeyPatch, auth_kind: str, *, onboarded: bool = True
+) -> LiveTeam:
+    """The team connected to a small simulated site; with `onboarded`, ALPHA and BETA as a
+    finished run left them (`onboard`)."""
     ws = small_workspace()
     simulator = JiraSimulator(ws, email=SIM_EMAIL, api_token=SIM_TOKEN)
     connect_simulator(monkeypatch, simulator)
@@ -270,7 +274,7 @@ def make_live_team(team_id: str, monkeypatch: pytest.MonkeyPatch, auth_kind: str
     else:
         credentials = {"email": SIM_EMAIL, "api_token": SIM_TOKEN}
     register_connection(team_id, SITE, auth_kind, credentials)
-    field_map = onboard(team_id, ws)
+    field_map = onboard(team_id, ws) if onboarded else FieldMap()
     return LiveTeam(team_id, simulator, hooks, control, field_map)
 
 
