@@ -45,6 +45,7 @@ SMALL = WorkspaceSize(
     users=25,
 )
 TRACKED = ("ALPHA", "BETA")  # OPS is on the site, not tracked
+_CONNECT = JiraClient.connect.__func__  # type: ignore[attr-defined]  # before any test patches it
 
 
 @dataclass
@@ -169,7 +170,7 @@ def receiver_sender() -> Any:
 
 def connect_simulator(monkeypatch: pytest.MonkeyPatch, simulator: JiraSimulator) -> None:
     """Every Jira client the logic opens talks to `simulator` in process (no network, no sleeps)."""
-    connect = JiraClient.connect.__func__  # type: ignore[attr-defined]
+    connect = _CONNECT
 
     def connect_to_simulator(cls: type[JiraClient], credentials: Any, **kwargs: Any) -> JiraClient:
         kwargs.setdefault("sleep", lambda _seconds: None)
