@@ -250,3 +250,11 @@ def test_apply_jira_events_fails_the_records_of_a_team_whose_refetch_failed_and_
     assert _failures(answer) == ["orphan"], "redelivered by SQS, the other team's record is done"
     assert live_team.item("ALPHA-1")["summary"] == "applied"
     assert LiveStore(f"{live_team.team_id}-gone").status().events_applied == 0
+
+
+def test_apply_jira_events_drops_an_issue_event_that_names_no_issue(live_team: LiveTeam):
+    body = queue_body(LiveMessage(team_id=live_team.team_id, event={"webhookEvent": "jira:issue_updated"}))
+    team = prepare([parse_message(body)])[live_team.team_id]
+
+    assert apply_message(parse_message(body), team) == "dropped: project not tracked"
+    assert live_team.jira_calls() == 0

@@ -5,6 +5,7 @@ The recompute itself (compute_metrics) is replaced by a recorder: its own tests 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -146,3 +147,19 @@ def test_run_scheduled_makes_a_failed_recompute_due_again_for_the_redelivery(
 def test_run_scheduled_does_nothing_when_nothing_is_scheduled(team_id: str, recompute: Recompute):
     assert run_scheduled(team_id) == "nothing scheduled"
     assert recompute.inputs == []
+
+
+def test_apply_jira_events_recomputes_when_the_delayed_message_arrives(
+    team_id: str, live_queue: Queue, recompute: Recompute
+):
+    from jira_onboarding.logic.apply_events import apply_jira_events
+
+    from tests.unit.live_support import sqs_event
+
+    request_refresh(team_id, time.time() - 600)  # the change settled long ago
+    [message] = live_queue.sent
+
+    answer = apply_jira_events(sqs_event([message["MessageBody"], message["MessageBody"]]))
+
+    assert answer["batchItemFailures"] == []
+    assert len(recompute.inputs) == 1, "the duplicate finds nothing scheduled"

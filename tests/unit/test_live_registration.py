@@ -280,3 +280,18 @@ def test_refresh_expiring_webhooks_counts_a_failed_refresh_and_goes_on(team_id: 
 
     assert (summary.refreshed, summary.failed) == (0, 1), "the item without webhook ids is skipped"
     assert after.webhook_ids == [7] and after.registration_expires_at is not None, "left as it was"
+
+
+def test_sync_registration_reads_the_expiry_of_its_own_webhook_among_others(oauth_team: LiveTeam):
+    other = oauth_team.hooks.register(
+        "https://other.test/hook", ["jira:issue_created"], "project = OPS", kind="dynamic"
+    )
+    other.expiration_ms = 1_000  # another app's webhook, expiring at another time
+    enable_live_updates(oauth_team.team_id, base_url=WEBHOOK_BASE)
+
+    sync_registration(oauth_team.team_id)
+
+    ours = next(h for h in oauth_team.hooks.dynamic() if h.id != other.id)
+    expires = oauth_team.status().registration_expires_at
+    assert expires == datetime.fromtimestamp(ours.expiration_ms / 1000, UTC)  # type: ignore[operator]
+    assert other in oauth_team.hooks.dynamic(), "left alone"

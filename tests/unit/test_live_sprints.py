@@ -5,8 +5,11 @@ changed projects are refreshed at most once per interval (board 1 is ALPHA's: sp
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from jira_onboarding.dal.live import LiveStore
+from jira_onboarding.logic import live_sprints
 from jira_onboarding.logic.apply_events import TeamBatch, apply_jira_events
 from jira_onboarding.logic.live_sprints import apply_sprint_event, refresh_changed_boards
 from jira_onboarding.settings import get_settings
@@ -147,3 +150,28 @@ def test_refresh_changed_boards_skips_projects_without_a_scrum_board(live_team: 
 def test_refresh_changed_boards_does_nothing_without_changed_projects(live_team: LiveTeam):
     assert refresh_changed_boards(_batch(live_team)) == 0
     assert live_team.jira_calls() == 0
+
+
+def test_apply_sprint_event_reads_a_sprint_of_many_pages_whole(
+    live_team: LiveTeam, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(live_sprints, "SCOPE_PAGE_SIZE", 1)
+    for key in ("ALPHA-1", "ALPHA-2", "ALPHA-3"):
+        live_team.control.move_to_sprint(key, 8)
+    [started] = live_team.control.start_sprint(8)
+
+    assert apply_sprint_event(_batch(live_team), started.payload) == "sprint started"
+
+    assert LiveStore(live_team.team_id).sprint_scopes()[8]["issue_keys"] == ["ALPHA-1", "ALPHA-2", "ALPHA-3"]
+    assert live_team.jira_calls("POST /rest/api/3/search/jql") == 3
+
+
+def test_apply_sprint_event_keeps_the_scope_another_consumer_recorded_first(live_team: LiveTeam):
+    live_team.control.move_to_sprint("ALPHA-1", 8)
+    [started] = live_team.control.start_sprint(8)
+    first = datetime.now(UTC)
+    LiveStore(live_team.team_id).record_sprint_scope(8, ["ALPHA-1"], 0.0, 1, first)
+
+    assert apply_sprint_event(_batch(live_team), started.payload) == "sprint stored"
+
+    assert LiveStore(live_team.team_id).sprint_scopes()[8]["recorded_at"] == first.isoformat()

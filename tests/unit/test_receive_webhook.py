@@ -250,3 +250,52 @@ def test_receive_webhook_checks_an_unknown_connection_against_a_secret_all_the_s
     receive_webhook(api_event("C" * 32, {"X-Hub-Signature": _sign("x")}, BODY))
 
     assert len(checked) == 1 and checked[0], "an unknown connection costs what a known one does"
+
+
+def test_receive_webhook_refuses_an_endpoint_whose_team_has_no_connection(team_id: str, live_queue: Queue):
+    LiveStore(team_id).save_endpoint("F" * 32, "api_token", f"{WEBHOOK_BASE}/jira/webhooks/{'F' * 32}")
+
+    assert _answer(api_event("F" * 32, {"X-Hub-Signature": _sign("")}, BODY)) == (401, UNAUTHORIZED)
+    assert live_queue.sent == []
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"webhookEvent": "sprint_started", "sprint": {"id": 8, "originBoardId": 1, "state": "active"}},
+        {"webhookEvent": "board_created", "board": {"id": 4}},
+        {"webhookEvent": "worklog_created"},
+    ],
+    ids=["sprint", "board", "an event kind Jira added"],
+)
+def test_receive_webhook_queues_every_event_kind_it_takes(
+    live_queue: Queue, admin: tuple[str, str], event: dict
+):
+    body = json.dumps(event).encode()
+
+    assert _answer(api_event(admin[0], {"X-Hub-Signature": _sign(admin[1], body)}, body))[0] == 202
+    assert parse_message(live_queue.sent[0]["MessageBody"]).event == event
+
+
+def test_receive_webhook_answers_400_for_a_sprint_event_without_a_sprint_id(
+    live_queue: Queue, admin: tuple[str, str]
+):
+    body = json.dumps({"webhookEvent": "sprint_started", "sprint": {"id": "8"}}).encode()
+
+    status, answer = _answer(api_event(admin[0], {"X-Hub-Signature": _sign(admin[1], body)}, body))
+
+    assert (status, answer) == (400, {"message": "The sprint event has no sprint id."})
+
+
+def test_receive_webhook_reduces_an_oversize_sprint_event_to_the_sprint_fields(
+    live_queue: Queue, admin: tuple[str, str]
+):
+    sprint = {"id": 8, "state": "active", "name": "S8", "originBoardId": 1, "goal": "g"}
+    event = {"webhookEvent": "sprint_updated", "sprint": {**sprint, "notes": "x" * MAX_QUEUED_EVENT_BYTES}}
+    body = json.dumps(event).encode()
+
+    assert _answer(api_event(admin[0], {"X-Hub-Signature": _sign(admin[1], body)}, body))[0] == 202
+
+    queued = parse_message(live_queue.sent[0]["MessageBody"]).event
+    assert "issue" not in queued and queued["reduced"] is True
+    assert {k: v for k, v in queued["sprint"].items() if v is not None} == sprint
