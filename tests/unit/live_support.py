@@ -18,13 +18,14 @@ import pytest
 from jira_onboarding.contracts import LiveUpdatesSetup
 from jira_onboarding.dal.items import as_dict
 from jira_onboarding.dal.live import LiveStore
-from jira_onboarding.dal.tables import JiraIssueItem
+from jira_onboarding.dal.tables import JiraIssueItem, TrackedProjectItem, bind_tables, utcnow
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.jira.client import JiraClient
 from jira_onboarding.jira.models import FieldMap, JiraBoard, JiraField, JiraSprint, parse_issue
 from jira_onboarding.logic.connections import register_connection
 from jira_onboarding.logic.live_events import LiveMessage, queue_body
 from jira_onboarding.logic.live_registration import enable_live_updates
+from jira_onboarding.records import SyncStatus
 from pynamodb.exceptions import DoesNotExist
 
 from jira_simulator import JiraSimulator, ProjectSpec, Workspace, WorkspaceSize, build_workspace
@@ -181,23 +182,36 @@ def connect_simulator(monkeypatch: pytest.MonkeyPatch, simulator: JiraSimulator)
 
 def onboard(team_id: str, ws: Workspace, keys: tuple[str, ...] = TRACKED) -> FieldMap:
     """What a finished onboarding run leaves for live updates: the field map, the tracked projects
-    with their estimation fields, and their boards and sprints."""
+    (complete, with their estimation fields), and their boards and sprints. Written as given state
+    in one batch per table: the run's own writes are the sync's tests' business."""
     repo = TeamStores(team_id)
     field_map = FieldMap.detect([JiraField.model_validate(f) for f in ws.fields])
     repo.connection.save_field_map(field_map.model_dump())
-    repo.runs.record("run-1", list(keys))
+    projects = [ws.project(key) for key in keys]
+    bind_tables()
+    with TrackedProjectItem.batch_write() as batch:
+        for project in projects:
+            assert project is not None
+            batch.save(
+                TrackedProjectItem(
+                    team_id,
+                    project.key,
+                    sync_status=SyncStatus.COMPLETE.value,
+                    run_id="run-1",
+                    structure_run_id="run-1",
+                    estimation_field=project.story_point_field_id,
+                    updated_at=utcnow(),
+                )
+            )
     boards = []
-    for key in keys:
-        project = ws.project(key)
+    for project in projects:
         assert project is not None
-        repo.projects.mark_structure_refreshed(
-            key, run_id="run-1", estimation_field=project.story_point_field_id
-        )
-        raw = ws.board(project.board_id)
-        board = JiraBoard.from_payload(raw)
+        board = JiraBoard.from_payload(ws.board(project.board_id))
         assert board is not None
         boards.append((board, project.story_point_field_id))
-        repo.boards.save_sprints(key, [JiraSprint.model_validate(s) for s in ws.sprints.get(board.id, [])])
+        sprints = ws.sprints.get(board.id, [])
+        if sprints:
+            repo.boards.save_sprints(project.key, [JiraSprint.model_validate(s) for s in sprints])
     repo.boards.save_boards(boards)
     return field_map
 

@@ -9,18 +9,34 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pytest
 from jira_onboarding.contracts import LiveUpdatesSetup
 from jira_onboarding.dal.live import LiveStore
+from jira_onboarding.jira.client import JiraClient
 from jira_onboarding.logic import receive_webhook as receiver
+from jira_onboarding.logic.connections import register_connection
 from jira_onboarding.logic.live_events import MAX_QUEUED_EVENT_BYTES, parse_message
 from jira_onboarding.logic.live_registration import enable_live_updates
 from jira_onboarding.logic.receive_webhook import MAX_WEBHOOK_BYTES, receive_webhook
 
+from jira_simulator import JiraSimulator
+from jira_simulator.live import live_parts
 from jira_simulator.webhooks import hs256_jwt
-from tests.unit.live_support import WEBHOOK_BASE, LiveTeam, Queue, api_event, make_live_team, receiver_sender
+from tests.conftest import SIM_EMAIL, SIM_TOKEN
+from tests.unit.live_support import (
+    SITE,
+    WEBHOOK_BASE,
+    LiveTeam,
+    Queue,
+    api_event,
+    make_live_team,
+    receiver_sender,
+    small_workspace,
+)
 
 EVENT = {"timestamp": 1, "webhookEvent": "jira:issue_updated", "issue": {"id": "10002", "key": "ALPHA-3"}}
 BODY = json.dumps(EVENT).encode()
@@ -41,10 +57,22 @@ def _answer(event: dict) -> tuple[int, dict]:
     return answer["statusCode"], json.loads(answer["body"])
 
 
-@pytest.fixture
-def live_team(team_id: str, monkeypatch: pytest.MonkeyPatch, live_queue: Queue) -> LiveTeam:
-    """A connected team (nothing onboarded: the receiver reads only the endpoint and the secret)."""
-    return make_live_team(team_id, monkeypatch, "api_token", onboarded=False)
+@dataclass
+class Admin:
+    team_id: str
+    connection_id: str
+    secret: str
+
+
+@pytest.fixture(scope="module")
+def admin(dynamodb_tables: None) -> Admin:
+    """A team connected with an API token, live updates on (shared by this module's tests: the
+    receiver writes nothing, which the tests check)."""
+    team_id = f"team-{uuid.uuid4().hex[:12]}"
+    register_connection(team_id, SITE, "api_token", {"email": SIM_EMAIL, "api_token": SIM_TOKEN})
+    setup = enable_live_updates(team_id, base_url=WEBHOOK_BASE)
+    assert setup.secret
+    return Admin(team_id, _connection_id(setup), setup.secret)
 
 
 @pytest.fixture
@@ -52,35 +80,29 @@ def oauth_team(team_id: str, monkeypatch: pytest.MonkeyPatch, live_queue: Queue)
     return make_live_team(team_id, monkeypatch, "oauth", onboarded=False)
 
 
-@pytest.fixture
-def admin(live_team: LiveTeam) -> tuple[str, str]:
-    """An API-token team with live updates on: (connection id, the admin webhook's secret)."""
-    setup = enable_live_updates(live_team.team_id, base_url=WEBHOOK_BASE)
-    assert setup.secret
-    return _connection_id(setup), setup.secret
-
-
 def test_receive_webhook_queues_a_signed_delivery_and_answers_202(
-    live_team: LiveTeam, live_queue: Queue, admin: tuple[str, str]
+    live_queue: Queue, admin: Admin, monkeypatch: pytest.MonkeyPatch
 ):
-    connection_id, secret = admin
-    headers = {"X-Hub-Signature": _sign(secret), "X-Atlassian-Webhook-Identifier": "d-1"}
+    def no_jira(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the receiver never calls Jira")
 
-    status, body = _answer(api_event(connection_id, headers, BODY))
+    monkeypatch.setattr(JiraClient, "connect", no_jira)
+    headers = {"X-Hub-Signature": _sign(admin.secret), "X-Atlassian-Webhook-Identifier": "d-1"}
+
+    status, body = _answer(api_event(admin.connection_id, headers, BODY))
 
     assert (status, body) == (202, {"accepted": True})
     [sent] = live_queue.sent
     assert sent["QueueUrl"] == live_queue.url
     message = parse_message(sent["MessageBody"])
-    assert (message.team_id, message.delivery_id, message.event) == (live_team.team_id, "d-1", EVENT)
+    assert (message.team_id, message.delivery_id, message.event) == (admin.team_id, "d-1", EVENT)
     assert message.received_at is not None and abs(message.received_at - time.time()) < 60
-    assert live_team.jira_calls() == 0, "the receiver never calls Jira"
 
 
 def test_receive_webhook_queues_every_retry_of_a_delivery_under_its_one_identifier(
-    live_queue: Queue, admin: tuple[str, str]
+    live_queue: Queue, admin: Admin
 ):
-    connection_id, secret = admin
+    connection_id, secret = admin.connection_id, admin.secret
     headers = {"X-Hub-Signature": _sign(secret), "X-Atlassian-Webhook-Identifier": "d-2"}
 
     for retry in range(3):
@@ -93,10 +115,8 @@ def test_receive_webhook_queues_every_retry_of_a_delivery_under_its_one_identifi
     assert len(live_queue.sent) == 3, "the consumer's idempotency applies it once"
 
 
-def test_receive_webhook_names_a_delivery_without_identifier_by_its_body(
-    live_queue: Queue, admin: tuple[str, str]
-):
-    connection_id, secret = admin
+def test_receive_webhook_names_a_delivery_without_identifier_by_its_body(live_queue: Queue, admin: Admin):
+    connection_id, secret = admin.connection_id, admin.secret
 
     for _ in range(2):
         receive_webhook(api_event(connection_id, {"X-Hub-Signature": _sign(secret)}, BODY))
@@ -105,17 +125,16 @@ def test_receive_webhook_names_a_delivery_without_identifier_by_its_body(
     assert ids == {hashlib.sha256(BODY).hexdigest()}
 
 
-def test_receive_webhook_accepts_deliveries_signed_as_jira_signs_them(
-    live_team: LiveTeam, live_queue: Queue, admin: tuple[str, str]
-):
-    url = f"{WEBHOOK_BASE}/jira/webhooks/{admin[0]}"
-    live_team.hooks.register(url, ["jira:issue_updated"], None, kind="admin", secret=admin[1])
-    live_team.hooks.sender = receiver_sender()
-    live_team.hooks.publish(live_team.control.edit_issue("ALPHA-3", summary="signed by Jira"))
+def test_receive_webhook_accepts_deliveries_signed_as_jira_signs_them(live_queue: Queue, admin: Admin):
+    hooks, control = live_parts(JiraSimulator(small_workspace(), email=SIM_EMAIL, api_token=SIM_TOKEN))
+    url = f"{WEBHOOK_BASE}/jira/webhooks/{admin.connection_id}"
+    hooks.register(url, ["jira:issue_updated"], None, kind="admin", secret=admin.secret)
+    hooks.sender = receiver_sender()
+    hooks.publish(control.edit_issue("ALPHA-3", summary="signed by Jira"))
 
-    live_team.hooks.flush()
+    hooks.flush()
 
-    assert [status for _, status in live_team.hooks.sent] == [202]
+    assert [status for _, status in hooks.sent] == [202]
     assert parse_message(live_queue.sent[0]["MessageBody"]).event["issue"]["key"] == "ALPHA-3"
 
 
@@ -130,31 +149,30 @@ def test_receive_webhook_accepts_deliveries_signed_as_jira_signs_them(
     ids=["missing", "forged", "wrong secret", "a JWT on an admin webhook"],
 )
 def test_receive_webhook_refuses_a_bad_signature_with_401_and_queues_nothing(
-    live_team: LiveTeam, live_queue: Queue, admin: tuple[str, str], headers: dict[str, str]
+    live_queue: Queue, admin: Admin, headers: dict[str, str]
 ):
-    assert _answer(api_event(admin[0], headers, BODY)) == (401, UNAUTHORIZED)
+    assert _answer(api_event(admin.connection_id, headers, BODY)) == (401, UNAUTHORIZED)
     assert live_queue.sent == []
-    assert LiveStore(live_team.team_id).status().events_applied == 0
+    assert LiveStore(admin.team_id).status().events_applied == 0
 
 
 @pytest.mark.parametrize(
     "connection_id", ["A" * 32, "x", "../../etc", ""], ids=["unknown", "short", "path", "none"]
 )
 def test_receive_webhook_answers_an_unknown_connection_as_a_bad_signature(
-    live_queue: Queue, admin: tuple[str, str], connection_id: str
+    live_queue: Queue, admin: Admin, connection_id: str
 ):
-    headers = {"X-Hub-Signature": _sign(admin[1])}  # a valid signature of another connection
+    headers = {"X-Hub-Signature": _sign(admin.secret)}  # a valid signature of another connection
 
     assert _answer(api_event(connection_id, headers, BODY)) == (401, UNAUTHORIZED)
     assert live_queue.sent == []
 
 
 def test_receive_webhook_refuses_a_connection_whose_signing_secret_is_not_stored(
-    live_team: LiveTeam, live_queue: Queue
+    team_id: str, live_queue: Queue
 ):
-    LiveStore(live_team.team_id).save_endpoint(
-        "B" * 32, "api_token", f"{WEBHOOK_BASE}/jira/webhooks/{'B' * 32}"
-    )
+    register_connection(team_id, SITE, "api_token", {"email": SIM_EMAIL, "api_token": SIM_TOKEN})
+    LiveStore(team_id).save_endpoint("B" * 32, "api_token", f"{WEBHOOK_BASE}/jira/webhooks/{'B' * 32}")
 
     assert _answer(api_event("B" * 32, {"X-Hub-Signature": _sign("")}, BODY)) == (401, UNAUTHORIZED)
     assert live_queue.sent == []
@@ -176,9 +194,9 @@ def test_receive_webhook_checks_an_oauth_delivery_by_its_jwt(oauth_team: LiveTea
 
 
 def test_receive_webhook_reads_the_raw_bytes_when_api_gateway_base64_encodes_them(
-    live_queue: Queue, admin: tuple[str, str]
+    live_queue: Queue, admin: Admin
 ):
-    event = api_event(admin[0], {"X-Hub-Signature": _sign(admin[1])}, BODY)
+    event = api_event(admin.connection_id, {"X-Hub-Signature": _sign(admin.secret)}, BODY)
 
     encoded = {**event, "body": base64.b64encode(BODY).decode(), "isBase64Encoded": True}
     not_base64 = {**event, "body": "not base64!", "isBase64Encoded": True}
@@ -188,10 +206,12 @@ def test_receive_webhook_reads_the_raw_bytes_when_api_gateway_base64_encodes_the
     assert len(live_queue.sent) == 1
 
 
-def test_receive_webhook_refuses_a_body_too_big_before_reading_it(live_queue: Queue, admin: tuple[str, str]):
+def test_receive_webhook_refuses_a_body_too_big_before_reading_it(live_queue: Queue, admin: Admin):
     body = b" " * (MAX_WEBHOOK_BYTES + 1)
 
-    status, answer = _answer(api_event(admin[0], {"X-Hub-Signature": _sign(admin[1], body)}, body))
+    status, answer = _answer(
+        api_event(admin.connection_id, {"X-Hub-Signature": _sign(admin.secret, body)}, body)
+    )
 
     assert status == 413
     assert str(MAX_WEBHOOK_BYTES) in answer["message"]
@@ -208,9 +228,9 @@ def test_receive_webhook_refuses_a_body_too_big_before_reading_it(live_queue: Qu
     ],
 )
 def test_receive_webhook_answers_400_for_a_signed_body_that_is_not_an_event(
-    live_queue: Queue, admin: tuple[str, str], body: bytes, problem: str
+    live_queue: Queue, admin: Admin, body: bytes, problem: str
 ):
-    event = api_event(admin[0], {"X-Hub-Signature": _sign(admin[1], body)}, body)
+    event = api_event(admin.connection_id, {"X-Hub-Signature": _sign(admin.secret, body)}, body)
     if not body:
         event["body"] = None
 
@@ -219,12 +239,15 @@ def test_receive_webhook_answers_400_for_a_signed_body_that_is_not_an_event(
 
 
 def test_receive_webhook_queues_an_event_too_big_for_sqs_reduced_to_what_the_consumer_reads(
-    live_queue: Queue, admin: tuple[str, str]
+    live_queue: Queue, admin: Admin
 ):
     big = {**EVENT, "issue": {**EVENT["issue"], "fields": {"description": "x" * MAX_QUEUED_EVENT_BYTES}}}
     body = json.dumps(big).encode()
 
-    assert _answer(api_event(admin[0], {"X-Hub-Signature": _sign(admin[1], body)}, body))[0] == 202
+    assert (
+        _answer(api_event(admin.connection_id, {"X-Hub-Signature": _sign(admin.secret, body)}, body))[0]
+        == 202
+    )
 
     event = parse_message(live_queue.sent[0]["MessageBody"]).event
     assert event["reduced"] is True
@@ -232,12 +255,12 @@ def test_receive_webhook_queues_an_event_too_big_for_sqs_reduced_to_what_the_con
 
 
 def test_receive_webhook_lets_a_queue_failure_fail_the_delivery_for_jira_to_retry(
-    live_queue: Queue, admin: tuple[str, str]
+    live_queue: Queue, admin: Admin
 ):
     live_queue.fail = RuntimeError("SQS is unavailable")
 
     with pytest.raises(RuntimeError):
-        receive_webhook(api_event(admin[0], {"X-Hub-Signature": _sign(admin[1])}, BODY))
+        receive_webhook(api_event(admin.connection_id, {"X-Hub-Signature": _sign(admin.secret)}, BODY))
 
 
 def test_receive_webhook_checks_an_unknown_connection_against_a_secret_all_the_same(
@@ -268,33 +291,37 @@ def test_receive_webhook_refuses_an_endpoint_whose_team_has_no_connection(team_i
     ],
     ids=["sprint", "board", "an event kind Jira added"],
 )
-def test_receive_webhook_queues_every_event_kind_it_takes(
-    live_queue: Queue, admin: tuple[str, str], event: dict
-):
+def test_receive_webhook_queues_every_event_kind_it_takes(live_queue: Queue, admin: Admin, event: dict):
     body = json.dumps(event).encode()
 
-    assert _answer(api_event(admin[0], {"X-Hub-Signature": _sign(admin[1], body)}, body))[0] == 202
+    assert (
+        _answer(api_event(admin.connection_id, {"X-Hub-Signature": _sign(admin.secret, body)}, body))[0]
+        == 202
+    )
     assert parse_message(live_queue.sent[0]["MessageBody"]).event == event
 
 
-def test_receive_webhook_answers_400_for_a_sprint_event_without_a_sprint_id(
-    live_queue: Queue, admin: tuple[str, str]
-):
+def test_receive_webhook_answers_400_for_a_sprint_event_without_a_sprint_id(live_queue: Queue, admin: Admin):
     body = json.dumps({"webhookEvent": "sprint_started", "sprint": {"id": "8"}}).encode()
 
-    status, answer = _answer(api_event(admin[0], {"X-Hub-Signature": _sign(admin[1], body)}, body))
+    status, answer = _answer(
+        api_event(admin.connection_id, {"X-Hub-Signature": _sign(admin.secret, body)}, body)
+    )
 
     assert (status, answer) == (400, {"message": "The sprint event has no sprint id."})
 
 
 def test_receive_webhook_reduces_an_oversize_sprint_event_to_the_sprint_fields(
-    live_queue: Queue, admin: tuple[str, str]
+    live_queue: Queue, admin: Admin
 ):
     sprint = {"id": 8, "state": "active", "name": "S8", "originBoardId": 1, "goal": "g"}
     event = {"webhookEvent": "sprint_updated", "sprint": {**sprint, "notes": "x" * MAX_QUEUED_EVENT_BYTES}}
     body = json.dumps(event).encode()
 
-    assert _answer(api_event(admin[0], {"X-Hub-Signature": _sign(admin[1], body)}, body))[0] == 202
+    assert (
+        _answer(api_event(admin.connection_id, {"X-Hub-Signature": _sign(admin.secret, body)}, body))[0]
+        == 202
+    )
 
     queued = parse_message(live_queue.sent[0]["MessageBody"]).event
     assert "issue" not in queued and queued["reduced"] is True
