@@ -15,6 +15,7 @@ from jira_onboarding.logic import apply_events
 from jira_onboarding.logic.apply_events import apply_jira_events, apply_message, prepare
 from jira_onboarding.logic.live_events import LiveMessage, parse_message, queue_body
 
+from jira_simulator.webhooks import DeliveryFaults
 from tests.unit.live_support import LiveTeam, Queue, sqs_event, sqs_record
 
 SEARCH = "POST /rest/api/3/search/jql"
@@ -83,7 +84,7 @@ def test_apply_jira_events_pages_the_refetch_when_the_batch_names_more_issues_th
     assert sum(1 for i in live_team.stored().values() if i["summary"] == "paged") == 5
 
 
-def test_apply_jira_events_writes_nothing_when_the_store_is_as_new_as_jira(live_team: LiveTeam):
+def test_apply_message_writes_nothing_when_the_store_is_as_new_as_jira(live_team: LiveTeam):
     change = live_team.control.edit_issue("ALPHA-2", summary="once")
     apply_jira_events({"Records": live_team.record(change)})
     synced_at = live_team.item("ALPHA-2")["synced_at"]
@@ -96,7 +97,7 @@ def test_apply_jira_events_writes_nothing_when_the_store_is_as_new_as_jira(live_
     assert live_team.item("ALPHA-2")["synced_at"] == synced_at
 
 
-def test_apply_jira_events_loses_to_a_newer_stored_issue(live_team: LiveTeam):
+def test_apply_message_loses_to_a_newer_stored_issue(live_team: LiveTeam):
     newer = live_team.jira_issue("ALPHA-6").model_copy(
         update={"summary": "written by a later event", "updated": datetime.now(UTC) + timedelta(days=1)}
     )
@@ -132,7 +133,7 @@ def test_apply_jira_events_tombstones_a_deleted_issue_and_a_late_update_never_re
     assert not LiveStore(live_team.team_id).save_issue_if_newer(revived, content_hash="x")
 
 
-def test_apply_jira_events_tombstones_an_issue_never_stored(live_team: LiveTeam):
+def test_apply_message_tombstones_an_issue_never_stored(live_team: LiveTeam):
     messages = [parse_message(r["body"]) for r in live_team.record(live_team.control.delete_issue("BETA-4"))]
     team = prepare(messages)[live_team.team_id]
 
@@ -252,9 +253,31 @@ def test_apply_jira_events_fails_the_records_of_a_team_whose_refetch_failed_and_
     assert LiveStore(f"{live_team.team_id}-gone").status().events_applied == 0
 
 
-def test_apply_jira_events_drops_an_issue_event_that_names_no_issue(live_team: LiveTeam):
+def test_apply_message_drops_an_issue_event_that_names_no_issue(live_team: LiveTeam):
     body = queue_body(LiveMessage(team_id=live_team.team_id, event={"webhookEvent": "jira:issue_updated"}))
     team = prepare([parse_message(body)])[live_team.team_id]
 
     assert apply_message(parse_message(body), team) == "dropped: project not tracked"
     assert live_team.jira_calls() == 0
+
+
+def test_apply_jira_events_applies_each_of_jiras_deliveries_once_when_jira_sends_them_again(
+    live_team: LiveTeam, live_queue: Queue
+):
+    live_team.enable_admin_webhook()
+    live_team.hooks.faults = DeliveryFaults(reorder=True)
+    changes = live_team.control.edit_issue("ALPHA-1", summary="received")
+    changes += live_team.control.edit_issue("BETA-2", summary="received too")
+    changes += live_team.control.delete_issue("BETA-3")
+    live_team.hooks.publish(changes)
+    live_team.hooks.pending += list(live_team.hooks.pending)  # each sent twice, as a retry is
+
+    answer = live_team.deliver(live_queue)  # through the receiver, then the consumer
+
+    assert _failures(answer) == []
+    assert len(live_team.hooks.sent) == 6
+    assert {s for _, s in live_team.hooks.sent} == {202}
+    assert live_team.status().events_applied == 3
+    assert live_team.item("ALPHA-1")["summary"] == "received"
+    assert live_team.item("BETA-2")["summary"] == "received too"
+    assert live_team.item("BETA-3")["deleted"] is True
