@@ -4,6 +4,8 @@ its daily refresh before expiry, and its removal on disconnect."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,6 +37,31 @@ def _connection_id(url: str) -> str:
 
 def _select(team: LiveTeam, keys: list[str]) -> None:
     team.repo.runs.record(f"run-{len(keys)}-{'-'.join(keys)}", keys, untrack_others=True)
+
+
+@pytest.fixture
+def own_live_updates_table(dynamodb_tables: None) -> Iterator[None]:
+    """The live-updates table (template.yaml's definition) of this test's own: the daily refresh
+    scans every team's endpoint, and the shared table holds every unit test's."""
+    import boto3
+
+    from local_harness.template import template_model
+
+    props = template_model().resources["LiveUpdatesTable"]["Properties"]
+    name = f"unit-LiveUpdatesTable-{uuid.uuid4().hex[:8]}"
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(
+        TableName=name,
+        AttributeDefinitions=props["AttributeDefinitions"],
+        KeySchema=props["KeySchema"],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LIVE_UPDATES_TABLE", name)
+        get_settings.cache_clear()
+        yield
+    get_settings.cache_clear()
+    client.delete_table(TableName=name)
 
 
 def _jira_answers(
@@ -246,7 +273,9 @@ def test_disconnect_live_updates_without_a_webhook_asks_jira_nothing(live_team: 
     assert live_team.jira_calls() == 0
 
 
-def test_refresh_expiring_webhooks_extends_those_expiring_within_ten_days(oauth_team: LiveTeam):
+def test_refresh_expiring_webhooks_extends_those_expiring_within_ten_days(
+    own_live_updates_table: None, oauth_team: LiveTeam
+):
     enable_live_updates(oauth_team.team_id, base_url=WEBHOOK_BASE)
     sync_registration(oauth_team.team_id)
     [hook] = oauth_team.hooks.dynamic()
@@ -264,19 +293,20 @@ def test_refresh_expiring_webhooks_extends_those_expiring_within_ten_days(oauth_
     assert len(oauth_team.simulator.calls("PUT /rest/api/3/webhook/refresh")) == 1
 
 
-def test_refresh_expiring_webhooks_counts_a_failed_refresh_and_goes_on(team_id: str, live_queue: Queue):
+def test_refresh_expiring_webhooks_counts_a_failed_refresh_and_goes_on(
+    own_live_updates_table: None, team_id: str
+):
+    soon = datetime.now(UTC) + timedelta(days=1)
     live = LiveStore(team_id)  # an endpoint whose team has no connection any more
-    live.save_endpoint("D" * 32, "oauth", f"{WEBHOOK_BASE}/jira/webhooks/{'D' * 32}")
-    live.record_registration([7], "project in (ALPHA)", datetime.now(UTC) + timedelta(days=1))
+    live.save_endpoint(uuid.uuid4().hex, "oauth", f"{WEBHOOK_BASE}/jira/webhooks/gone")
+    live.record_registration([7], "project in (ALPHA)", soon)
     empty = LiveStore(f"{team_id}-no-ids")
-    empty.save_endpoint("E" * 32, "oauth", f"{WEBHOOK_BASE}/jira/webhooks/{'E' * 32}")
-    empty.record_registration([], None, datetime.now(UTC) + timedelta(days=1))
-    try:
-        summary = refresh_expiring_webhooks()
-        after = live.status()
-    finally:
-        live.remove_endpoint()
-        empty.remove_endpoint()
+    empty.save_endpoint(uuid.uuid4().hex, "oauth", f"{WEBHOOK_BASE}/jira/webhooks/empty")
+    empty.record_registration([], None, soon)
+
+    summary = refresh_expiring_webhooks()
+
+    after = live.status()
 
     assert (summary.refreshed, summary.failed) == (0, 1), "the item without webhook ids is skipped"
     assert after.webhook_ids == [7] and after.registration_expires_at is not None, "left as it was"

@@ -172,9 +172,12 @@ def test_receive_webhook_refuses_a_connection_whose_signing_secret_is_not_stored
     team_id: str, live_queue: Queue
 ):
     register_connection(team_id, SITE, "api_token", {"email": SIM_EMAIL, "api_token": SIM_TOKEN})
-    LiveStore(team_id).save_endpoint("B" * 32, "api_token", f"{WEBHOOK_BASE}/jira/webhooks/{'B' * 32}")
+    connection_id = uuid.uuid4().hex
+    LiveStore(team_id).save_endpoint(
+        connection_id, "api_token", f"{WEBHOOK_BASE}/jira/webhooks/{connection_id}"
+    )
 
-    assert _answer(api_event("B" * 32, {"X-Hub-Signature": _sign("")}, BODY)) == (401, UNAUTHORIZED)
+    assert _answer(api_event(connection_id, {"X-Hub-Signature": _sign("")}, BODY)) == (401, UNAUTHORIZED)
     assert live_queue.sent == []
 
 
@@ -276,9 +279,12 @@ def test_receive_webhook_checks_an_unknown_connection_against_a_secret_all_the_s
 
 
 def test_receive_webhook_refuses_an_endpoint_whose_team_has_no_connection(team_id: str, live_queue: Queue):
-    LiveStore(team_id).save_endpoint("F" * 32, "api_token", f"{WEBHOOK_BASE}/jira/webhooks/{'F' * 32}")
+    connection_id = uuid.uuid4().hex
+    LiveStore(team_id).save_endpoint(
+        connection_id, "api_token", f"{WEBHOOK_BASE}/jira/webhooks/{connection_id}"
+    )
 
-    assert _answer(api_event("F" * 32, {"X-Hub-Signature": _sign("")}, BODY)) == (401, UNAUTHORIZED)
+    assert _answer(api_event(connection_id, {"X-Hub-Signature": _sign("")}, BODY)) == (401, UNAUTHORIZED)
     assert live_queue.sent == []
 
 
