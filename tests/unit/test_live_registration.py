@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from jira_onboarding.credentials import stored_credentials
-from jira_onboarding.dal.live import LiveStore, get_endpoint
+from jira_onboarding.dal.live import LiveStore, LiveUpdateItem, get_endpoint
 from jira_onboarding.logic import live_registration
 from jira_onboarding.logic.live_registration import (
     ADMIN_EVENTS,
@@ -42,7 +42,8 @@ def _select(team: LiveTeam, keys: list[str]) -> None:
 @pytest.fixture
 def own_live_updates_table(dynamodb_tables: None) -> Iterator[None]:
     """The live-updates table (template.yaml's definition) of this test's own: the daily refresh
-    scans every team's endpoint, and the shared table holds every unit test's."""
+    scans every team's endpoint, and the shared table holds every unit test's. Only its model is
+    pointed at it (re-binding every table through the settings would reconnect every model)."""
     import boto3
 
     from local_harness.template import template_model
@@ -56,11 +57,11 @@ def own_live_updates_table(dynamodb_tables: None) -> Iterator[None]:
         KeySchema=props["KeySchema"],
         BillingMode="PAY_PER_REQUEST",
     )
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LIVE_UPDATES_TABLE", name)
-        get_settings.cache_clear()
-        yield
-    get_settings.cache_clear()
+    LiveStore("bind")  # the tables bound as the settings say, before this one is swapped in
+    shared = LiveUpdateItem.Meta.table_name
+    LiveUpdateItem.Meta.table_name, LiveUpdateItem._connection = name, None
+    yield
+    LiveUpdateItem.Meta.table_name, LiveUpdateItem._connection = shared, None
     client.delete_table(TableName=name)
 
 
