@@ -2,26 +2,27 @@
 (connection, field map, tracked projects, boards and sprints) on the unit tables, the in-process Jira
 simulator as its Jira, and an SQS queue on moto as the live-updates queue. No stack, no threads.
 
-The fixtures are imported by the test modules that use them (`from tests.unit.live_support import
-...`); the tables are tests/unit/conftest.py's, each test on a team of its own."""
+Its fixtures (`live_queue`, `live_team`, `oauth_team`) are registered by tests/unit/conftest.py; the
+tables are that conftest's, each test on a team of its own. The site pacer is off here (see
+`live_queue`)."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 from jira_onboarding.contracts import LiveUpdatesSetup
 from jira_onboarding.dal.items import as_dict
-from jira_onboarding.dal.live import LiveStore
+from jira_onboarding.dal.live import LiveStatus, LiveStore
 from jira_onboarding.dal.tables import JiraIssueItem, TrackedProjectItem, bind_tables, utcnow
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.jira.client import JiraClient
-from jira_onboarding.jira.models import FieldMap, JiraBoard, JiraField, JiraSprint, parse_issue
+from jira_onboarding.jira.models import FieldMap, JiraBoard, JiraField, JiraIssue, JiraSprint, parse_issue
 from jira_onboarding.logic.connections import register_connection
 from jira_onboarding.logic.live_events import LiveMessage, queue_body
 from jira_onboarding.logic.live_registration import enable_live_updates
@@ -58,7 +59,6 @@ class LiveTeam:
     hooks: WebhookDispatcher
     control: Control
     field_map: FieldMap
-    messages: list[LiveMessage] = field(default_factory=list)
 
     @property
     def ws(self) -> Workspace:
@@ -78,7 +78,7 @@ class LiveTeam:
         except DoesNotExist:
             return None
 
-    def jira_issue(self, key: str) -> Any:
+    def jira_issue(self, key: str) -> JiraIssue:
         """The issue as Jira has it now, parsed as the sync parses it."""
         project = self.ws.project(key.rsplit("-", 1)[0])
         assert project is not None
@@ -92,7 +92,7 @@ class LiveTeam:
     def jira_calls(self, endpoint: str = "") -> int:
         return len(self.simulator.calls(endpoint))
 
-    def status(self) -> Any:
+    def status(self) -> LiveStatus:
         return LiveStore(self.team_id).status()
 
     def enable_admin_webhook(self) -> LiveUpdatesSetup:
