@@ -104,3 +104,7 @@ def connected_team(team_id: str, simulated_jira: Any, workspace: Any) -> str:
 
     connect_team(team_id, "https://acme-sim.atlassian.net", workspace)
     return team_id
+
+
+# The live-update tests' world (a small simulated site, a team onboarded on it, the queue).
+from tests.unit.live_support import live_queue, live_team, oauth_team  # noqa: E402, F401

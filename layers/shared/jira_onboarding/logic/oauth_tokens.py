@@ -95,10 +95,18 @@ class TokenStore:
     ) -> None:
         self.repo = repo
         self.token_url = token_url
-        self.http = http or httpx.Client(timeout=15.0)
+        self._http = http
         self.clock = clock
         self.sleep = sleep
         self.wait_s = wait_s
+
+    @property
+    def http(self) -> httpx.Client:
+        """The token endpoint's client, made on first use: building one loads the CA bundle (tens
+        of milliseconds), and most uses of the store (every OAuth `open_jira`) never refresh."""
+        if self._http is None:
+            self._http = httpx.Client(timeout=15.0)
+        return self._http
 
     def current(self) -> OAuthTokens:
         # Read through, never cached: another Lambda may have rotated the tokens a moment ago.
