@@ -104,3 +104,24 @@ def connected_team(team_id: str, simulated_jira: Any, workspace: Any) -> str:
 
     connect_team(team_id, "https://acme-sim.atlassian.net", workspace)
     return team_id
+
+
+@pytest.fixture
+def state_machine(monkeypatch: pytest.MonkeyPatch, dynamodb_tables: None) -> Iterator[str]:
+    """A standard state machine on moto that records its executions (nothing runs)."""
+    import json
+
+    import boto3
+    from jira_onboarding.settings import get_settings
+
+    client = boto3.client("stepfunctions", region_name="us-east-1")
+    definition = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
+    arn = client.create_state_machine(
+        name=f"unit-machine-{uuid.uuid4().hex[:8]}",  # its own per test: its executions are the test's
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/unit",
+    )["stateMachineArn"]
+    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    get_settings.cache_clear()  # the clients stay: they do not depend on the machine
+    yield arn
+    get_settings.cache_clear()
