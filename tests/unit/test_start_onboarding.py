@@ -136,7 +136,9 @@ class _Context:
         return 30_000
 
 
-def test_start_onboarding_with_a_lambda_context_answers_as_without(connected: str, state_machine: str) -> None:
+def test_start_onboarding_with_a_lambda_context_answers_as_without(
+    connected: str, state_machine: str
+) -> None:
     answer = _select(connected, ["OPS"], lambda_context=_Context())
 
     assert answer.status == "RUNNING" and len(_executions(state_machine)) == 1
@@ -145,7 +147,7 @@ def test_start_onboarding_with_a_lambda_context_answers_as_without(connected: st
 def test_launch_run_of_a_run_whose_execution_exists_already_starts_nothing_twice(
     team_id: str, state_machine: str
 ) -> None:
-    run_id, _ = launch_run(team_id, ["ALPHA"], trigger="selection", run_id="run-fixed")
+    launch_run(team_id, ["ALPHA"], trigger="selection", run_id="run-fixed")
 
     # Step Functions answers a same-named start of the same input as the first; of another, it refuses
     again_id, status = launch_run(team_id, ["ALPHA", "BETA"], trigger="nightly", run_id="run-fixed")
