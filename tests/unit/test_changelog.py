@@ -96,7 +96,9 @@ def test_attach_changelogs_gives_each_issue_its_sprint_and_status_changes_oldest
         ("To Do", "In Progress"),
         ("In Progress", "Done"),
     ]
-    assert [(c.from_value, c.to_value) for c in first.sprint_changes] == [("", "12")]  # raw ids, as Jira wrote them
+    assert [(c.from_value, c.to_value) for c in first.sprint_changes] == [
+        ("", "12")
+    ]  # raw ids, as Jira wrote them
     assert second.sprint_changes[0].sprint_ids("to") == frozenset({12, 13}) and second.status_changes == ()
     assert third.sprint_changes == third.status_changes == ()
     assert jira.bodies[0]["issueIdsOrKeys"] == ["10001", "10002", "10003"]
