@@ -36,10 +36,11 @@ LOW = lambda: 19.0  # noqa: E731 - inside the reserve (SYNC_TIME_RESERVE_SECONDS
 
 
 @pytest.fixture
-def site(team_id: str, simulated_jira: JiraSimulator, workspace: Workspace) -> str:
-    """The team's own Jira site (the simulator): a site budget no other test shares."""
+def site(team_id: str, simulated_jira: JiraSimulator) -> str:
+    """The team's own Jira site (the simulator): a site budget no other test shares. No members:
+    a segment's sync does not read them."""
     url = f"https://{team_id}.atlassian.net"
-    connect_team(team_id, url, workspace)
+    connect_team(team_id, url)
     return url
 
 
