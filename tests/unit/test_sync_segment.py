@@ -27,12 +27,19 @@ from jira_onboarding.logic.sync_segment import (
 from jira_onboarding.records import SyncStatus
 from jira_onboarding.settings import get_settings
 
-from jira_simulator import Fault, FaultPlan, JiraSimulator, Match, Workspace
+from jira_simulator import Fault, FaultPlan, JiraSimulator, Match, Workspace, build_workspace
 from tests.conftest import connect_team, set_project_fields
 
 KEY = "OPS"  # 40 issues in the seed-1 workspace
 PLENTY = lambda: 900.0  # noqa: E731 - seconds left in the invocation
 LOW = lambda: 19.0  # noqa: E731 - inside the reserve (SYNC_TIME_RESERVE_SECONDS, 20): one batch, then stop
+
+
+@pytest.fixture(scope="module")
+def workspace() -> Workspace:
+    """One seeded workspace for the module (building one costs ~70 ms): these tests only read it,
+    and each gets a simulator of its own."""
+    return build_workspace(seed=1)
 
 
 @pytest.fixture
