@@ -53,6 +53,9 @@ class Case:
     reason: str | None = None  # a phrase the FAILED reason must contain (case-insensitive)
     check: Callable[[Workspace], None] | None = None  # what else must hold after the run
     env: dict[str, str] = field(default_factory=dict)
+    # Trace the sync's memory (tracemalloc slows every traced invocation several times): for the
+    # modes that could grow it, huge answers and paging that does not end; not for a header's value.
+    traced: bool = False
 
 
 def _search(**match: Any) -> Match:
@@ -96,33 +99,42 @@ def _cases() -> list[Case]:
             lambda ws: [(_search(), Hostile.repeated_token())],
             "FAILED",
             "paging did not end",
+            traced=True,
         ),
         Case(
             "cycling tokens",
             lambda ws: [(_search(), Hostile.cycling_tokens())],
             "FAILED",
             "paging did not end",
+            traced=True,
         ),
         Case(
-            "endless pages", lambda ws: [(_search(), Hostile.endless_pages())], "FAILED", "paging did not end"
+            "endless pages",
+            lambda ws: [(_search(), Hostile.endless_pages())],
+            "FAILED",
+            "paging did not end",
+            traced=True,
         ),
         Case(
             "isLast false forever on boards",
             lambda ws: [(Match(path="/rest/agile/1.0/board", project=FAULTED), Hostile.never_last())],
             "FAILED",
             "paging did not end",
+            traced=True,
         ),
         Case(
             "endless bulk changelog",
             lambda ws: [(_changelog_of(ws), Hostile.endless_pages())],
             "FAILED",
             "paging did not end",
+            traced=True,
         ),
         Case(
             "600 KB errorMessages",
             lambda ws: [(_search(), Hostile.huge_error())],
             "FAILED",
             "rejected the request",
+            traced=True,
         ),
         Case(
             "credential-echoing 400",
@@ -155,6 +167,7 @@ def _cases() -> list[Case]:
             lambda ws: [(_search(), Hostile.odd_fields({"summary": "s" * 500_000}))],  # on every issue
             "COMPLETE",
             check=_summaries_bounded,
+            traced=True,
         ),
         Case(
             "odd field values",
@@ -166,6 +179,7 @@ def _cases() -> list[Case]:
             lambda ws: [(Match(path="/changelog/bulkfetch"), Hostile.long_histories(6000))],
             "COMPLETE",
             check=_histories_bounded,
+            traced=True,
         ),
         Case("foreign and malformed keys", lambda ws: [(_search(), Hostile.extra_issues())], "COMPLETE"),
         Case("duplicate keys across pages", lambda ws: [(_search(), Hostile.duplicate_keys())], "COMPLETE"),
@@ -179,9 +193,13 @@ def _cases() -> list[Case]:
             "rate limited longer than a run waits",
         ),
         Case(
-            "60x the asked page", lambda ws: [(_search(), Hostile.huge_page(60))], "FAILED", "were asked for"
+            "60x the asked page",
+            lambda ws: [(_search(), Hostile.huge_page(60))],
+            "FAILED",
+            "were asked for",
+            traced=True,
         ),
-        Case("slow drip once", lambda ws: [(_search(nth=1), Hostile.slow_drip(50))], "COMPLETE"),
+        Case("slow drip once", lambda ws: [(_search(nth=1), Hostile.slow_drip(50))], "COMPLETE", traced=True),
     ]
 
 
@@ -252,7 +270,7 @@ def test_hostile_jira_matrix(
     monkeypatch.setattr(sync_segment, "MAX_THROTTLED_SECONDS", 3)
     simulator.faults = FaultPlan.script(case.rules(workspace))
     peaks: list[tuple[str, int]] = []
-    for function in MEMORY_TRACED:
+    for function in MEMORY_TRACED if case.traced else ():
         stack.dispatch_hooks[function] = _memory_hook(peaks)
 
     # When the team selects GAMMA and OPS
@@ -261,7 +279,7 @@ def test_hostile_jira_matrix(
     # Then the hostile mode fired, the run ended by itself within its bound and memory stayed capped
     assert simulator.faults.fired, "the hostile mode never fired"
     assert elapsed < RUN_BOUND_S
-    assert peaks and max(peak for _, peak in peaks) < MEMORY_CAP_BYTES, peaks
+    assert not case.traced or (peaks and max(peak for _, peak in peaks) < MEMORY_CAP_BYTES), peaks
     by_key = {p["project_key"]: p for p in run["projects"]}
     assert by_key[FAULTED]["status"] == case.outcome, by_key[FAULTED]
     # the other project is never blocked, and holds exactly Jira's issues
