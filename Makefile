@@ -107,8 +107,9 @@ UNIT_LOGIC_COVERAGE_FLOOR ?= 60
 test: setup $(TEST_BROWSER_DEPS) lint validate build test-unit
 	$(PY) -m pytest $(PYTEST_BROWSER_ARGS) --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR) $(PYTEST_ARGS)
 
+# schemathesis' pytest plugin (only the API fuzz tests use it) costs ~1 s of imports: not loaded here.
 test-unit: venv
-	$(PY) -m pytest tests/unit -q -p no:randomly --cov=jira_onboarding.logic --cov-report=term \
+	$(PY) -m pytest tests/unit -q -p no:randomly -p no:schemathesis --cov=jira_onboarding.logic --cov-report=term \
 		--cov-fail-under=$(UNIT_LOGIC_COVERAGE_FLOOR)
 
 # ---------------------------------------------------------------- running things

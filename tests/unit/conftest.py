@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -83,10 +84,27 @@ def team_id(dynamodb_tables: None) -> str:
 
 @pytest.fixture
 def simulated_jira(monkeypatch: pytest.MonkeyPatch, simulator: Any) -> Any:
-    """Every Jira client the logic opens talks to the in-process simulator (no network, no sleeps)."""
+    """Every Jira client the logic opens talks to the in-process simulator (no network, no sleeps).
+
+    The site budget's pacing runs on a clock of this test's own that its waits move on instead of
+    sleeping: every pacer of the test sees the same time, and slots, pauses and holds keep their
+    meaning (test_site_pacer.py proves the pacing itself)."""
     import httpx
+    from jira_onboarding.budget import pacer
     from jira_onboarding.jira.client import JiraClient
 
+    skipped = [0.0]  # seconds the pacers' waits have moved this test's clock on
+
+    def skip(seconds: float) -> None:
+        skipped[0] += max(0.0, seconds)
+
+    class VirtualTimePacer(pacer.SitePacer):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("clock", lambda: time.time() + skipped[0])
+            kwargs.setdefault("sleep", skip)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(pacer, "SitePacer", VirtualTimePacer)
     connect = JiraClient.connect.__func__  # type: ignore[attr-defined]
 
     def connect_to_simulator(cls: type[JiraClient], credentials: Any, **kwargs: Any) -> JiraClient:
@@ -104,6 +122,27 @@ def connected_team(team_id: str, simulated_jira: Any, workspace: Any) -> str:
 
     connect_team(team_id, "https://acme-sim.atlassian.net", workspace)
     return team_id
+
+
+@pytest.fixture
+def state_machine(monkeypatch: pytest.MonkeyPatch, dynamodb_tables: None) -> Iterator[str]:
+    """A standard state machine on moto that records its executions (nothing runs)."""
+    import json
+
+    import boto3
+    from jira_onboarding.settings import get_settings
+
+    client = boto3.client("stepfunctions", region_name="us-east-1")
+    definition = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
+    arn = client.create_state_machine(
+        name=f"unit-machine-{uuid.uuid4().hex[:8]}",  # its own per test: its executions are the test's
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/unit",
+    )["stateMachineArn"]
+    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    get_settings.cache_clear()  # the clients stay: they do not depend on the machine
+    yield arn
+    get_settings.cache_clear()
 
 
 # The live-update tests' world (a small simulated site, a team onboarded on it, the queue).

@@ -12,24 +12,6 @@ from jira_onboarding.logic.start_onboarding import execution_arn, launch_run
 from jira_onboarding.records import RunStatus, SyncStatus
 
 
-@pytest.fixture
-def state_machine(monkeypatch: pytest.MonkeyPatch, dynamodb_tables: None) -> str:
-    import boto3
-    from jira_onboarding import aws
-    from jira_onboarding.settings import get_settings
-
-    client = boto3.client("stepfunctions", region_name="us-east-1")
-    definition = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
-    arn = client.create_state_machine(
-        name="unit-machine", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/unit"
-    )["stateMachineArn"]
-    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
-    get_settings.cache_clear()
-    aws.clear_caches()
-    yield arn
-    get_settings.cache_clear()
-
-
 def test_execution_arn_is_the_one_step_functions_gives_a_named_execution() -> None:
     machine = "arn:aws:states:eu-west-1:123456789012:stateMachine:jira-onboarding-dev"
 

@@ -11,19 +11,24 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from jira_onboarding.dal.team import TeamStores
+from jira_onboarding.errors import OnboardingRequestError
 from jira_onboarding.jira.client import JiraClient, JiraCredentials
+from jira_onboarding.logic.plan_sync import RECENT_DAYS
 from jira_onboarding.logic.site_projects import (
     ASSUMED_ISSUES_PER_SECOND,
+    MAX_PAGE,
     describe_project,
     fetch_projects_page,
     first_sync_plan,
+    list_site_projects,
     measured_rate,
 )
 from jira_onboarding.records import SyncStatus, TrackedProject
 
 from jira_simulator import JiraSimulator
 from jira_simulator.spec import undocumented_request_parts
-from tests.conftest import SIM_EMAIL, SIM_TOKEN
+from tests.conftest import SIM_EMAIL, SIM_TOKEN, connect_team
 
 SITE = "https://your-domain.atlassian.net"
 
@@ -212,3 +217,87 @@ def test_fetch_projects_page_stops_after_a_bounded_number_of_jira_pages() -> Non
     from jira_onboarding.logic.site_projects import JIRA_PAGES_PER_ANSWER
 
     assert len(jira.asked) == JIRA_PAGES_PER_ANSWER == len(values) and next_start == JIRA_PAGES_PER_ANSWER
+
+
+class SiteJira(PagedJira):
+    """The project search as above, and the approximate count of the recent issues per project."""
+
+    def __init__(self, projects: list[dict], recent: dict[str, object], fail_with: int | None = None) -> None:
+        super().__init__(projects, page_size=50)
+        self.recent = recent
+        self.fail_with = fail_with
+        self.counted: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.fail_with is not None:
+            return httpx.Response(self.fail_with, json={"errorMessages": ["Jira is down for maintenance"]})
+        if request.url.path == "/rest/api/3/search/approximate-count":
+            jql = json.loads(request.content)["jql"]
+            self.counted.append(jql)
+            key = jql.split('"')[1]
+            return httpx.Response(200, json={"count": self.recent.get(key)})
+        return super().__call__(request)
+
+
+def test_list_site_projects_marks_tracked_projects_and_plans_the_big_ones_recent_first(team_id: str) -> None:
+    # Given six projects, P04-P06 big (over SPLIT_ABOVE issues), P05 tracked by the team already
+    TeamStores(team_id).runs.record("run-1", ["P05"])
+    jira = SiteJira([_real_project(n) for n in range(1, 7)], recent={"P04": 400, "P06": "many"})
+
+    answer = list_site_projects(team_id, 0, 50, client=_client(jira))
+
+    projects = {p.key: p for p in answer.projects}
+    assert list(projects) == ["P01", "P02", "P03", "P04", "P05", "P06"] and answer.total == 6
+    assert answer.next_start_at is None and answer.start_at == 0
+    assert projects["P05"].tracked and projects["P05"].first_sync is None
+    p04, p06 = projects["P04"].first_sync, projects["P06"].first_sync
+    assert p04 is not None and p04.split and p04.recent_issues_estimate == 400 and p04.rate_basis == "assumed"
+    assert p06 is not None and p06.split and p06.recent_issues_estimate is None  # no plausible count
+    assert not projects["P01"].first_sync.split  # type: ignore[union-attr]
+    # Only the untracked big projects were counted, each over its last RECENT_DAYS days
+    assert jira.counted == [f'project = "{key}" AND updated >= -{RECENT_DAYS}d' for key in ("P04", "P06")]
+
+
+def test_list_site_projects_asks_jira_for_a_page_of_one_to_max_page_projects(team_id: str) -> None:
+    jira = SiteJira([_real_project(n) for n in range(1, 3)], recent={})
+
+    list_site_projects(team_id, 0, 5_000, client=_client(jira))
+    list_site_projects(team_id, 1, 0, client=_client(jira))
+
+    assert [(q["startAt"], q["maxResults"]) for q in jira.asked] == [(["0"], [str(MAX_PAGE)]), (["1"], ["1"])]
+
+
+def test_list_site_projects_answers_502_with_what_jira_said_when_it_fails(team_id: str) -> None:
+    jira = SiteJira([_real_project(1)], recent={}, fail_with=403)
+
+    with pytest.raises(OnboardingRequestError) as failed:
+        list_site_projects(team_id, client=_client(jira))
+
+    assert failed.value.status == 502
+    assert failed.value.message.startswith("Your Jira site did not list its projects: ")
+
+
+def test_list_site_projects_opens_the_teams_own_connection_when_given_no_client(
+    team_id: str, simulated_jira: JiraSimulator
+) -> None:
+    connect_team(team_id, "https://acme-sim.atlassian.net")
+
+    answer = list_site_projects(team_id)
+
+    assert sorted(p.key for p in answer.projects) == sorted(p.key for p in simulated_jira.ws.projects)
+    assert not any(p.tracked for p in answer.projects)
+
+
+def test_measured_rate_ignores_a_sync_that_took_no_time_and_plans_in_hours_when_long() -> None:
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    instant = TrackedProject(
+        team_id="t",
+        project_key="A",
+        sync_status=SyncStatus.COMPLETE,
+        issues_fetched=9,
+        started_at=at,
+        finished_at=at,
+    )
+
+    assert measured_rate([instant]) is None
+    assert "about 2.8 h in all" in first_sync_plan(1_000_000, None, 50_000).sentence
