@@ -101,9 +101,10 @@ build: sam-venv
 # into a temp dir only when $(BUILD_DIR) is older than the sources).
 # Branch coverage (pyproject.toml [tool.coverage]) with floors, so `make test` fails when either drops:
 # the whole suite over the shared library, and the unit suite alone over its logic/ (issue 15).
-# The whole-suite floor is under what CI measured on the suite (94.3%, 2026-12-01).
+# Each floor sits just under what was measured: the whole suite 94.3% (CI, 2026-12-01), the unit
+# suite over logic/ 97% (2026-12-02).
 COVERAGE_FLOOR ?= 93
-UNIT_LOGIC_COVERAGE_FLOOR ?= 60
+UNIT_LOGIC_COVERAGE_FLOOR ?= 95
 test: setup $(TEST_BROWSER_DEPS) lint validate build test-unit
 	$(PY) -m pytest $(PYTEST_BROWSER_ARGS) --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR) $(PYTEST_ARGS)
 

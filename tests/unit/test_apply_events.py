@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from jira_onboarding.dal.issues import issue_content_hash
 from jira_onboarding.dal.live import LiveStore
+from jira_onboarding.dal.tables import JiraConnectionItem
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic import apply_events
 from jira_onboarding.logic.apply_events import apply_jira_events, apply_message, prepare
@@ -244,13 +245,18 @@ def test_apply_jira_events_fails_the_records_of_a_team_whose_refetch_failed_and_
     ours = queue_body(LiveMessage(team_id=live_team.team_id, delivery_id="ok", event=event))
     orphan = queue_body(LiveMessage(team_id=f"{live_team.team_id}-gone", delivery_id="ko", event=event))
     records = [sqs_record(ours, "ours"), sqs_record(orphan, "orphan")]
-    TeamStores(f"{live_team.team_id}-gone").runs.record("run-1", ["ALPHA"])  # tracked, not connected
+    # The other team tracks ALPHA and is connected, but its credentials cannot be opened: they are
+    # a copy of ours, and an envelope is bound to the team it was sealed for
+    other = f"{live_team.team_id}-gone"
+    TeamStores(other).runs.record("run-1", ["ALPHA"])
+    ours_item = JiraConnectionItem.get(live_team.team_id)
+    JiraConnectionItem(other, **{k: v for k, v in ours_item.attribute_values.items() if k != "team_id"}).save()
 
     answer = apply_jira_events({"Records": records})
 
     assert _failures(answer) == ["orphan"], "redelivered by SQS, the other team's record is done"
     assert live_team.item("ALPHA-1")["summary"] == "applied"
-    assert LiveStore(f"{live_team.team_id}-gone").status().events_applied == 0
+    assert LiveStore(other).status().events_applied == 0
 
 
 def test_apply_message_drops_an_issue_event_that_names_no_issue(live_team: LiveTeam):
