@@ -33,6 +33,12 @@ def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The long tests (marked `slow`) first: on several workers (make test) they then run side by
+    side from the start instead of leaving one worker finishing them alone at the end."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("slow") else 1)
+
+
 @pytest.fixture
 def workspace() -> Workspace:
     return build_workspace(seed=1)

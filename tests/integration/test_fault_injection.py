@@ -593,6 +593,7 @@ def _plan(schedule: dict[str, Any], workspace: Workspace) -> FaultPlan:
     return FaultPlan.script(rules)
 
 
+@pytest.mark.slow
 def test_random_fault_schedules_end_with_the_ground_truth():
     runs: list[dict[str, Any]] = []
     started = time.monotonic()

@@ -88,6 +88,7 @@ def world() -> Iterator[LiveWorld]:
         yield live
 
 
+@pytest.mark.slow
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(schedule=st.lists(operation, min_size=1, max_size=10))
 def test_live_updates_store_equals_ground_truth_after_any_schedule(world: LiveWorld, schedule):

@@ -99,6 +99,7 @@ def _refuse_starts_of(names: set[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(StepFunctionBackend, "start_execution", start_execution)
 
 
+@pytest.mark.slow
 def test_nightly_starts_every_team_once_refuses_repeats_and_retries_failed_starts_next_night(
     fleet: LocalStack, monkeypatch: pytest.MonkeyPatch
 ):

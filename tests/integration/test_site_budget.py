@@ -102,6 +102,7 @@ def _other_app_spends_the_quota(simulator: JiraSimulator) -> threading.Thread:
     return thread
 
 
+@pytest.mark.slow
 def test_tenant_quota_exhausted_mid_sync_pauses_the_site_until_the_reset_then_completes(
     stack: LocalStack, workspace: Workspace, quota_site: tuple[JiraSimulator, str]
 ):

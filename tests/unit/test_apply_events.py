@@ -250,7 +250,9 @@ def test_apply_jira_events_fails_the_records_of_a_team_whose_refetch_failed_and_
     other = f"{live_team.team_id}-gone"
     TeamStores(other).runs.record("run-1", ["ALPHA"])
     ours_item = JiraConnectionItem.get(live_team.team_id)
-    JiraConnectionItem(other, **{k: v for k, v in ours_item.attribute_values.items() if k != "team_id"}).save()
+    JiraConnectionItem(
+        other, **{k: v for k, v in ours_item.attribute_values.items() if k != "team_id"}
+    ).save()
 
     answer = apply_jira_events({"Records": records})
 
