@@ -27,9 +27,18 @@ from tests.integration.live_support import (
     stored_live,
 )
 
-# The tests run in file order on one world, as test_live_dynamic.py's do: disconnect, then the
-# 404 of a second disconnect, then reconnecting. The site the team was connected to:
+# The tests share one world per worker, in file order when they run on one: disconnect, then the
+# 404 of a second disconnect, then reconnecting. `make test`'s workers may split a file, so a test
+# that needs the team disconnected disconnects it first if no earlier test here did. The site the
+# team was connected to:
 disconnected_from: dict[str, str] = {}
+
+
+def _ensure_disconnected(world: LiveWorld) -> None:
+    if "site_url" not in disconnected_from:
+        code, _, answer = world.stack.http("DELETE", "/jira/connection", team_id=world.team_id)
+        assert code == 200, answer
+        disconnected_from["site_url"] = answer["site_url"]
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +125,7 @@ def test_disconnect_deletes_the_webhook_credentials_and_schedule_and_keeps_the_d
 
 
 def test_disconnect_answers_404_for_a_team_with_no_connection(world: LiveWorld):
+    _ensure_disconnected(world)
     for team in (world.team_id, "team-never-connected"):
         code, _, answer = world.stack.http("DELETE", "/jira/connection", team_id=team)
         assert code == 404
@@ -124,6 +134,7 @@ def test_disconnect_answers_404_for_a_team_with_no_connection(world: LiveWorld):
 
 def test_reconnecting_resumes_live_updates_and_the_schedule_from_the_kept_data(world: LiveWorld):
     # Given the team disconnected (above), its data kept
+    _ensure_disconnected(world)
     assert TeamStores(world.team_id).connection.get() is None
     stored_before = stored_live(world, TRACKED)
 
