@@ -105,11 +105,12 @@ build: sam-venv
 # suite over logic/ 97% (2026-12-02).
 COVERAGE_FLOOR ?= 93
 UNIT_LOGIC_COVERAGE_FLOOR ?= 95
-# Both suites run on every core CI has (pytest-xdist; `worksteal`, so the long integration tests,
+# Both suites run on every core CI has (pytest-xdist `loadfile`: a file stays on one worker, in order,
+# as its module-scoped worlds expect; worksteal split them and failed; the files of the long tests,
 # collected first (tests/conftest.py), do not leave one worker finishing alone). The unit suite runs
 # once: `test-unit` measures it over logic/ and the whole-suite run appends to its coverage data.
 PYTEST_WORKERS ?= 2
-XDIST := $(if $(filter-out 0 1,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist worksteal)
+XDIST := $(if $(filter-out 0 1,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile)
 test: setup $(TEST_BROWSER_DEPS) lint validate build test-unit
 	$(PY) -m pytest $(XDIST) --ignore=tests/unit $(PYTEST_BROWSER_ARGS) --cov --cov-append --cov-report=term \
 		--cov-fail-under=$(COVERAGE_FLOOR) $(PYTEST_ARGS)
