@@ -125,7 +125,7 @@ class ProjectStore:
         item = TrackedProjectItem(self.team_id, project_key)
         attribute = TrackedProjectItem.held_seconds if held else TrackedProjectItem.throttled_seconds
         item.update(actions=[attribute.add(seconds)])
-        return int((item.held_seconds if held else item.throttled_seconds) or 0)
+        return int(getattr(item, attribute.attr_name) or 0)
 
     def commit_segment(
         self,

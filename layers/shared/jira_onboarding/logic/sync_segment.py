@@ -229,12 +229,9 @@ def _throttled(
     spent = math.ceil(time.monotonic() - since)
     waited = repo.projects.add_throttle_wait(step.project_key, wait + spent, held=exc.held)
     if waited > (MAX_HELD_SECONDS if exc.held else MAX_THROTTLED_SECONDS):
+        what = "this project's site" if exc.held else "this project"
         raise JiraRateLimitExhaustedError(
-            "Jira kept this project's site rate limited longer than a run waits; "
-            "the nightly retry will run it again."
-            if exc.held
-            else "Jira kept this project rate limited longer than a run waits; "
-            "the nightly retry will run it again."
+            f"Jira kept {what} rate limited longer than a run waits; the nightly retry will run it again."
         ) from exc
     logger.warning(
         "Held by the site's budget; handing the wait to the state machine"
