@@ -168,10 +168,14 @@ class SqsPoller:
     def _run(self) -> None:
         import boto3
 
-        client = boto3.client("sqs", region_name=self.queue_arn.split(":")[3])
+        client: Any = None
         empty_polls = 0
         while not self._stop.is_set():
             try:
+                # Made in the loop: a failed start (botocore reads os.environ, which a test may be
+                # changing) is retried as a failed poll, as Lambda's poller keeps polling.
+                if client is None:
+                    client = boto3.client("sqs", region_name=self.queue_arn.split(":")[3])
                 messages = self._receive(client)
             except Exception:
                 traceback.print_exc()

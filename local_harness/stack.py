@@ -615,6 +615,14 @@ class LocalStack:
             try:
                 return (hook(handler, event, context) if hook else handler(event, context)), None
             except Exception as exc:
+                # As Lambda's runtime logs an unhandled error with its traceback (CloudWatch): a
+                # state machine that catches it keeps only the type and message.
+                print(
+                    f"[ERROR] {spec.logical_id} raised {exc.__class__.__name__}:\n"
+                    + "".join(traceback.format_exception(exc)),
+                    file=sys.stderr,
+                    flush=True,
+                )
                 failure = {
                     "errorType": exc.__class__.__name__,
                     "errorMessage": str(exc),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import sys
+import threading
 from typing import Any
 
 import httpx
@@ -312,3 +314,62 @@ def test_pacer_records_calls_and_points_on_close():
     pacer.after(_answer(429, {"Retry-After": "1"}))
     pacer.close()
     assert store.spent_by[SITE] == (2, 101)
+
+
+class LockedStore(MemoryStore):
+    """MemoryStore with DynamoDB's atomicity per request (one conditional write per reservation)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self.slots: list[float] = []
+
+    def reserve(self, site, count, interval, now, *, max_backlog=None) -> Reservation | None:
+        with self._lock:
+            reservation = super().reserve(site, count, interval, now, max_backlog=max_backlog)
+            if reservation is not None:
+                self.slots.extend(reservation.first + i * interval for i in range(count))
+            return reservation
+
+    def give_back(self, site, reservation_end, unused, interval) -> None:
+        with self._lock:
+            super().give_back(site, reservation_end, unused, interval)
+
+
+QUOTA_ANSWER = {"X-RateLimit-Remaining": "50000", "X-RateLimit-Limit": "65000"}
+
+
+def test_pacer_shared_by_four_threads_gives_each_call_its_own_slot_and_counts_every_call():
+    # Given one pacer shared by four threads making 200 OAuth calls between them, switching often
+    clock, store = Clock(), LockedStore()
+    pacer = _pacer(store, clock, rate=10.0, app="app:oauth", max_wait_s=1e9)
+    errors: list[BaseException] = []
+
+    def calls() -> None:
+        try:
+            for _ in range(50):
+                pacer.before("POST", "/rest/api/3/search/jql")
+                pacer.after(_answer(200, QUOTA_ANSWER, "/rest/api/3/search/jql"), {"issues": [{}] * 10})
+        except BaseException as exc:  # reported below: the thread would only print it
+            errors.append(exc)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=calls) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    pacer.close()
+
+    # Then no thread failed, every call was counted at its price, and no slot was given twice
+    assert errors == []
+    assert (pacer.calls, pacer.points) == (
+        200,
+        200 * points_cost("POST", "/rest/api/3/search/jql", {"issues": [{}] * 10}),
+    )
+    assert store.spent_by[SITE] == (pacer.calls, pacer.points)
+    assert len(set(store.slots)) == len(store.slots) >= 200

@@ -11,11 +11,16 @@ their reason names (JIRA_API_NOTES.md, "Rate limits"):
 Slots are taken from DynamoDB in blocks (one conditional write per block, `dal/site_budget.py`), and
 unused slots are given back at the end. Onboarding (a person is waiting) reserves at once; a nightly
 refresh or a live-update fetch only when the site is not backlogged, so onboarding goes first.
+
+One client (so one pacer) may serve several threads of a step (the planner counts its projects on
+four): the pacer's slots, state and counters change under one lock, released before a thread waits
+for its slot (a refresh waiting for a backlogged site to drain holds it: its siblings wait the same).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -92,32 +97,36 @@ class SitePacer:
         self._flushed = (0, 0)
         self._record = record  # (calls, points) -> None: the run's own account of its cost
         self._under_quota = False  # answers carry X-RateLimit-Remaining: cost-based limiting applies
+        # Reentrant: a 429 or a give-back inside a locked step takes it again.
+        self._lock = threading.RLock()
 
     # ---- before each request ------------------------------------------------------------------
     def before(self, method: str, path: str) -> None:
         endpoint = endpoint_of(method, path)
-        now = self._clock()
-        self._check_paused(now)
-        if not self._slots:
-            self._reserve(now)
-        slot = self._slots.popleft()
-        until = max(slot, self._state.endpoint_pauses.get(endpoint, 0.0))
-        wait = until - self._clock()
-        if wait > 0 and self._state.slow_until > now:
-            # Paced down near a quota: seconds between calls. Past the inline allowance the wait
-            # goes to the state machine (a Wait state costs nothing), and the slot back to the site.
-            if self._slow_waited + wait > self._max_slow_wait_s:
-                self._slots.appendleft(slot)
-                self._give_back()
-                raise JiraThrottledError(
-                    "Jira's quota is nearly spent; pacing down.", retry_after=wait, held=True
-                )
-            self._slow_waited += wait
+        with self._lock:  # the slot is this thread's once popped; the wait for it is outside
+            now = self._clock()
+            self._check_paused(now)
+            if not self._slots:
+                self._reserve(now)
+            slot = self._slots.popleft()
+            until = max(slot, self._state.endpoint_pauses.get(endpoint, 0.0))
+            wait = until - self._clock()
+            if wait > 0 and self._state.slow_until > now:
+                # Paced down near a quota: seconds between calls. Past the inline allowance the wait
+                # goes to the state machine (a Wait state costs nothing), and the slot back to the site.
+                if self._slow_waited + wait > self._max_slow_wait_s:
+                    self._slots.appendleft(slot)
+                    self._give_back()
+                    raise JiraThrottledError(
+                        "Jira's quota is nearly spent; pacing down.", retry_after=wait, held=True
+                    )
+                self._slow_waited += wait
         try:
             self._wait(wait)
         except JiraThrottledError:
-            self._slots.appendleft(slot)  # handed to the state machine: the slots go back
-            self._give_back()
+            with self._lock:
+                self._slots.appendleft(slot)  # handed to the state machine: the slots go back
+                self._give_back()
             raise
 
     def _check_paused(self, now: float) -> None:
@@ -209,6 +218,10 @@ class SitePacer:
 
     # ---- after each answer --------------------------------------------------------------------
     def after(self, response: httpx.Response, payload: Any = None) -> None:
+        with self._lock:
+            self._after(response, payload)
+
+    def _after(self, response: httpx.Response, payload: Any) -> None:
         request = response.request
         now = self._clock()
         self.calls += 1
@@ -263,20 +276,22 @@ class SitePacer:
     # ---- at the end ---------------------------------------------------------------------------
     def close(self) -> None:
         """Give unused slots back and record what the calls cost."""
-        self._give_back()
-        calls, points = self.calls - self._flushed[0], self.points - self._flushed[1]
-        if calls:
-            self._store.add_spent(self.site, calls, points)
-            if self._record is not None:
-                self._record(calls, points)
-            self._flushed = (self.calls, self.points)
+        with self._lock:
+            self._give_back()
+            calls, points = self.calls - self._flushed[0], self.points - self._flushed[1]
+            if calls:
+                self._store.add_spent(self.site, calls, points)
+                if self._record is not None:
+                    self._record(calls, points)
+                self._flushed = (self.calls, self.points)
 
     def _give_back(self) -> None:
-        reservation = self._reservation
-        if reservation is not None and self._slots:
-            end = reservation.first + reservation.count * reservation.interval
-            self._store.give_back(self.site, end, len(self._slots), reservation.interval)
-            self._slots.clear()
+        with self._lock:
+            reservation = self._reservation
+            if reservation is not None and self._slots:
+                end = reservation.first + reservation.count * reservation.interval
+                self._store.give_back(self.site, end, len(self._slots), reservation.interval)
+                self._slots.clear()
 
 
 def _seconds(value: str | None) -> float | None:

@@ -12,6 +12,7 @@ import functools
 import os
 import random
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -110,6 +111,7 @@ class JiraClient(AgileEndpoints, ProjectEndpoints):
         # Caps every loop's own limits (tests and small Lambdas lower them).
         self._paging_limits = paging_limits
         self.calls = 0
+        self._calls_lock = threading.Lock()  # a step may share one client across threads (the planner)
 
     @classmethod
     def connect(
@@ -207,7 +209,8 @@ class JiraClient(AgileEndpoints, ProjectEndpoints):
         """One call: the decoded JSON, or the JiraError it came to."""
         if self._pacer is not None:
             self._pacer.before(request.method, request.url.path)
-        self.calls += 1
+        with self._calls_lock:
+            self.calls += 1
         response, content = self._send_once(request, what)
         if response.is_success:
             try:
