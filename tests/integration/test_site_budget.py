@@ -61,6 +61,30 @@ def test_site_budget_pause_and_slow_down_reach_the_next_reservation(stack: Local
     assert store.spent(SITE) == (4, 206)
 
 
+def test_site_budget_reservation_lost_to_a_race_is_not_taken_for_a_busy_site(stack: LocalStack):
+    # Given an idle site, and a client whose last booking found it busy (it tries the busy write first)
+    store, other = SiteBudgetStore(), SiteBudgetStore()
+    now = time.time()
+    store._last_idle = False
+    update = store._conditional_update
+    raced: list[bool] = []
+
+    def another_lambda_books_between_the_two_writes(site, expression, condition, values):
+        if expression.startswith("SET tat = :end") and not raced:  # after the busy write failed
+            raced.append(True)
+            assert other.reserve(SITE, 1, 0.1, now) is not None  # the site is now booked 0.1 s ahead
+        return update(site, expression, condition, values)
+
+    store._conditional_update = another_lambda_books_between_the_two_writes  # type: ignore[method-assign]
+
+    # When it reserves within a 30 s backlog while another Lambda books the site in between
+    reservation = store.reserve(SITE, 1, 0.1, now, max_backlog=30.0)
+
+    # Then it gets the slot after the other's (it was refused as "booked ahead", a Wait For Jira)
+    assert raced and reservation is not None
+    assert reservation.first == pytest.approx(now + 0.1)
+
+
 QUOTA_POINTS = 1_000  # more than the demo workspace's sync costs (~650 points) in one window
 QUOTA_WINDOW_S = 30.0
 OTHER_APP_AFTER_CALLS = 15  # the other app spends the rest of the quota after this many of ours
