@@ -97,8 +97,7 @@ class SitePacer:
         self._flushed = (0, 0)
         self._record = record  # (calls, points) -> None: the run's own account of its cost
         self._under_quota = False  # answers carry X-RateLimit-Remaining: cost-based limiting applies
-        # Reentrant: a 429 or a give-back inside a locked step takes it again.
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()  # held by before, after and close; the helpers run under it
 
     # ---- before each request ------------------------------------------------------------------
     def before(self, method: str, path: str) -> None:
@@ -286,12 +285,11 @@ class SitePacer:
                 self._flushed = (self.calls, self.points)
 
     def _give_back(self) -> None:
-        with self._lock:
-            reservation = self._reservation
-            if reservation is not None and self._slots:
-                end = reservation.first + reservation.count * reservation.interval
-                self._store.give_back(self.site, end, len(self._slots), reservation.interval)
-                self._slots.clear()
+        reservation = self._reservation
+        if reservation is not None and self._slots:
+            end = reservation.first + reservation.count * reservation.interval
+            self._store.give_back(self.site, end, len(self._slots), reservation.interval)
+            self._slots.clear()
 
 
 def _seconds(value: str | None) -> float | None:
