@@ -8,15 +8,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from jira_onboarding.errors import JiraBadRequestError
+from jira_onboarding.jira.models import SearchPage
 from jira_onboarding.logic.plan_sync import (
     BACKFILL_RANGE_ISSUES,
+    PROBE_PAGE,
     SEGMENT_CONCURRENCY,
     SPLIT_ABOVE,
+    changed_projects,
     creation_ranges,
     full_segments,
     incremental_jql,
     project_jql,
+    sweep_due,
 )
+from jira_onboarding.records import TrackedProject
 
 NOW = datetime(2026, 12, 1, 21, 0, tzinfo=UTC)
 
@@ -139,3 +145,76 @@ def test_full_segments_of_a_big_project_without_a_first_issue_is_one_backfill_ra
 
     assert sorted(segments) == ["backfill-01", "recent"]
     assert "created" not in segments["backfill-01"].jql
+
+
+class _ProbeClient:
+    """Answers the planner's probe: one search page, or Jira refusing the query."""
+
+    def __init__(self, keys: list[str], *, more: bool = False, refuse: bool = False) -> None:
+        self.keys, self.more, self.refuse = keys, more, refuse
+        self.queries: list[tuple[str, list[str], int]] = []
+
+    def search_page(self, jql: str, *, fields: list[str], max_results: int, what: str) -> SearchPage:
+        self.queries.append((jql, fields, max_results))
+        if self.refuse:
+            raise JiraBadRequestError("The value 'GONE' does not exist for the field 'project'.")
+        return SearchPage.from_payload(
+            {
+                "issues": [{"key": k} for k in self.keys],
+                "isLast": not self.more,
+                "nextPageToken": "t" if self.more else None,
+            }
+        )
+
+
+def _incremental(key: str, synced_ago: timedelta) -> TrackedProject:
+    return TrackedProject(team_id="t", project_key=key, last_synced_at=NOW - synced_ago)
+
+
+def test_changed_projects_asks_once_for_all_with_the_oldest_window_and_names_the_changed_ones() -> None:
+    client = _ProbeClient(["BETA-7", "BETA-9"])
+    projects = [_incremental("ALPHA", timedelta(hours=1)), _incremental("BETA", timedelta(hours=25))]
+
+    changed = changed_projects(client, projects, NOW)  # type: ignore[arg-type]
+
+    assert changed == {"BETA"}
+    # one query, keys only, over both projects, from the older one's last sync (25 h + the overlap)
+    assert client.queries == [
+        ('project in ("ALPHA", "BETA") AND updated >= "-1515m" ORDER BY key ASC', ["key"], PROBE_PAGE)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("client", "projects", "why"),
+    [
+        (
+            _ProbeClient([]),
+            [_incremental("ALPHA", timedelta(hours=1))],
+            "one project: its own search costs the same",
+        ),
+        (_ProbeClient(["ALPHA-1"], more=True), None, "more changed issues than a page"),
+        (_ProbeClient(["OTHER-1"]), None, "a key of no project asked about"),
+        (_ProbeClient([], refuse=True), None, "Jira refuses the query (a project gone)"),
+        (
+            _ProbeClient([]),
+            [_incremental("ALPHA", timedelta(hours=1)), TrackedProject(team_id="t", project_key="NEW")],
+            "a project never synced",
+        ),
+    ],
+)
+def test_changed_projects_cannot_tell_and_every_project_searches_on_its_own(
+    client: _ProbeClient, projects: list[TrackedProject] | None, why: str
+) -> None:
+    projects = projects or [
+        _incremental("ALPHA", timedelta(hours=1)),
+        _incremental("BETA", timedelta(hours=2)),
+    ]
+
+    assert changed_projects(client, projects, NOW) is None, why  # type: ignore[arg-type]
+
+
+def test_sweep_due_weekly_and_when_never_swept() -> None:
+    project = _incremental("ALPHA", timedelta(hours=1))
+    assert sweep_due(project, NOW)
+    assert not sweep_due(project.model_copy(update={"last_swept_at": NOW - timedelta(days=6)}), NOW)
+    assert sweep_due(project.model_copy(update={"last_swept_at": NOW - timedelta(days=7)}), NOW)

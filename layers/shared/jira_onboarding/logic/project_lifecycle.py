@@ -4,15 +4,14 @@ when no Plan Sync made one, boards and sprints, the weekly deletion sweep) and a
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.jira.client import JiraClient
-from jira_onboarding.logic.plan_sync import ensure_field_map, plan_project, project_jql
+from jira_onboarding.logic.plan_sync import ensure_field_map, plan_project, project_jql, sweep_due
 from jira_onboarding.observability import logger
 from jira_onboarding.records import TrackedProject
 
-SWEEP_INTERVAL = timedelta(days=7)
 SWEEP_PAGE_SIZE = 5000  # the documented maximum when only ids are requested
 
 
@@ -77,8 +76,7 @@ def prepare_project(
         if project.sync_mode == "full":
             refresh_structure(client, repo, project, run_id)
         else:
-            now = datetime.now(UTC)
-            if project.last_swept_at is None or now - project.last_swept_at >= SWEEP_INTERVAL:
+            if sweep_due(project, datetime.now(UTC)):
                 sweep_deleted(client, repo, key)
             repo.projects.mark_structure_checked(key, run_id=run_id)
         project = repo.projects.get(key) or project
