@@ -175,3 +175,29 @@ def test_apply_sprint_event_keeps_the_scope_another_consumer_recorded_first(live
     assert apply_sprint_event(_batch(live_team), started.payload) == "sprint stored"
 
     assert LiveStore(live_team.team_id).sprint_scopes()[8]["recorded_at"] == first.isoformat()
+
+
+def test_apply_sprint_event_failing_while_recording_the_scope_records_it_when_the_event_is_retried(
+    live_team: LiveTeam, monkeypatch: pytest.MonkeyPatch
+):
+    # Given a sprint start whose first application fails while reading the scope (Jira, a crash)
+    control = live_team.control
+    control.move_to_sprint("ALPHA-1", 8)
+    [started] = control.start_sprint(8)
+    record = live_sprints.record_scope_at_start
+
+    def failing(*args: object, **kwargs: object) -> bool:
+        raise RuntimeError("the scope's search failed")
+
+    monkeypatch.setattr(live_sprints, "record_scope_at_start", failing)
+    with pytest.raises(RuntimeError):
+        apply_sprint_event(_batch(live_team), started.payload)
+    monkeypatch.setattr(live_sprints, "record_scope_at_start", record)
+
+    # When the event is delivered again (SQS redelivers a failed record)
+    outcome = apply_sprint_event(_batch(live_team), started.payload)
+
+    # Then the retry sees the sprint turn active and records its scope
+    assert outcome == "sprint started"
+    assert LiveStore(live_team.team_id).sprint_scopes()[8]["issue_keys"] == ["ALPHA-1"]
+    assert _sprint_states(live_team)[8] == "active"

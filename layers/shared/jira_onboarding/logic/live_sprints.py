@@ -89,14 +89,19 @@ def record_scope_at_start(client: JiraClient, repo: TeamStores, sprint: JiraSpri
 
 
 def _store(client: JiraClient, repo: TeamStores, project_key: str, sprints: list[JiraSprint]) -> int:
-    """Store the sprints; record the scope of those seen turning active. Returns how many started."""
+    """Store the sprints; record the scope of those seen turning active. Returns how many started.
+
+    The scope is recorded before the sprint is stored active: a failure in between (Jira, a
+    throttle, a crash) leaves the stored sprint as it was, so the retried event sees it turn active
+    again and records it (the first record stands). Stored first, the retry saw it active already
+    and the scope was lost for good."""
     before = {s.id: s for s in repo.boards.list_sprints()}
-    repo.boards.save_sprints(project_key, sprints)
     started = 0
     for sprint in sprints:
         previous = before.get(sprint.id)
         if sprint.state == "active" and (previous is None or previous.state != "active"):
             started += int(record_scope_at_start(client, repo, sprint, project_key))
+    repo.boards.save_sprints(project_key, sprints)
     return started
 
 
