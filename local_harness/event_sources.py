@@ -30,7 +30,9 @@ LOCAL_RETRY_VISIBILITY_S = 1
 POLL_INTERVAL_S = 0.02
 # An idle poller backs off to this (Lambda long-polls an empty queue): five pollers at 20 ms kept
 # ~250 moto receives a second going, a third of a core, in every stack and in `serve` all day. The
-# cost is at most this much more delay for the first message after a quiet spell.
+# cost is at most this much more delay for the first message after a quiet spell. An idle poll
+# looks at moto's queue first and calls ReceiveMessage only when it holds a visible message: the
+# same cadence, without the empty receives (a tenth of the local stack's CPU in bench_sync, py-spy).
 IDLE_POLL_MAX_S = 0.2
 SQS_RECEIVE_MAX = 10
 
@@ -176,7 +178,7 @@ class SqsPoller:
                 # changing) is retried as a failed poll, as Lambda's poller keeps polling.
                 if client is None:
                     client = boto3.client("sqs", region_name=self.queue_arn.split(":")[3])
-                messages = self._receive(client)
+                messages = self._receive(client) if self._has_visible() else []
             except Exception:
                 traceback.print_exc()
                 self._stop.wait(POLL_INTERVAL_S)
@@ -193,6 +195,17 @@ class SqsPoller:
             finally:
                 with self._lock:
                     self._busy -= 1
+
+    def _has_visible(self) -> bool:
+        """Whether moto's queue holds a message a receive could return (visible, not delayed);
+        True when the queue cannot be looked at, so the receive decides."""
+        from moto.sqs.models import sqs_backends
+
+        _, _, _, region, account, name = self.queue_arn.split(":")
+        try:
+            return bool(sqs_backends[account][region].get_queue(name).messages)
+        except Exception:
+            return True
 
     def _handle(self, client: Any, messages: list[dict[str, Any]]) -> None:
         result, error = self.stack.invoke(
