@@ -5,12 +5,14 @@ and is COMPLETE from the plan; a changed one syncs as before. Same data, fewer c
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 from jira_onboarding.dal.team import TeamStores
+from jira_onboarding.logic.start_onboarding import status_url
 
 from jira_simulator import JiraSimulator, Workspace
 from local_harness.stack import LocalStack
-from tests.conftest import TEAM, select_and_wait
+from tests.conftest import TEAM, select_and_wait, set_project_fields
 
 SEARCH = "POST /rest/api/3/search/jql"
 
@@ -26,7 +28,7 @@ def _second_run(stack: LocalStack, simulator: JiraSimulator, keys: list[str]) ->
     assert {e["status"] for e in executions} == {"SUCCEEDED"}
     latest = TeamStores(TEAM).runs.latest()
     assert latest is not None
-    code, _, run = stack.http("GET", f"/jira/onboarding/{latest.run_id}", team_id=TEAM)
+    code, _, run = stack.http("GET", status_url(latest.run_id), team_id=TEAM)
     assert code == 200, run
     functions = [i.function for i in stack.invocations[before_invocations:]]
     return run, len(simulator.calls(SEARCH)) - before_calls, functions
@@ -85,10 +87,6 @@ def test_incremental_run_with_a_project_due_for_its_weekly_sweep_runs_that_proje
     stack: LocalStack, connected_team: str, workspace: Workspace, simulator: JiraSimulator
 ):
     # Given every project synced once, one of them last swept over a week ago, nothing edited
-    from datetime import UTC, datetime, timedelta
-
-    from tests.conftest import set_project_fields
-
     keys = [p.key for p in workspace.projects]
     assert select_and_wait(stack, keys)["status"] == "COMPLETE"
     set_project_fields(TEAM, keys[0], last_swept_at=datetime.now(UTC) - timedelta(days=8))
