@@ -153,3 +153,55 @@ def test_sync_users_of_a_nightly_run_leaves_recently_fetched_users_as_they_are(c
         and run.users_summary
         and run.users_summary["refresh_skipped"] == summary.refresh_skipped
     )
+
+
+def test_sync_users_throttled_hands_the_wait_to_the_state_machine_then_fetches(
+    connected_team: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a site whose quota pause has half an hour to go (the site's budget holds the call)
+    from jira_onboarding.dal.tables import OnboardingRunItem
+    from jira_onboarding.errors import JiraThrottledError
+    from jira_onboarding.jira.client import JiraClient
+
+    stores = TeamStores(connected_team)
+    stores.runs.record("run-1", ["OPS"])
+    step = StepInput(team_id=connected_team, run_id="run-1")
+    iter_user_pages = JiraClient.iter_user_pages
+
+    def paused(self: JiraClient, *args: Any, **kwargs: Any) -> Any:
+        raise JiraThrottledError("Jira paused this site's calls.", retry_after=1799.2, held=True)
+
+    monkeypatch.setattr(JiraClient, "iter_user_pages", paused)
+
+    # When the users step runs, Then it stores nothing and asks the state machine to wait
+    summary = sync_users(step)
+    assert summary.wait_seconds == 1800 and summary.users_fetched == 0
+    assert stores.people.list_jira_users() == []
+    run = stores.runs.get("run-1")
+    assert run is not None and run.users_summary is None
+    assert OnboardingRunItem.get(connected_team, "run-1").users_waited_seconds == 1800
+
+    # and run again after the wait, it fetches and matches the users as usual
+    monkeypatch.setattr(JiraClient, "iter_user_pages", iter_user_pages)
+    fetched = sync_users(step)
+    assert fetched.wait_seconds == 0 and fetched.users_fetched == len(stores.people.list_jira_users()) > 0
+
+
+def test_sync_users_throttled_past_the_runs_allowance_fails_the_step(
+    connected_team: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jira_onboarding.errors import JiraRateLimitExhaustedError, JiraThrottledError
+    from jira_onboarding.jira.client import JiraClient
+    from jira_onboarding.logic import jira_waits
+
+    TeamStores(connected_team).runs.record("run-1", ["OPS"])
+    step = StepInput(team_id=connected_team, run_id="run-1")
+
+    def throttled(self: JiraClient, *args: Any, **kwargs: Any) -> Any:
+        raise JiraThrottledError("Jira is rate limiting these calls.", retry_after=3600)
+
+    monkeypatch.setattr(JiraClient, "iter_user_pages", throttled)
+    for _ in range(jira_waits.MAX_THROTTLED_SECONDS // 3600):
+        assert sync_users(step).wait_seconds == 3600
+    with pytest.raises(JiraRateLimitExhaustedError, match="nightly run fetches them again"):
+        sync_users(step)

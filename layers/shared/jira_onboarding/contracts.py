@@ -258,6 +258,9 @@ class UsersSummary(BoundaryModel):
     unmatched_jira_user_names: list[str] = Field(default_factory=list)
     skipped_jira_users: int = 0
     matching_error: str | None = None  # matching failed; the users are stored all the same
+    # Throttled (a quota pause, the site's budget): the state machine waits this long, then runs
+    # the step again; nothing was stored.
+    wait_seconds: int = 0
 
 
 class ProjectProgress(BoundaryModel):

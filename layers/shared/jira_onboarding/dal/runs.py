@@ -152,6 +152,12 @@ class RunStore:
             actions.append(OnboardingRunItem.users_matched.set(matched))
         self._update(run_id, actions)
 
+    def add_users_wait(self, run_id: str, seconds: int) -> int:
+        """Add a Wait For Jira pause of the users step to the run's total; returns the new total."""
+        item = OnboardingRunItem(self.team_id, run_id)
+        item.update(actions=[OnboardingRunItem.users_waited_seconds.add(seconds)])
+        return int(item.users_waited_seconds or 0)
+
     def record_users_error(self, run_id: str, reason: str) -> None:
         self._update(run_id, [OnboardingRunItem.users_error.set(reason)])
 

@@ -175,6 +175,8 @@ class OnboardingRunItem(_TeamModel):
     users_matched = NumberAttribute(null=True)
     users_summary = JSONAttribute(null=True)
     users_error = UnicodeAttribute(null=True)
+    # Real time the users step handed to Wait For Jira in this run (a quota pause): bounded.
+    users_waited_seconds = NumberAttribute(null=True)
     reason = UnicodeAttribute(null=True)
     started_at = UTCDateTimeAttribute(default=utcnow)
     finished_at = UTCDateTimeAttribute(null=True)

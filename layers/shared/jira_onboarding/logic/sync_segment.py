@@ -22,23 +22,16 @@ from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import JiraRateLimitExhaustedError, JiraThrottledError
 from jira_onboarding.jira.client import BULK_CHANGELOG_MAX_ISSUES, JiraClient
 from jira_onboarding.jira.models import FieldMap, parse_issue
-from jira_onboarding.jira.responses import MAX_RETRY_AFTER_S
 from jira_onboarding.logic.batching import Batch, batches, bounded_issue
 from jira_onboarding.logic.changelog import attach_changelogs
 from jira_onboarding.logic.connections import open_jira
+from jira_onboarding.logic.jira_waits import MAX_HELD_SECONDS, MAX_THROTTLED_SECONDS, handed_wait_seconds
 from jira_onboarding.logic.project_lifecycle import finish_project, prepare_project
 from jira_onboarding.logic.segment_commit import SegmentCommitter
 from jira_onboarding.observability import MetricUnit, logger, metrics
 from jira_onboarding.records import ProjectSegment, SyncStatus, TrackedProject
 from jira_onboarding.settings import get_settings
 
-# Real time a project may spend throttled by Jira (its 429s: Wait For Jira and the throttled calls)
-# in one run before it is FAILED: bounded, so the run always finishes; the nightly retry runs it again.
-MAX_THROTTLED_SECONDS = 4 * 3600
-# ... and held by its site's budget (no call made: another client's 429 paused the site or an
-# endpoint, or the site is booked ahead). Counted apart, so one project's hostile 429s spend its own
-# allowance, not its neighbours'; bounded too (a quota pause is at most an hour each).
-MAX_HELD_SECONDS = 8 * 3600
 # Issues per commit: one bulk changelog call covers up to 1,000 issues (ten search pages).
 CHANGELOG_BATCH_ISSUES = BULK_CHANGELOG_MAX_ISSUES
 # The state machine's bound on one segment's Sync Segment invocations ("More Pages?" reads it; a
@@ -223,8 +216,7 @@ def _throttled(
     Counted in real time: the wait plus what this invocation spent since its last progress."""
     if committer is not None and not committer.wait():
         raise _Replayed from exc
-    retry_after = exc.retry_after if exc.retry_after is not None and math.isfinite(exc.retry_after) else 1.0
-    wait = max(1, math.ceil(min(MAX_RETRY_AFTER_S, retry_after)))
+    wait = handed_wait_seconds(exc)
     since = committer.progress_at if committer is not None and committer.progress_at else started
     spent = math.ceil(time.monotonic() - since)
     waited = repo.projects.add_throttle_wait(step.project_key, wait + spent, held=exc.held)

@@ -1,5 +1,8 @@
 """Fetch every Jira user of the site, store them, and match them to the team's members.
 
+Throttled (a quota pause: Jira's hour, the site's budget), the step hands the wait to the state
+machine, as a project's segment does, and runs again after it; bounded as a project's waits are.
+
 A nightly run fetches the users again only when they were last fetched a week ago or more, or when
 the team's members changed since (a new hire shows up on GitHub): otherwise every night would cost
 a call per 1,000 users and match nothing new.
@@ -14,7 +17,9 @@ from typing import Any
 
 from jira_onboarding.contracts import StepInput, UsersSummary
 from jira_onboarding.dal.team import TeamStores
+from jira_onboarding.errors import JiraRateLimitExhaustedError, JiraThrottledError
 from jira_onboarding.logic.connections import open_jira
+from jira_onboarding.logic.jira_waits import MAX_HELD_SECONDS, MAX_THROTTLED_SECONDS, handed_wait_seconds
 from jira_onboarding.logic.matching import PR_EVIDENCE, MatchReport, evidence_summary
 from jira_onboarding.logic.rematch import rematch_members
 from jira_onboarding.observability import MetricUnit, logger, metrics
@@ -64,6 +69,21 @@ def matching_summary(report: MatchReport) -> dict[str, Any]:
     }
 
 
+def _throttled(repo: TeamStores, step: StepInput, exc: JiraThrottledError, *, members: int) -> UsersSummary:
+    """The pause to hand to the users' Wait For Jira; past the run's allowance, the step fails."""
+    wait = handed_wait_seconds(exc)
+    waited = repo.runs.add_users_wait(step.run_id, wait)
+    if waited > (MAX_HELD_SECONDS if exc.held else MAX_THROTTLED_SECONDS):
+        raise JiraRateLimitExhaustedError(
+            "Jira kept the users rate limited longer than a run waits; the nightly run fetches them again."
+        ) from exc
+    logger.warning(
+        "Jira users throttled; handing the wait to the state machine",
+        extra={"wait": wait, "why": str(exc)},  # our sentence or Jira's scrubbed text: no secret
+    )
+    return UsersSummary(users_fetched=0, members=members, matched=0, wait_seconds=wait)
+
+
 def sync_users(step: StepInput) -> UsersSummary:
     repo = TeamStores(step.team_id)
     members = repo.people.list_members()
@@ -77,6 +97,10 @@ def sync_users(step: StepInput) -> UsersSummary:
     client = open_jira(step.team_id, repo, run_id=step.run_id)
     try:
         users = [user for page in client.iter_user_pages() for user in page]
+    except JiraThrottledError as exc:
+        if exc.retry_after is None:
+            raise
+        return _throttled(repo, step, exc, members=len(members))
     finally:
         client.close()
     written = repo.people.save_jira_users(users)
