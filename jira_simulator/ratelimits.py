@@ -149,6 +149,12 @@ class RateLimits:
                 quota.roll(self.clock())
                 quota.spent += points
 
+    def quota_reset_at(self, tenant: str) -> float | None:
+        """When the tenant's current quota window closes (None without a quota, or before its first use)."""
+        with self._lock:
+            quota = self._quotas.get(tenant)
+            return quota.reset_at if quota is not None and quota.window_start > -math.inf else None
+
     def admit(self, tenant: str, method: str, endpoint: str, *, oauth: bool) -> Refusal | None:
         """None if the request may be answered; otherwise the 429 to send. Quotas are checked
         before the burst bucket, so a refused request spends no burst token."""

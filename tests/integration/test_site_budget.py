@@ -8,13 +8,16 @@ import threading
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
+from jira_onboarding.budget import SitePacer
 from jira_onboarding.dal.site_budget import SiteBudgetStore
 from jira_onboarding.dal.team import TeamStores
+from jira_onboarding.errors import JiraThrottledError
 from jira_onboarding.logic.connections import register_connection
 
 from jira_simulator import JiraSimulator, Workspace
-from jira_simulator.ratelimits import DEFAULT_TENANT, TENANT_QUOTA, RateLimits, SiteLimits, points_cost
+from jira_simulator.ratelimits import DEFAULT_TENANT, TENANT_QUOTA, RateLimits, SiteLimits, iso, points_cost
 from local_harness.stack import LocalStack
 from tests.conftest import SIM_EMAIL, SIM_TOKEN, TEAM
 
@@ -83,6 +86,45 @@ def test_site_budget_reservation_lost_to_a_race_is_not_taken_for_a_busy_site(sta
     # Then it gets the slot after the other's (it was refused as "booked ahead", a Wait For Jira)
     assert raced and reservation is not None
     assert reservation.first == pytest.approx(now + 0.1)
+
+
+def test_site_budget_lambdas_waking_for_a_reset_send_one_probe_into_a_window_still_closed(stack: LocalStack):
+    # Given a site whose tenant-quota pause ended a moment ago, though Jira's window is still closed,
+    # and five Lambdas (each its own pacer and DynamoDB client) waking for the reset at once
+    ended = time.time() - 0.01
+    SiteBudgetStore().pause_site(SITE, ended, TENANT_QUOTA)
+    sent: list[float] = []
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def one_lambda() -> None:
+        pacer = SitePacer(SiteBudgetStore(), SITE, rate=10.0)
+        try:
+            pacer.before("POST", "/rest/api/3/search/jql")
+        except JiraThrottledError as exc:
+            with lock:
+                outcomes.append(f"held {exc.retry_after:.0f} s")
+            return
+        with lock:
+            sent.append(time.time())
+        time.sleep(0.2)  # Jira's answer, 200 ms later: the quota is still spent
+        reset = iso(time.time() + 30)
+        headers = {"Retry-After": "30", "RateLimit-Reason": TENANT_QUOTA, "X-RateLimit-Reset": reset}
+        request = httpx.Request("POST", "https://acme.atlassian.net/rest/api/3/search/jql")
+        pacer.after(httpx.Response(429, headers=headers, request=request))
+        with lock:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=one_lambda) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    # Then one call went into the closed window; the other four waited for its answer and handed
+    # the new pause (the reset it named, plus a second) to the state machine without calling Jira
+    assert len(sent) == 1, sent
+    assert sorted(outcomes) == ["held 31 s"] * 4 + ["refused"], outcomes
 
 
 QUOTA_POINTS = 1_000  # more than the demo workspace's sync costs (~650 points) in one window
@@ -172,6 +214,61 @@ def test_tenant_quota_exhausted_mid_sync_pauses_the_site_until_the_reset_then_co
     # and the run knows what its calls cost: every call the simulator answered, at its price
     assert run["jira_calls"] == len(simulator.request_log)
     assert run["jira_points"] == sum(charged)
+    repo = TeamStores(TEAM)
+    for key in keys:
+        assert repo.issues.count(key) == workspace.issue_count(key)
+
+
+REOPENED_WINDOW_S = 8.0
+
+
+@pytest.mark.slow
+def test_tenant_quota_still_closed_at_its_reset_costs_one_probe_then_the_next_reset_completes(
+    stack: LocalStack, workspace: Workspace, quota_site: tuple[JiraSimulator, str]
+):
+    # Given an OAuth connection to a site whose quota another app runs out mid-sync, and spends
+    # again the moment its window reopens: Jira's announced reset comes, and the window is closed
+    simulator, url = quota_site
+    simulator.limits.configure(
+        DEFAULT_TENANT, SiteLimits(points_per_hour=QUOTA_POINTS, quota_window_s=REOPENED_WINDOW_S)
+    )
+    register_connection(TEAM, url, "bearer", {"access_token": "demo-oauth-token"})
+    keys = [p.key for p in workspace.projects]
+
+    def spend_twice() -> None:
+        deadline = time.monotonic() + 60
+        while len(simulator.request_log) < OTHER_APP_AFTER_CALLS and time.monotonic() < deadline:
+            time.sleep(0.01)
+        simulator.limits.spend(DEFAULT_TENANT, QUOTA_POINTS)
+        reset = simulator.limits.quota_reset_at(DEFAULT_TENANT)
+        assert reset is not None
+        time.sleep(max(0.0, reset - time.time()) + 0.05)  # our calls wait past the reset by a second
+        simulator.limits.spend(DEFAULT_TENANT, QUOTA_POINTS)
+
+    other_app = threading.Thread(target=spend_twice, daemon=True)
+    other_app.start()
+
+    # When the team onboards every project
+    status, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": keys})
+    assert status == 202, body
+    executions = stack.wait_for_executions(timeout_s=180)
+    other_app.join(timeout=1)
+
+    # Then the closed window after the announced reset was probed by one call, not one per Lambda
+    # that woke for the reset: the others waited for its answer and handed the next wait on
+    refusals = sorted(at for _, reason, at in simulator.limits.refusals if reason == TENANT_QUOTA)
+    closing = [at for at in refusals if at - refusals[0] < 1.0]  # calls in flight when it closed
+    probes = refusals[len(closing) :]
+    assert len(probes) == 1, (closing, probes)
+    assert probes[0] - closing[0] >= REOPENED_WINDOW_S - 1.0
+    # and the users waited both pauses out in the state machine too (their retries would not)
+    users = TeamStores(TEAM).runs.get(body["run_id"])
+    assert users is not None and users.users_error is None and users.users_fetched
+    # and every project is COMPLETE with the store equal to Jira
+    assert {x["status"] for x in executions} == {"SUCCEEDED"}
+    code, _, run = stack.http("GET", body["status_url"], team_id=TEAM)
+    assert code == 200
+    assert {p["project_key"]: p["status"] for p in run["projects"]} == dict.fromkeys(keys, "COMPLETE")
     repo = TeamStores(TEAM)
     for key in keys:
         assert repo.issues.count(key) == workspace.issue_count(key)

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from jira_onboarding.budget import Priority, SitePacer, app_key, endpoint_of, points_cost, site_key
+from jira_onboarding.budget.probe import PROBE_TIMEOUT_S
 from jira_onboarding.dal.site_budget import Reservation, SiteState
 from jira_onboarding.errors import JiraThrottledError
 
@@ -68,7 +69,28 @@ class MemoryStore:
         return self._state(site)
 
     def pause_site(self, site, until, reason) -> None:
-        self.items.setdefault(site, {}).update(paused_until=until, pause_reason=reason)
+        item = self.items.setdefault(site, {})
+        if item.get("paused_until", 0.0) < until:
+            item.update(paused_until=until, pause_reason=reason)
+            item.pop("probe_at", None)
+
+    def claim_probe(self, site, ended, now, *, stale_before) -> bool:
+        item = self.items.setdefault(site, {})
+        if item.get("paused_until") != ended or item.get("probe_at", -math.inf) >= stale_before:
+            return False
+        item["probe_at"] = now
+        return True
+
+    def release_probe(self, site, ended) -> None:
+        item = self.items.setdefault(site, {})
+        if item.get("paused_until") == ended:
+            item.pop("probe_at", None)
+
+    def end_pause(self, site, ended) -> None:
+        item = self.items.setdefault(site, {})
+        if item.get("paused_until") == ended:
+            for name in ("paused_until", "pause_reason", "probe_at"):
+                item.pop(name, None)
 
     def pause_endpoint(self, site, endpoint, until) -> None:
         self.items.setdefault(site, {}).setdefault("pauses", {})[endpoint] = until
@@ -194,6 +216,128 @@ def test_pacer_tenant_quota_429_pauses_the_site_until_the_reset_for_every_client
             client.before("POST", "/rest/api/3/search/jql")
         assert raised.value.retry_after == pytest.approx(31.0)  # the reset plus a second's margin
     assert clock.slept == []  # no Lambda sleeps through the closed window
+
+
+TENANT_429 = {"Retry-After": "30", "RateLimit-Reason": "jira-quota-tenant-based"}
+
+
+def _paused_site(store: MemoryStore, clock: Clock) -> float:
+    """A site a tenant quota's 429 paused 30 s; the clock just past the pause. The pause's end."""
+    first = _pacer(store, clock)
+    first.before("POST", "/rest/api/3/search/jql")
+    first.after(_answer(429, TENANT_429, "/rest/api/3/search/jql"))
+    ended = store.items[SITE]["paused_until"]
+    clock.now = ended + 0.01
+    return ended
+
+
+def test_pacer_after_a_quota_pause_one_call_probes_and_the_others_go_once_it_is_answered():
+    # Given a site whose tenant-quota pause has just ended, and two Lambdas woken for it
+    clock, store = Clock(), MemoryStore()
+    _paused_site(store, clock)
+    prober, other = _pacer(store, clock), _pacer(store, clock)
+    calls: list[str] = []
+
+    # When the first claims the probe, and the second books while the probe is in flight
+    prober.before("POST", "/rest/api/3/search/jql")
+    calls.append("probe")
+
+    def probe_answered_meanwhile(seconds: float) -> None:
+        clock.sleep(seconds)
+        if len(clock.slept) == 1:
+            prober.after(_answer(200, path="/rest/api/3/search/jql"))
+
+    other._sleep = probe_answered_meanwhile  # type: ignore[method-assign]
+    other.before("POST", "/rest/api/3/search/jql")
+    calls.append("other")
+
+    # Then the second waited for the probe's answer (a quarter second), which ended the pause
+    assert clock.slept == [0.25]
+    assert "paused_until" not in store.items[SITE] and "probe_at" not in store.items[SITE]
+    assert calls == ["probe", "other"]
+    other.before("POST", "/rest/api/3/search/jql")  # and the next call waits for its slot only
+    assert clock.slept[1:] == [pytest.approx(0.1, abs=1e-3)]
+
+
+def test_pacer_a_probe_refused_pauses_again_and_the_waiting_lambdas_never_call_jira():
+    # Given a site whose pause has just ended, though Jira's window is still closed (an early reset)
+    clock, store = Clock(), MemoryStore()
+    _paused_site(store, clock)
+    prober, other = _pacer(store, clock), _pacer(store, clock)
+    prober.before("POST", "/rest/api/3/search/jql")
+
+    def probe_refused_meanwhile(seconds: float) -> None:
+        clock.sleep(seconds)
+        prober.after(_answer(429, TENANT_429, "/rest/api/3/search/jql"))
+
+    other._sleep = probe_refused_meanwhile  # type: ignore[method-assign]
+
+    # When the other Lambda books while the probe is in flight
+    with pytest.raises(JiraThrottledError) as raised:
+        other.before("POST", "/rest/api/3/search/jql")
+
+    # Then it hands the new pause to the state machine without a call of its own, and the next
+    # reset has a probe of its own to claim
+    assert raised.value.held and raised.value.retry_after == pytest.approx(31.0)
+    assert store.items[SITE]["paused_until"] == pytest.approx(clock.now + 31.0)
+    assert "probe_at" not in store.items[SITE]
+    with pytest.raises(JiraThrottledError):
+        prober.before("POST", "/rest/api/3/search/jql")
+
+
+def test_pacer_a_probe_never_answered_lapses_and_another_lambda_probes():
+    # Given a Lambda that claimed the probe and died before its answer
+    clock, store = Clock(), MemoryStore()
+    ended = _paused_site(store, clock)
+    _pacer(store, clock).before("POST", "/rest/api/3/search/jql")
+
+    # When another Lambda books
+    other = _pacer(store, clock)
+    other.before("POST", "/rest/api/3/search/jql")
+
+    # Then it waited about the probe's timeout, then probed itself
+    assert PROBE_TIMEOUT_S <= sum(clock.slept) <= PROBE_TIMEOUT_S + 0.5
+    assert store.items[SITE]["probe_at"] == clock.now and store.items[SITE]["paused_until"] == ended
+
+
+def test_pacer_a_probe_not_sent_is_released_for_the_next_lambda():
+    # Given a Lambda that claimed the probe, then was done before sending it
+    clock, store = Clock(), MemoryStore()
+    _paused_site(store, clock)
+    prober = _pacer(store, clock)
+    prober.before("POST", "/rest/api/3/search/jql")
+    prober.close()
+
+    # When another Lambda books, it probes as soon as its slot comes (0.1 s after the first's)
+    _pacer(store, clock).before("POST", "/rest/api/3/search/jql")
+    assert (
+        clock.slept == [pytest.approx(0.1, abs=1e-3)]
+        and store.items[SITE]["probe_at"] == clock.now - clock.slept[0]
+    )
+
+
+def test_pacer_threads_of_one_client_wait_for_their_siblings_probe():
+    # Given one client (the planner's four threads share one) whose thread sent the probe
+    clock, store = Clock(), LockedStore()
+    _paused_site(store, clock)
+    pacer = _pacer(store, clock)
+    pacer.before("POST", "/rest/api/3/search/jql")
+    sent: list[str] = []
+
+    def sibling() -> None:
+        pacer.before("POST", "/rest/api/3/search/jql")
+        sent.append("sibling")
+
+    # When a sibling thread books while the probe is in flight
+    thread = threading.Thread(target=sibling)
+    thread.start()
+    thread.join(0.3)
+
+    # Then it waits for the probe's answer, and goes once it came
+    assert thread.is_alive() and sent == []
+    pacer.after(_answer(200, path="/rest/api/3/search/jql"))
+    thread.join(5)
+    assert sent == ["sibling"] and "paused_until" not in store.items[SITE]
 
 
 def test_pacer_global_quota_429_pauses_the_apps_traffic_on_every_site():

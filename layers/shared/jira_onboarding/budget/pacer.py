@@ -8,6 +8,8 @@ their reason names (JIRA_API_NOTES.md, "Rate limits"):
   learns so from its next reservation and hands the wait to the state machine without calling Jira;
 - 429 `jira-quota-global-based`: all of the app's OAuth traffic pauses.
 
+When a pause ends, one call goes first: the probe (`probe.py`).
+
 Slots are taken from DynamoDB in blocks (one conditional write per block, `dal/site_budget.py`), and
 unused slots are given back at the end. Onboarding (a person is waiting) reserves at once; a nightly
 refresh or a live-update fetch only when the site is not backlogged, so onboarding goes first.
@@ -24,12 +26,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
 import httpx
 
+from jira_onboarding.budget.probe import PROBE_POLL_S, Probe
 from jira_onboarding.budget.site import app_key, endpoint_of, points_cost, site_key
 from jira_onboarding.dal.site_budget import Reservation, SiteBudgetStore, SiteState
 from jira_onboarding.errors import JiraThrottledError
@@ -98,16 +102,19 @@ class SitePacer:
         self._record = record  # (calls, points) -> None: the run's own account of its cost
         self._under_quota = False  # answers carry X-RateLimit-Remaining: cost-based limiting applies
         self._lock = threading.Lock()  # held by before, after and close; the helpers run under it
+        self._probe = Probe(store, self._lock)
 
     # ---- before each request ------------------------------------------------------------------
     def before(self, method: str, path: str) -> None:
         endpoint = endpoint_of(method, path)
         with self._lock:  # the slot is this thread's once popped; the wait for it is outside
+            self._probe.await_sibling()
             now = self._clock()
             self._check_paused(now)
             if not self._slots:
                 self._reserve(now)
             slot = self._slots.popleft()
+            self._probe.sending()
             until = max(slot, self._state.endpoint_pauses.get(endpoint, 0.0))
             wait = until - self._clock()
             if wait > 0 and self._state.slow_until > now:
@@ -116,6 +123,7 @@ class SitePacer:
                 if self._slow_waited + wait > self._max_slow_wait_s:
                     self._slots.appendleft(slot)
                     self._give_back()
+                    self._probe.release()
                     raise JiraThrottledError(
                         "Jira's quota is nearly spent; pacing down.", retry_after=wait, held=True
                     )
@@ -126,18 +134,53 @@ class SitePacer:
             with self._lock:
                 self._slots.appendleft(slot)  # handed to the state machine: the slots go back
                 self._give_back()
+                self._probe.release()
             raise
 
     def _check_paused(self, now: float) -> None:
+        """Raise while a quota pause lasts. Once it has ended, this call is the probe if it can claim
+        it; otherwise it waits for the other's answer, and its slots go back (they would all fall due
+        at once): the caller books again."""
         if self._app and now - self._app_read_at >= APP_STATE_MAX_AGE_S:
             self._app_state, self._app_read_at = self._store.state(self._app), now
-        for state in (self._state, self._app_state):
+        for key, state in self._pause_states():
             if state.paused_until > now:
                 raise JiraThrottledError(
                     f"Jira paused this site's calls until its quota resets ({state.pause_reason}).",
                     retry_after=state.paused_until - now,
                     held=True,
                 )
+            if state.paused_until and self._probe.claimed != (key, state.paused_until):
+                self._await_probe(key, state.paused_until, now)
+
+    def _pause_states(self) -> list[tuple[str, SiteState]]:
+        states = [(self.site, self._state)]
+        if self._app:
+            states.append((self._app, self._app_state))
+        return states
+
+    def _set_state(self, key: str, state: SiteState, now: float) -> None:
+        if key == self.site:
+            self._state = state
+        else:
+            self._app_state, self._app_read_at = state, now
+
+    def _await_probe(self, key: str, ended: float, now: float) -> None:
+        self._give_back()
+        while not self._probe.claim(key, ended, now):
+            # Another Lambda's call is the probe: its answer says whether the quota's window opened.
+            state = self._store.state(key)
+            self._set_state(key, state, now)
+            if state.paused_until > now:
+                raise JiraThrottledError(
+                    f"Jira paused this site's calls until its quota resets ({state.pause_reason}).",
+                    retry_after=state.paused_until - now,
+                    held=True,
+                )
+            if state.paused_until != ended:
+                return  # the probe was answered: book again
+            self._wait(PROBE_POLL_S)
+            now = self._clock()
 
     def _interval(self, now: float) -> float:
         rate = self._rate
@@ -146,6 +189,19 @@ class SitePacer:
         return 1.0 / rate
 
     def _reserve(self, now: float) -> None:
+        while True:
+            now = self._book(now)
+            try:
+                self._check_paused(now)  # learnt from this booking's answer: the slots go back
+            except JiraThrottledError:
+                self._give_back()
+                raise
+            if self._slots:
+                return
+            now = self._clock()  # another Lambda probed an ended pause meanwhile: book again
+
+    def _book(self, now: float) -> float:
+        """Take slots for this client; the time it booked at."""
         # Never book further ahead than this client waits inline: a booking handed to the state
         # machine goes back only while it is the site's last (GCRA), so Lambdas that booked and
         # then waited in the state machine each pushed the site's next slot out, and the site ended
@@ -169,7 +225,7 @@ class SitePacer:
             if reservation is not None:
                 self._take(reservation, now)
                 if self._interval(now) <= interval + 1e-9:
-                    break
+                    return now
                 # The site was slowed meanwhile (NearLimit, seen by another Lambda): these slots are
                 # spaced too closely. Give them back and book at the slower rate.
                 self._give_back()
@@ -195,11 +251,6 @@ class SitePacer:
             self._wait(1.0)
             waited += 1.0
             now = self._clock()
-        try:
-            self._check_paused(now)  # learnt from this booking's answer: the slots go back
-        except JiraThrottledError:
-            self._give_back()
-            raise
 
     def _take(self, reservation: Reservation, now: float) -> None:
         self._state = reservation.state
@@ -229,6 +280,9 @@ class SitePacer:
                 request.method, request.url.path, payload if response.is_success else None
             )
         headers = response.headers
+        probed = self._probe.answered()
+        if probed is not None:
+            self._probe_done(probed, response, now)
         if not self._under_quota and response.is_success and "X-RateLimit-Remaining" in headers:
             self._under_quota = True
             self._give_back()  # the rest of the block would go out without reading the site's state
@@ -236,6 +290,18 @@ class SitePacer:
             self._throttled(endpoint_of(request.method, request.url.path), headers, now)
         elif headers.get("X-RateLimit-NearLimit", "").lower() == "true":
             self._near_limit(headers, now)
+
+    def _probe_done(self, probed: tuple[str, float], response: httpx.Response, now: float) -> None:
+        """The probe's answer: any but a quota's 429 says the window is open (a 429 records the
+        next pause in `_throttled`, which also frees the claim)."""
+        key, ended = probed
+        reason = response.headers.get("RateLimit-Reason", "")
+        if response.status_code == 429 and reason in (TENANT_QUOTA, GLOBAL_QUOTA):
+            return
+        self._store.end_pause(key, ended)
+        for state_key, state in self._pause_states():
+            if state_key == key and state.paused_until == ended:
+                self._set_state(key, replace(state, paused_until=0.0, pause_reason=None), now)
 
     def _throttled(self, endpoint: str, headers: httpx.Headers, now: float) -> None:
         reason = headers.get("RateLimit-Reason", "")
@@ -277,6 +343,7 @@ class SitePacer:
         """Give unused slots back and record what the calls cost."""
         with self._lock:
             self._give_back()
+            self._probe.release()
             calls, points = self.calls - self._flushed[0], self.points - self._flushed[1]
             if calls:
                 self._store.add_spent(self.site, calls, points)

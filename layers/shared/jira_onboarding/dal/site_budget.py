@@ -126,12 +126,33 @@ class SiteBudgetStore:
     def pause_site(self, site: str, until: float, reason: str) -> None:
         """The whole site (or, for the app key, all of the app's traffic) waits until `until`."""
         values = {":until": {"N": repr(until)}, ":reason": {"S": reason}}
-        # A failed condition means the site is already paused at least that long.
+        # A failed condition means the site is already paused at least that long. A new pause frees
+        # the probe of the last one: its reset gets a probe of its own.
         self._conditional_update(
             site,
-            "SET paused_until = :until, pause_reason = :reason",
+            "SET paused_until = :until, pause_reason = :reason REMOVE probe_at",
             "attribute_not_exists(paused_until) OR paused_until < :until",
             values,
+        )
+
+    def claim_probe(self, site: str, ended: float, now: float, *, stale_before: float) -> bool:
+        """Claim the first call after the pause that ended at `ended`: True for one caller only
+        (or again once the claim is older than `stale_before`, its probe lost)."""
+        values = {":ended": {"N": repr(ended)}, ":now": {"N": repr(now)}, ":stale": {"N": repr(stale_before)}}
+        condition = "paused_until = :ended AND (attribute_not_exists(probe_at) OR probe_at < :stale)"
+        return self._conditional_update(site, "SET probe_at = :now", condition, values) is not None
+
+    def release_probe(self, site: str, ended: float) -> None:
+        """The claimed probe was not sent: the next caller may claim it at once."""
+        values = {":ended": {"N": repr(ended)}}
+        self._conditional_update(site, "REMOVE probe_at", "paused_until = :ended", values)
+
+    def end_pause(self, site: str, ended: float) -> None:
+        """The probe was answered: the pause that ended at `ended` is over (unless a newer one
+        was recorded meanwhile, which stands)."""
+        values = {":ended": {"N": repr(ended)}}
+        self._conditional_update(
+            site, "REMOVE paused_until, pause_reason, probe_at", "paused_until = :ended", values
         )
 
     def pause_endpoint(self, site: str, endpoint: str, until: float) -> None:
