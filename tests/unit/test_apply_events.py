@@ -5,7 +5,9 @@ ALPHA and BETA tracked, OPS on the site but not tracked)."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from jira_onboarding.dal.issues import issue_content_hash
@@ -289,3 +291,46 @@ def test_apply_jira_events_applies_each_of_jiras_deliveries_once_when_jira_sends
     assert live_team.item("ALPHA-1")["summary"] == "received"
     assert live_team.item("BETA-2")["summary"] == "received too"
     assert live_team.item("BETA-3")["deleted"] is True
+
+
+def test_apply_jira_events_lets_onboarding_go_first_on_a_busy_site(
+    live_team: LiveTeam, monkeypatch: pytest.MonkeyPatch
+):
+    # Given the site's budget on, and onboarding on the same site keeping it booked 5 s ahead: every
+    # second a waiting call waits, onboarding books another second of slots
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+    from jira_onboarding.budget import pacer, site_key
+    from jira_onboarding.dal.site_budget import SiteBudgetStore
+    from jira_onboarding.settings import get_settings
+
+    from tests.unit.live_support import SITE
+
+    monkeypatch.setenv("JIRA_SITE_BUDGETS_TABLE", "unit-JiraSiteBudgetsTable")
+    get_settings.cache_clear()
+    store, site = SiteBudgetStore(), site_key(SITE)
+    clock = [time.time()]
+    onboarding = [True]
+
+    def wait(seconds: float) -> None:
+        clock[0] += seconds
+        if onboarding[0]:
+            store.reserve(site, 10, 0.1, clock[0])
+
+    class VirtualTimePacer(pacer.SitePacer):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **{**kwargs, "clock": lambda: clock[0], "sleep": wait})
+
+    monkeypatch.setattr(pacer, "SitePacer", VirtualTimePacer)
+    store.reserve(site, 50, 0.1, clock[0])
+    records = live_team.record(live_team.control.edit_issue("ALPHA-3", summary="Edited live"))
+
+    # When an edit's event arrives, Then its refetch waits for onboarding instead of booking behind
+    # it (an onboarding call books at once), and the batch goes back to the queue without a call
+    with pytest.raises(BatchProcessingError):  # every record failed: SQS redelivers the batch
+        apply_jira_events({"Records": records})
+    assert live_team.jira_calls(SEARCH) == 0
+
+    # and once onboarding is done, its redelivery applies it
+    onboarding[0] = False
+    assert _failures(apply_jira_events({"Records": records})) == []
+    assert live_team.item("ALPHA-3")["summary"] == "Edited live"

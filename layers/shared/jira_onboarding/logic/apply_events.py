@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from jira_onboarding.budget import Priority
 from jira_onboarding.dal.issues import issue_content_hash
 from jira_onboarding.dal.live import LiveStore
 from jira_onboarding.dal.team import TeamStores
-from jira_onboarding.errors import JiraBadRequestError
+from jira_onboarding.errors import JiraBadRequestError, JiraThrottledError
 from jira_onboarding.jira.models import FieldMap, JiraIssue, parse_issue
 from jira_onboarding.logic.changelog import attach_changelogs
 from jira_onboarding.logic.connections import open_jira
@@ -56,7 +57,7 @@ class TeamBatch:
 
 def _refetch(team: TeamBatch, repo: TeamStores, issue_ids: list[str], field_map: FieldMap) -> None:
     """The current state of the team's changed issues: one search page per 100 ids, one bulk changelog."""
-    client = open_jira(team.team_id, repo)
+    client = open_jira(team.team_id, repo, priority=Priority.REFRESH)  # onboarding goes first
     try:
         estimation = {k: p.estimation_field for k, p in team.tracked.items()}
         extra = tuple(sorted({f for f in estimation.values() if f}))
@@ -198,7 +199,13 @@ def _finish(teams: dict[str, TeamBatch]) -> None:
         metrics.add_metric(name="LiveEventsApplied", unit=MetricUnit.Count, value=team.applied)
         metrics.add_metric(name="LiveEventsDropped", unit=MetricUnit.Count, value=team.dropped)
         if team.changed_projects:
-            live_sprints.refresh_changed_boards(team)
+            try:
+                live_sprints.refresh_changed_boards(team)
+            except JiraThrottledError as exc:  # the events are applied: only the boards wait
+                logger.warning(
+                    "Sprint refresh left for later: the site's Jira budget is busy",
+                    extra={"team_id": team.team_id, "why": str(exc)},
+                )
             live_metrics.request_refresh(team.team_id, time.time())
 
 

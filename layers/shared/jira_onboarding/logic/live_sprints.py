@@ -14,6 +14,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from jira_onboarding.budget import Priority
 from jira_onboarding.dal.live import LiveStore
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import JiraNotFoundError
@@ -114,7 +115,7 @@ def apply_sprint_event(team: TeamBatch, event: dict[str, Any]) -> str:
     board = boards.get(board_id) if isinstance(board_id, int) else None
     if board is None or board.project_key not in team.tracked:
         return "dropped: board not tracked"
-    client = open_jira(team.team_id, repo)
+    client = open_jira(team.team_id, repo, priority=Priority.REFRESH)  # onboarding goes first
     try:
         sprint = _fetch_sprint(client, int(payload["id"]))
         team.jira_calls += 1
@@ -141,7 +142,7 @@ def refresh_changed_boards(team: TeamBatch) -> int:
     ]
     if not boards:
         return 0
-    client = open_jira(team.team_id, repo)
+    client = open_jira(team.team_id, repo, priority=Priority.REFRESH)  # onboarding goes first
     try:
         for board in boards:
             _store(client, repo, board.project_key or "", client.sprints(board))
