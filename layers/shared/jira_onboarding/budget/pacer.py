@@ -27,7 +27,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -37,7 +36,7 @@ from jira_onboarding.budget.probe import PROBE_POLL_S, Probe
 from jira_onboarding.budget.site import app_key, endpoint_of, points_cost, site_key
 from jira_onboarding.dal.site_budget import Reservation, SiteBudgetStore, SiteState
 from jira_onboarding.errors import JiraThrottledError
-from jira_onboarding.jira.responses import MIN_RETRY_AFTER_S, retry_after_seconds
+from jira_onboarding.jira.responses import MIN_RETRY_AFTER_S, header_number, reset_epoch, retry_after_seconds
 from jira_onboarding.settings import get_settings
 
 TENANT_QUOTA = "jira-quota-tenant-based"
@@ -139,17 +138,13 @@ class SitePacer:
 
     def _check_paused(self, now: float) -> None:
         """Raise while a quota pause lasts. Once it has ended, this call is the probe if it can claim
-        it; otherwise it waits for the other's answer, and its slots go back (they would all fall due
-        at once): the caller books again."""
+        it; otherwise its slots go back (they would all fall due at once) and it waits for the
+        other's answer: the caller books again."""
         if self._app and now - self._app_read_at >= APP_STATE_MAX_AGE_S:
             self._app_state, self._app_read_at = self._store.state(self._app), now
         for key, state in self._pause_states():
             if state.paused_until > now:
-                raise JiraThrottledError(
-                    f"Jira paused this site's calls until its quota resets ({state.pause_reason}).",
-                    retry_after=state.paused_until - now,
-                    held=True,
-                )
+                raise _paused(state, now)
             if state.paused_until and self._probe.claimed != (key, state.paused_until):
                 self._await_probe(key, state.paused_until, now)
 
@@ -166,21 +161,21 @@ class SitePacer:
             self._app_state, self._app_read_at = state, now
 
     def _await_probe(self, key: str, ended: float, now: float) -> None:
+        if self._probe.claim(key, ended, now):
+            return  # this call is the probe: its slot stands
         self._give_back()
-        while not self._probe.claim(key, ended, now):
+        while True:
             # Another Lambda's call is the probe: its answer says whether the quota's window opened.
             state = self._store.state(key)
             self._set_state(key, state, now)
             if state.paused_until > now:
-                raise JiraThrottledError(
-                    f"Jira paused this site's calls until its quota resets ({state.pause_reason}).",
-                    retry_after=state.paused_until - now,
-                    held=True,
-                )
+                raise _paused(state, now)
             if state.paused_until != ended:
                 return  # the probe was answered: book again
             self._wait(PROBE_POLL_S)
             now = self._clock()
+            if self._probe.claim(key, ended, now):
+                return  # the other's probe lapsed: this call is the probe now, booked again
 
     def _interval(self, now: float) -> float:
         rate = self._rate
@@ -308,7 +303,9 @@ class SitePacer:
         # Sanitized as the client reads it (inf, NaN, negative, absurd: clamped to [1 s, 1 h]).
         retry_after = retry_after_seconds(headers.get("Retry-After")) or MIN_RETRY_AFTER_S
         if reason in (TENANT_QUOTA, GLOBAL_QUOTA):
-            until = max(_epoch(headers.get("X-RateLimit-Reset")) or 0.0, now + retry_after) + RESET_MARGIN_S
+            until = (
+                max(reset_epoch(headers.get("X-RateLimit-Reset")) or 0.0, now + retry_after) + RESET_MARGIN_S
+            )
             key = self._app if reason == GLOBAL_QUOTA and self._app else self.site
             self._store.pause_site(key, until, reason)
             paused = SiteState(paused_until=until, pause_reason=reason)
@@ -326,8 +323,8 @@ class SitePacer:
             self._state = SiteState(**{**self._state.__dict__, "endpoint_pauses": pauses})
 
     def _near_limit(self, headers: httpx.Headers, now: float) -> None:
-        remaining = _seconds(headers.get("X-RateLimit-Remaining"))
-        reset = _epoch(headers.get("X-RateLimit-Reset"))
+        remaining = header_number(headers.get("X-RateLimit-Remaining"))
+        reset = reset_epoch(headers.get("X-RateLimit-Reset"))
         if remaining is None or reset is None or reset <= now:
             return
         per_call = self.points / self.calls if self.calls and self.points else TYPICAL_POINTS_PER_CALL
@@ -359,20 +356,13 @@ class SitePacer:
             self._slots.clear()
 
 
-def _seconds(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _epoch(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
+def _paused(state: SiteState, now: float) -> JiraThrottledError:
+    """What a call learns while its site's (or app's) quota pause lasts: the wait, ours to hold."""
+    return JiraThrottledError(
+        f"Jira paused this site's calls until its quota resets ({state.pause_reason}).",
+        retry_after=state.paused_until - now,
+        held=True,
+    )
 
 
 def site_pacer(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from datetime import datetime
 
 import httpx
 from pydantic_core import from_json
@@ -66,6 +67,24 @@ def retry_after_seconds(value: str | None) -> float | None:
     if math.isnan(seconds):
         return MIN_RETRY_AFTER_S
     return min(MAX_RETRY_AFTER_S, max(MIN_RETRY_AFTER_S, seconds))
+
+
+def header_number(value: str | None) -> float | None:
+    """A numeric header (`X-RateLimit-Remaining`); None when absent or unreadable."""
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def reset_epoch(value: str | None) -> float | None:
+    """`X-RateLimit-Reset` (ISO 8601) as epoch seconds; None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def error_for_response(
