@@ -169,6 +169,31 @@ def _other_app_spends_the_quota(simulator: JiraSimulator) -> threading.Thread:
     return thread
 
 
+def _onboard(stack: LocalStack, keys: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The team selects `keys`; the start's answer and the finished executions."""
+    status, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": keys})
+    assert status == 202, body
+    return body, stack.wait_for_executions(timeout_s=180)
+
+
+def _complete_and_equal_to_jira(
+    stack: LocalStack,
+    workspace: Workspace,
+    body: dict[str, Any],
+    executions: list[dict[str, Any]],
+    keys: list[str],
+) -> dict[str, Any]:
+    """Every execution SUCCEEDED, every project COMPLETE, every issue stored; the run's status."""
+    assert {x["status"] for x in executions} == {"SUCCEEDED"}
+    code, _, run = stack.http("GET", body["status_url"], team_id=TEAM)
+    assert code == 200
+    assert {p["project_key"]: p["status"] for p in run["projects"]} == dict.fromkeys(keys, "COMPLETE")
+    repo = TeamStores(TEAM)
+    for key in keys:
+        assert repo.issues.count(key) == workspace.issue_count(key)
+    return run
+
+
 @pytest.mark.slow
 def test_tenant_quota_exhausted_mid_sync_pauses_the_site_until_the_reset_then_completes(
     stack: LocalStack, workspace: Workspace, quota_site: tuple[JiraSimulator, str]
@@ -182,9 +207,7 @@ def test_tenant_quota_exhausted_mid_sync_pauses_the_site_until_the_reset_then_co
     other_app = _other_app_spends_the_quota(simulator)
 
     # When the team onboards every project
-    status, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": keys})
-    assert status == 202, body
-    executions = stack.wait_for_executions(timeout_s=180)
+    body, executions = _onboard(stack, keys)
     other_app.join(timeout=1)
 
     # Then the quota closed, and the closed window was probed only by calls already in flight when
@@ -208,16 +231,10 @@ def test_tenant_quota_exhausted_mid_sync_pauses_the_site_until_the_reset_then_co
     sync_runs = [i for i in stack.invocations if i.function == "SyncSegmentFunction"]
     assert max(i.seconds for i in sync_runs) < QUOTA_WINDOW_S / 2
     # and every project is COMPLETE with the store equal to Jira
-    assert {x["status"] for x in executions} == {"SUCCEEDED"}
-    code, _, run = stack.http("GET", body["status_url"], team_id=TEAM)
-    assert code == 200
-    assert {p["project_key"]: p["status"] for p in run["projects"]} == dict.fromkeys(keys, "COMPLETE")
+    run = _complete_and_equal_to_jira(stack, workspace, body, executions, keys)
     # and the run knows what its calls cost: every call the simulator answered, at its price
     assert run["jira_calls"] == len(simulator.request_log)
     assert run["jira_points"] == sum(charged)
-    repo = TeamStores(TEAM)
-    for key in keys:
-        assert repo.issues.count(key) == workspace.issue_count(key)
 
 
 REOPENED_WINDOW_S = 8.0
@@ -251,9 +268,7 @@ def test_tenant_quota_still_closed_at_its_reset_costs_one_probe_then_the_next_re
     simulator.limits.admit = other_app_first_after_the_reset  # type: ignore[method-assign]
 
     # When the team onboards every project
-    status, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": keys})
-    assert status == 202, body
-    executions = stack.wait_for_executions(timeout_s=180)
+    body, executions = _onboard(stack, keys)
     other_app.join(timeout=1)
 
     # Then the closed window after the announced reset was probed by one call, not one per Lambda
@@ -267,10 +282,4 @@ def test_tenant_quota_still_closed_at_its_reset_costs_one_probe_then_the_next_re
     users = TeamStores(TEAM).runs.get(body["run_id"])
     assert users is not None and users.users_error is None and users.users_fetched
     # and every project is COMPLETE with the store equal to Jira
-    assert {x["status"] for x in executions} == {"SUCCEEDED"}
-    code, _, run = stack.http("GET", body["status_url"], team_id=TEAM)
-    assert code == 200
-    assert {p["project_key"]: p["status"] for p in run["projects"]} == dict.fromkeys(keys, "COMPLETE")
-    repo = TeamStores(TEAM)
-    for key in keys:
-        assert repo.issues.count(key) == workspace.issue_count(key)
+    _complete_and_equal_to_jira(stack, workspace, body, executions, keys)
