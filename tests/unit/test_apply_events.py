@@ -293,9 +293,7 @@ def test_apply_jira_events_applies_each_of_jiras_deliveries_once_when_jira_sends
     assert live_team.item("BETA-3")["deleted"] is True
 
 
-def test_apply_jira_events_lets_onboarding_go_first_on_a_busy_site(
-    live_team: LiveTeam, monkeypatch: pytest.MonkeyPatch
-):
+def test_apply_jira_events_lets_onboarding_go_first_on_a_busy_site(live_team: LiveTeam):
     # Given the site's budget on, and onboarding on the same site keeping it booked 5 s ahead: every
     # second a waiting call waits, onboarding books another second of slots
     from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
@@ -305,9 +303,6 @@ def test_apply_jira_events_lets_onboarding_go_first_on_a_busy_site(
 
     from tests.unit.live_support import SITE
 
-    monkeypatch.setenv("JIRA_SITE_BUDGETS_TABLE", "unit-JiraSiteBudgetsTable")
-    get_settings.cache_clear()
-    store, site = SiteBudgetStore(), site_key(SITE)
     clock = [time.time()]
     onboarding = [True]
 
@@ -320,17 +315,25 @@ def test_apply_jira_events_lets_onboarding_go_first_on_a_busy_site(
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **{**kwargs, "clock": lambda: clock[0], "sleep": wait})
 
-    monkeypatch.setattr(pacer, "SitePacer", VirtualTimePacer)
-    store.reserve(site, 50, 0.1, clock[0])
-    records = live_team.record(live_team.control.edit_issue("ALPHA-3", summary="Edited live"))
+    # Undone at the end of the test, before live_queue's fixture puts its own setting back: the
+    # budget table stays off for the tests after this one
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JIRA_SITE_BUDGETS_TABLE", "unit-JiraSiteBudgetsTable")
+        patch.setattr(pacer, "SitePacer", VirtualTimePacer)
+        get_settings.cache_clear()
+        store, site = SiteBudgetStore(), site_key(SITE)
+        store.reserve(site, 50, 0.1, clock[0])
+        records = live_team.record(live_team.control.edit_issue("ALPHA-3", summary="Edited live"))
 
-    # When an edit's event arrives, Then its refetch waits for onboarding instead of booking behind
-    # it (an onboarding call books at once), and the batch goes back to the queue without a call
-    with pytest.raises(BatchProcessingError):  # every record failed: SQS redelivers the batch
-        apply_jira_events({"Records": records})
-    assert live_team.jira_calls(SEARCH) == 0
+        # When an edit's event arrives, Then its refetch waits for onboarding instead of booking
+        # behind it (an onboarding call books at once), and the batch goes back to the queue
+        # without a call
+        with pytest.raises(BatchProcessingError):  # every record failed: SQS redelivers the batch
+            apply_jira_events({"Records": records})
+        assert live_team.jira_calls(SEARCH) == 0
 
-    # and once onboarding is done, its redelivery applies it
-    onboarding[0] = False
-    assert _failures(apply_jira_events({"Records": records})) == []
-    assert live_team.item("ALPHA-3")["summary"] == "Edited live"
+        # and once onboarding is done, its redelivery applies it
+        onboarding[0] = False
+        assert _failures(apply_jira_events({"Records": records})) == []
+        assert live_team.item("ALPHA-3")["summary"] == "Edited live"
+    get_settings.cache_clear()
