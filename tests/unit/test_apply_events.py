@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 from jira_onboarding.dal.issues import issue_content_hash
 from jira_onboarding.dal.live import LiveStore
@@ -22,6 +23,7 @@ from jira_simulator.webhooks import DeliveryFaults
 from tests.unit.live_support import LiveTeam, Queue, sqs_event, sqs_record
 
 SEARCH = "POST /rest/api/3/search/jql"
+BUDGETS_TABLE = "unit-JiraSiteBudgetsTable"  # tests/unit/conftest.py: the template's tables, "unit-" first
 
 
 def _failures(answer: dict) -> list[str]:
@@ -303,6 +305,7 @@ def test_apply_jira_events_lets_onboarding_go_first_on_a_busy_site(live_team: Li
 
     from tests.unit.live_support import SITE
 
+    store, site = SiteBudgetStore(BUDGETS_TABLE), site_key(SITE)
     clock = [time.time()]
     onboarding = [True]
 
@@ -316,24 +319,29 @@ def test_apply_jira_events_lets_onboarding_go_first_on_a_busy_site(live_team: Li
             super().__init__(*args, **{**kwargs, "clock": lambda: clock[0], "sleep": wait})
 
     # Undone at the end of the test, before live_queue's fixture puts its own setting back: the
-    # budget table stays off for the tests after this one
+    # budget table stays off for the live tests after this one, and the site's budget item (shared
+    # by every test on this site) goes, so no test after this one finds the site booked ahead
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("JIRA_SITE_BUDGETS_TABLE", "unit-JiraSiteBudgetsTable")
+        patch.setenv("JIRA_SITE_BUDGETS_TABLE", BUDGETS_TABLE)
         patch.setattr(pacer, "SitePacer", VirtualTimePacer)
         get_settings.cache_clear()
-        store, site = SiteBudgetStore(), site_key(SITE)
-        store.reserve(site, 50, 0.1, clock[0])
-        records = live_team.record(live_team.control.edit_issue("ALPHA-3", summary="Edited live"))
+        try:
+            store.reserve(site, 50, 0.1, clock[0])
+            records = live_team.record(live_team.control.edit_issue("ALPHA-3", summary="Edited live"))
 
-        # When an edit's event arrives, Then its refetch waits for onboarding instead of booking
-        # behind it (an onboarding call books at once), and the batch goes back to the queue
-        # without a call
-        with pytest.raises(BatchProcessingError):  # every record failed: SQS redelivers the batch
-            apply_jira_events({"Records": records})
-        assert live_team.jira_calls(SEARCH) == 0
+            # When an edit's event arrives, Then its refetch waits for onboarding instead of booking
+            # behind it (an onboarding call books at once), and the batch goes back to the queue
+            # without a call
+            with pytest.raises(BatchProcessingError):  # every record failed: SQS redelivers the batch
+                apply_jira_events({"Records": records})
+            assert live_team.jira_calls(SEARCH) == 0
 
-        # and once onboarding is done, its redelivery applies it
-        onboarding[0] = False
-        assert _failures(apply_jira_events({"Records": records})) == []
-        assert live_team.item("ALPHA-3")["summary"] == "Edited live"
+            # and once onboarding is done, its redelivery applies it
+            onboarding[0] = False
+            assert _failures(apply_jira_events({"Records": records})) == []
+            assert live_team.item("ALPHA-3")["summary"] == "Edited live"
+        finally:
+            boto3.client("dynamodb", region_name="us-east-1").delete_item(
+                TableName=BUDGETS_TABLE, Key={"site_key": {"S": site_key(SITE)}}
+            )
     get_settings.cache_clear()
