@@ -241,7 +241,7 @@ def _workspace() -> Any:
 def measure() -> dict[str, Any]:
     """Run onboarding, a quiet night and an active night of one team; the counted phases."""
     from jira_onboarding.dal.team import TeamStores
-    from jira_onboarding.logic.connections import register_connection
+    from jira_onboarding.logic.connection.register import register_connection
     from jira_onboarding.records import TeamMember
 
     from jira_simulator import JiraSimulator

@@ -74,7 +74,7 @@ def _setup(latency: float) -> tuple[Any, Any, Any, Any, Any]:
     stack.wait_for_executions(timeout_s=300)
     assert stack.drain(timeout_s=60)
     hooks, control = live_parts(sim)
-    from jira_onboarding.logic.live_registration import enable_live_updates
+    from jira_onboarding.logic.live.registration import enable_live_updates
 
     from local_harness.live_demo import send_to_stack
 

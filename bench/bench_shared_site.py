@@ -36,7 +36,7 @@ from _common import (
 
 
 def _run(args: argparse.Namespace, sim: SimProcess, many_sites: bool) -> dict[str, Any]:
-    from jira_onboarding.logic.connections import register_connection
+    from jira_onboarding.logic.connection.register import register_connection
     from jira_onboarding.settings import get_settings
 
     from local_harness.stack import LocalStack

@@ -132,7 +132,7 @@ def cold_imports(
 def warm_start(requests: int) -> list[float]:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     import boto3
-    from jira_onboarding.logic.connections import register_connection
+    from jira_onboarding.logic.connection.register import register_connection
     from moto.core.config import default_user_config
 
     from local_harness.stack import LocalStack

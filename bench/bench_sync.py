@@ -103,7 +103,7 @@ def main() -> int:
 
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     from jira_onboarding.dal.team import TeamStores
-    from jira_onboarding.logic.connections import register_connection
+    from jira_onboarding.logic.connection.register import register_connection
 
     from local_harness.stack import LocalStack
 
@@ -190,7 +190,7 @@ def main() -> int:
                 p["project_key"]: p.get("reason") for p in status["projects"] if p.get("reason")
             }
             figures["stored_equals_jira"] = all(stored[k] == truth["projects"][k]["issues"] for k in keys)
-            # The run's segments (disjoint JQL queries, see logic/plan_sync.py) and their sizes: the
+            # The run's segments (disjoint JQL queries, see logic/run/plan.py) and their sizes: the
             # longest chain of pages the plan leaves.
             segments = [
                 (project.project_key, name, segment.jql)

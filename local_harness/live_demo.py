@@ -42,7 +42,7 @@ def run_live_change(
     issue in the simulator, and time the edit -> stored item and edit -> refreshed metrics."""
     from jira_onboarding.dal.live import LiveStore
     from jira_onboarding.dal.team import TeamStores
-    from jira_onboarding.logic.live_registration import enable_live_updates
+    from jira_onboarding.logic.live.registration import enable_live_updates
 
     from jira_simulator.live import live_parts
 

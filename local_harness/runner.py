@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from jira_onboarding.dal.team import TeamStores, dump_team
 from jira_onboarding.jira.client import JiraClient, JiraCredentials
-from jira_onboarding.logic.connections import register_connection
+from jira_onboarding.logic.connection.register import register_connection
 from jira_onboarding.records import PullRequest, TeamMember
 
 from local_harness.metrics_report import TOP_INSIGHTS, metrics_digest, print_metrics

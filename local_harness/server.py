@@ -391,7 +391,7 @@ def _start_live_updates(server: DevServer, simulator: Any, teams: list[str]) -> 
     """Live updates for every team over the simulator: the admin webhook each connection hands
     over is registered in the simulator, whose deliveries go to the stack's receiver. Returns the
     event that stops the simulator's delivery thread."""
-    from jira_onboarding.logic.live_registration import enable_live_updates
+    from jira_onboarding.logic.live.registration import enable_live_updates
 
     from jira_simulator.live import live_parts
     from local_harness.live_demo import send_to_stack

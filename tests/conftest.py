@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from jira_onboarding.jira.client import JiraCredentials
-from jira_onboarding.logic.connections import register_connection
+from jira_onboarding.logic.connection.register import register_connection
 from jira_onboarding.records import TeamMember
 
 from jira_simulator import JiraSimulator, Workspace, build_workspace

@@ -5,7 +5,7 @@ from jira_onboarding import lambda_init
 with lambda_init():  # no garbage collection while the imports run: see lambda_init
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from jira_onboarding.contracts import ProjectFailure
-    from jira_onboarding.logic.finish import mark_project_failed
+    from jira_onboarding.logic.run.finish import mark_project_failed
     from jira_onboarding.observability import logger, metrics, tracer
 
 

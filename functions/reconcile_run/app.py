@@ -6,7 +6,7 @@ with lambda_init():  # no garbage collection while the imports run: see lambda_i
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from jira_onboarding.contracts import StepInput
     from jira_onboarding.errors import bounded_errors
-    from jira_onboarding.logic.reconcile import reconcile_run
+    from jira_onboarding.logic.run.reconcile import reconcile_run
     from jira_onboarding.observability import logger, metrics, tracer
 
 

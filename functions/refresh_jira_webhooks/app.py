@@ -4,7 +4,7 @@ from jira_onboarding import lambda_init
 
 with lambda_init():  # no garbage collection while the imports run: see lambda_init
     from aws_lambda_powertools.utilities.typing import LambdaContext
-    from jira_onboarding.logic.live_registration import refresh_expiring_webhooks
+    from jira_onboarding.logic.live.registration import refresh_expiring_webhooks
     from jira_onboarding.observability import logger, metrics, tracer
 
 

@@ -7,7 +7,7 @@ with lambda_init():  # no garbage collection while the imports run: see lambda_i
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from jira_onboarding.contracts import ProjectStepInput
     from jira_onboarding.errors import bounded_errors
-    from jira_onboarding.logic.sync_segment import lambda_time_left, sync_segment
+    from jira_onboarding.logic.run.segment import lambda_time_left, sync_segment
     from jira_onboarding.observability import logger, metrics, tracer
 
 

@@ -190,7 +190,7 @@ def test_template_declares_functions() -> None:
 # The one table a request without a team reaches: a webhook delivery names only its connection id
 # (random, 192 bits), and this table maps it to the team; every other read then uses the team's key.
 TABLES_KEYED_BY_CONNECTION = {"WebhookEndpointsTable": "connection_id"}
-# Routes Jira calls: authenticated by the delivery's own signature (logic/receive_webhook.py).
+# Routes Jira calls: authenticated by the delivery's own signature (logic/live/receive.py).
 ROUTES_SIGNED_BY_JIRA = {("ReceiveJiraWebhookFunction", "JiraWebhook")}
 # Tables keyed by the Jira site, not the team: one rate budget per site, shared by the teams on it
 # by definition (issue 16). Their items hold counters, pauses and the site's field list, no team data.

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from jira_onboarding.logic.sync_segment import MAX_SEGMENT_INVOCATIONS
+from jira_onboarding.logic.run.segment import MAX_SEGMENT_INVOCATIONS
 
 ASL = Path(__file__).resolve().parents[2] / "statemachine" / "jira_onboarding.asl.json"
 

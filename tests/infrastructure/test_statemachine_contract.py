@@ -297,7 +297,7 @@ def test_statemachine_function_substitutions_have_invoke_policy(machine: str) ->
 
 
 def test_segments_run_as_many_at_once_as_the_planner_assumes(machine: str) -> None:
-    from jira_onboarding.logic import plan_sync
+    from jira_onboarding.logic.run import plan as plan_sync
 
     maps = [state for _, name, state in all_states(machine) if name == "Sync Segments"]
     assert [m.get("MaxConcurrency") for m in maps] == [plan_sync.SEGMENT_CONCURRENCY]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jira_onboarding.dal.team import TeamStores
-from jira_onboarding.logic.live_registration import LiveUpdatesSetup, enable_live_updates
+from jira_onboarding.logic.live.registration import LiveUpdatesSetup, enable_live_updates
 
 from jira_simulator import JiraSimulator, ProjectSpec, WorkspaceSize, build_workspace
 from jira_simulator.control import Control
@@ -96,7 +96,7 @@ def consumer_batches(stack: LocalStack) -> int:
 
 def connect_oauth_team(team_id: str, jira_url: str, client_secret: str) -> LiveUpdatesSetup:
     """A second team on the same site, connected as an OAuth 2.0 app (its webhooks are JWT-signed)."""
-    from jira_onboarding.logic.connections import register_connection
+    from jira_onboarding.logic.connection.register import register_connection
 
     register_connection(
         team_id,

@@ -8,9 +8,9 @@ import boto3
 import pytest
 from jira_onboarding.dal.tables import JiraConnectionItem, bind_tables
 from jira_onboarding.dal.team import TeamStores
-from jira_onboarding.logic.connections import load_credentials, secret_name_for
-from jira_onboarding.logic.nightly_schedules import schedule_name_for
-from jira_onboarding.logic.oauth_tokens import read_stored_credentials
+from jira_onboarding.logic.connection.register import load_credentials, secret_name_for
+from jira_onboarding.logic.jira_access.tokens import read_stored_credentials
+from jira_onboarding.logic.nightly.schedules import schedule_name_for
 
 from local_harness.stack import LocalStack
 
@@ -84,7 +84,7 @@ def test_migration_moves_legacy_secrets_into_envelopes_deletes_them_and_schedule
 def test_migration_resumes_from_its_cursor(stack: LocalStack, page_size: int):
     for i in range(3):
         _legacy_connection(f"team-{i}", "api_token", {"email": "a@b.c", "api_token": f"tok-{i}"})
-    from jira_onboarding.logic.migrate_connections import migrate_connections
+    from jira_onboarding.logic.connection.migrate import migrate_connections
 
     cursor, teams, moved = None, 0, 0
     for _ in range(10):

@@ -431,7 +431,7 @@ def test_a_batch_write_failing_while_the_next_batch_is_fetched_resumes_from_the_
 ):
     # Given one batch per page, so the sync writes a batch while it fetches the next one, and a
     # DynamoDB failure (a kill, a lost connection) in the write of the second batch
-    from jira_onboarding.logic import sync_segment
+    from jira_onboarding.logic.run import segment as sync_segment
 
     monkeypatch.setattr(sync_segment, "CHANGELOG_BATCH_ISSUES", PAGE_SIZE)
     original = IssueStore.save
@@ -685,7 +685,7 @@ def test_endless_quota_exhaustion_ends_failed_so_the_run_still_finishes(
     stack, fast, connected_team, workspace, simulator: JiraSimulator, monkeypatch
 ):
     # Given Jira answers every GAMMA page with "quota exhausted", and the run's patience is 3 s
-    import jira_onboarding.logic.sync_segment as sync_segment
+    import jira_onboarding.logic.run.segment as sync_segment
 
     monkeypatch.setattr(sync_segment, "MAX_THROTTLED_SECONDS", 3)
     simulator.faults = FaultPlan.script([(_on_pages(), Fault.quota_exhausted(retry_after=2))])

@@ -265,7 +265,7 @@ def test_hostile_jira_matrix(
     case: Case, stack, hostile, connected_team, workspace, simulator: JiraSimulator, monkeypatch, capfd
 ):
     # Given Jira is hostile on some calls about GAMMA (the sync's memory traced)
-    import jira_onboarding.logic.sync_segment as sync_segment
+    import jira_onboarding.logic.run.segment as sync_segment
 
     monkeypatch.setattr(sync_segment, "MAX_THROTTLED_SECONDS", 3)
     simulator.faults = FaultPlan.script(case.rules(workspace))
@@ -307,7 +307,7 @@ def test_more_pages_loop_is_bounded_by_the_state_machine_itself(
 ):
     # Given a Sync Segment that never says done (every invocation looks like progress), counting
     # its invocations a hundred at a time so the bound comes in a few loops
-    from jira_onboarding.logic.sync_segment import MAX_SEGMENT_INVOCATIONS
+    from jira_onboarding.logic.run.segment import MAX_SEGMENT_INVOCATIONS
 
     calls: list[int] = []
 
@@ -392,7 +392,7 @@ def hostile_schedules() -> Any:
 
 @pytest.mark.slow
 def test_random_hostile_answers_never_hang_exhaust_or_leak(capfd, monkeypatch):
-    import jira_onboarding.logic.sync_segment as sync_segment
+    import jira_onboarding.logic.run.segment as sync_segment
     from hypothesis import HealthCheck, given, settings
 
     from jira_simulator import build_workspace

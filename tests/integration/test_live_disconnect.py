@@ -14,7 +14,7 @@ import boto3
 import pytest
 from jira_onboarding.dal.live import LiveStore
 from jira_onboarding.dal.team import TeamStores
-from jira_onboarding.logic.nightly_schedules import schedule_name_for
+from jira_onboarding.logic.nightly.schedules import schedule_name_for
 from jira_onboarding.settings import get_settings
 
 from jira_simulator.webhooks import Delivery

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from jira_onboarding.dal.live import LiveStore
-from jira_onboarding.logic.live_registration import disconnect_live_updates, refresh_expiring_webhooks
+from jira_onboarding.logic.live.registration import disconnect_live_updates, refresh_expiring_webhooks
 
 from jira_simulator.webhooks import DeliveryFaults
 from tests.integration.live_support import TRACKED, LiveWorld, live_world, sprint_states, stored_live, truth

@@ -8,8 +8,8 @@ from typing import Any
 import boto3
 import pytest
 from jira_onboarding.dal.live import LiveStore
-from jira_onboarding.logic import compute_metrics as compute_module
-from jira_onboarding.logic import live_metrics
+from jira_onboarding.logic.live import metrics as live_metrics
+from jira_onboarding.logic.metrics import compute as compute_module
 from jira_onboarding.settings import get_settings
 
 from local_harness.stack import LocalStack

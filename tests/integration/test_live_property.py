@@ -96,7 +96,7 @@ def test_live_updates_store_equals_ground_truth_after_any_schedule(world: LiveWo
         world.hooks.publish(_apply(world, op))
         if op[0] == "start":
             # A sprint's scope is recorded when its start is applied, from Jira as it is then
-            # (logic/live_sprints.py): a sprint closed, or its issues re-estimated, before its start
+            # (logic/live/sprints.py): a sprint closed, or its issues re-estimated, before its start
             # event is processed is seen so, and the metrics fall back to the Sprint history. The
             # scope checked below is the one of a start delivered before the next change.
             world.deliver()

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from jira_onboarding.dal.live import LiveStore
 from jira_onboarding.dal.team import TeamStores
-from jira_onboarding.logic.compute_metrics import team_sprint_metrics
+from jira_onboarding.logic.metrics.compute import team_sprint_metrics
 
 from jira_simulator.webhooks import DeliveryFaults
 from local_harness.template import template_model
@@ -38,7 +38,7 @@ def _dead_letter_depth(world: LiveWorld) -> int:
 
 
 def test_live_consumer_crash_mid_batch_is_redelivered_without_loss_or_double(world: LiveWorld):
-    from jira_onboarding.logic import apply_events
+    from jira_onboarding.logic.live import apply as apply_events
 
     crashed: dict[str, Any] = {"applied": 0, "crashes": 0}
     real_apply = apply_events.apply_message

@@ -118,7 +118,7 @@ def test_receive_webhook_accepts_signed_deliveries_and_applies_one_identifier_on
 def test_receive_webhook_reads_the_raw_bytes_when_api_gateway_base64_encodes_them(world: LiveWorld):
     import base64
 
-    from jira_onboarding.logic.receive_webhook import receive_webhook
+    from jira_onboarding.logic.live.receive import receive_webhook
 
     connection_id = _admin_path(world).rsplit("/", 1)[1]
     event = {

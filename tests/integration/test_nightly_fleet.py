@@ -19,9 +19,9 @@ from typing import Any
 import boto3
 import pytest
 from jira_onboarding.dal.tables import JiraConnectionItem, TrackedProjectItem, bind_tables, put_items
-from jira_onboarding.logic.nightly import nightly_run_id
-from jira_onboarding.logic.nightly_schedules import ensure_nightly_schedule
-from jira_onboarding.logic.oauth_tokens import seal_for
+from jira_onboarding.logic.jira_access.tokens import seal_for
+from jira_onboarding.logic.nightly.retry import nightly_run_id
+from jira_onboarding.logic.nightly.schedules import ensure_nightly_schedule
 
 from local_harness.stack import LocalStack
 
@@ -77,7 +77,7 @@ def _fire(stack: LocalStack, night: datetime, failing: int = 0) -> list[tuple[st
 
 def _retry_attempts() -> int:
     """The retries Scheduler makes of a failed invocation (the schedules' RetryPolicy)."""
-    from jira_onboarding.logic.nightly_schedules import RETRY_POLICY
+    from jira_onboarding.logic.nightly.schedules import RETRY_POLICY
 
     return int(RETRY_POLICY["MaximumRetryAttempts"])
 

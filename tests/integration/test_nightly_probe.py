@@ -1,5 +1,5 @@
 """An incremental run over several projects asks Jira once which of them changed (the planner's
-probe, `logic/plan_sync.changed_projects`): a project with nothing new costs no search of its own
+probe, `logic/run/plan.changed_projects`): a project with nothing new costs no search of its own
 and is COMPLETE from the plan; a changed one syncs as before. Same data, fewer calls."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from jira_onboarding.dal.team import TeamStores
-from jira_onboarding.logic.start_onboarding import status_url
+from jira_onboarding.logic.run.start import status_url
 
 from jira_simulator import JiraSimulator, Workspace
 from local_harness.stack import LocalStack

@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 from jira_onboarding.dal.team import TeamStores
-from jira_onboarding.logic.connections import register_connection
-from jira_onboarding.logic.oauth_tokens import TokenStore, read_stored_credentials
+from jira_onboarding.logic.connection.register import register_connection
+from jira_onboarding.logic.jira_access.tokens import TokenStore, read_stored_credentials
 from jira_onboarding.settings import get_settings
 
 from jira_simulator import Fault, FaultPlan, JiraSimulator, Match

@@ -15,7 +15,7 @@ from jira_onboarding.budget import SitePacer
 from jira_onboarding.dal.site_budget import SiteBudgetStore
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import JiraThrottledError
-from jira_onboarding.logic.connections import register_connection
+from jira_onboarding.logic.connection.register import register_connection
 
 from jira_simulator import JiraSimulator, Workspace
 from jira_simulator.ratelimits import DEFAULT_TENANT, TENANT_QUOTA, RateLimits, SiteLimits, iso, points_cost

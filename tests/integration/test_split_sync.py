@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from jira_onboarding.dal.team import TeamStores
-from jira_onboarding.logic import plan_sync
+from jira_onboarding.logic.run import plan as plan_sync
 
 from jira_simulator import JiraSimulator, Workspace
 from local_harness.stack import LocalStack

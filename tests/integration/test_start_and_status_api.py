@@ -177,7 +177,7 @@ def test_the_status_reads_every_attribute_its_progress_shows(stack: LocalStack):
     # Given a run with a project syncing its backfill and one failed, retried tomorrow
     from datetime import UTC, datetime, timedelta
 
-    from jira_onboarding.logic.status import _progress, get_run_status
+    from jira_onboarding.logic.run.status import _progress, get_run_status
 
     repo = TeamStores("team-s")
     repo.runs.record("run-1", ["ALPHA", "BETA"])

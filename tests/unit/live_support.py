@@ -23,9 +23,9 @@ from jira_onboarding.dal.tables import JiraIssueItem, TrackedProjectItem, bind_t
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.jira.client import JiraClient
 from jira_onboarding.jira.models import FieldMap, JiraBoard, JiraField, JiraIssue, JiraSprint, parse_issue
-from jira_onboarding.logic.connections import register_connection
-from jira_onboarding.logic.live_events import LiveMessage, queue_body
-from jira_onboarding.logic.live_registration import enable_live_updates
+from jira_onboarding.logic.connection.register import register_connection
+from jira_onboarding.logic.live.events import LiveMessage, queue_body
+from jira_onboarding.logic.live.registration import enable_live_updates
 from jira_onboarding.records import SyncStatus
 from pynamodb.exceptions import DoesNotExist
 
@@ -103,7 +103,7 @@ class LiveTeam:
 
     def deliver(self, queue: Queue) -> dict[str, Any]:
         """Send Jira's pending deliveries through the receiver, then the queued ones to the consumer."""
-        from jira_onboarding.logic.apply_events import apply_jira_events
+        from jira_onboarding.logic.live.apply import apply_jira_events
 
         self.hooks.sender = receiver_sender()
         start = len(queue.sent)
@@ -160,7 +160,7 @@ def receiver_sender() -> Any:
     """The simulator's webhook sender: each delivery goes to `receive_webhook` in process."""
     from urllib.parse import urlsplit
 
-    from jira_onboarding.logic.receive_webhook import receive_webhook
+    from jira_onboarding.logic.live.receive import receive_webhook
 
     def sender(url: str, headers: dict[str, str], body: bytes) -> int:
         connection_id = urlsplit(url).path.rsplit("/", 1)[1]

@@ -88,7 +88,7 @@ def test_bounded_errors_keeps_short_errors_and_bounds_long_ones():
     ],
 )
 def test_describe_failure_is_our_sentence_without_raw_python_or_credentials(error, expected):
-    from jira_onboarding.logic.finish import describe_failure
+    from jira_onboarding.logic.run.finish import describe_failure
 
     assert describe_failure(error)[1] == expected
 

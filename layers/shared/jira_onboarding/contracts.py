@@ -184,7 +184,7 @@ class StepInput(BoundaryModel):
 
 
 class ProjectStepInput(StepInput):
-    """One segment of a project (see logic/plan_sync.py); "all" when the project is not split."""
+    """One segment of a project (see logic/run/plan.py); "all" when the project is not split."""
 
     project_key: str = Field(min_length=1)
     segment: str = Field(default="all", min_length=1, max_length=40)
@@ -249,7 +249,7 @@ class UsersSummary(BoundaryModel):
     refresh_skipped: str | None = None
     members: int
     matched: int
-    matched_by_evidence: int = 0  # of `matched`: by their pull requests (logic/match_evidence.py)
+    matched_by_evidence: int = 0  # of `matched`: by their pull requests (logic/people/evidence.py)
     # The pull-request evidence of every member left ambiguous or unmatched.
     evidence: list[dict[str, Any]] = Field(default_factory=list)
     ambiguous: list[dict[str, Any]] = Field(default_factory=list)
@@ -347,7 +347,7 @@ class InsightsResponse(BoundaryModel):
 
 
 class NightlyTeamEvent(BoundaryModel):
-    """What a team's nightly schedule sends (logic/nightly_schedules.py): the team, and the
+    """What a team's nightly schedule sends (logic/nightly/schedules.py): the team, and the
     schedule's nominal time (`<aws.scheduler.scheduled-time>`, the same for each retry of a night)."""
 
     model_config = ConfigDict(extra="ignore")

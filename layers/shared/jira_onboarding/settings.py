@@ -68,7 +68,7 @@ class Settings(BaseModel):
     oauth_token_url: str = Field(default="https://auth.atlassian.com/oauth/token", alias="OAUTH_TOKEN_URL")
     # The one KMS key the teams' Jira credentials are envelope-encrypted under (logic/credentials.py).
     credentials_key_id: str | None = Field(default=None, alias="CREDENTIALS_KEY_ID")
-    # The nightly fan-out: one EventBridge Scheduler schedule per team (logic/nightly_schedules.py).
+    # The nightly fan-out: one EventBridge Scheduler schedule per team (logic/nightly/schedules.py).
     nightly_schedule_group: str | None = Field(default=None, alias="NIGHTLY_SCHEDULE_GROUP")
     nightly_function_arn: str | None = Field(default=None, alias="NIGHTLY_FUNCTION_ARN")
     nightly_schedule_role_arn: str | None = Field(default=None, alias="NIGHTLY_SCHEDULE_ROLE_ARN")

@@ -12,13 +12,13 @@ router = Router()
 
 @router.get("/jira/metrics", summary="The team's latest Jira sprint metrics and PR linkage, with their basis")
 def get_jira_metrics() -> MetricsResponse:
-    from jira_onboarding.logic.compute_metrics import latest_metrics  # lazy: cold starts
+    from jira_onboarding.logic.metrics.compute import latest_metrics  # lazy: cold starts
 
     return latest_metrics(current_team_id(router))
 
 
 @router.get("/jira/insights", summary="The team's latest insights, best first")
 def get_jira_insights() -> InsightsResponse:
-    from jira_onboarding.logic.compute_metrics import latest_insights  # lazy: cold starts
+    from jira_onboarding.logic.metrics.compute import latest_insights  # lazy: cold starts
 
     return latest_insights(current_team_id(router))

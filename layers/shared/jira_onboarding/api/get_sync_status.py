@@ -15,6 +15,6 @@ router = Router()
 
 @router.get("/jira/onboarding/<run_id>", summary="Per-project sync progress of an onboarding run")
 def get_onboarding(run_id: Annotated[str, Path(max_length=80)]) -> RunStatusResponse:
-    from jira_onboarding.logic.status import get_run_status  # lazy: cold starts
+    from jira_onboarding.logic.run.status import get_run_status  # lazy: cold starts
 
     return get_run_status(current_team_id(router), run_id)

@@ -21,6 +21,6 @@ def get_jira_projects(
     start_at: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     max_results: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> JiraProjectsResponse:
-    from jira_onboarding.logic.site_projects import list_site_projects  # lazy: httpx only here
+    from jira_onboarding.logic.connection.projects import list_site_projects  # lazy: httpx only here
 
     return list_site_projects(current_team_id(router), start_at, max_results)

@@ -23,7 +23,7 @@ MemberId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0
     "/jira/members", summary="The team's members with their Jira match, and the unclaimed Jira accounts"
 )
 def get_members() -> MembersResponse:
-    from jira_onboarding.logic.member_matches import list_member_matches  # lazy: cold starts
+    from jira_onboarding.logic.people.member_matches import list_member_matches  # lazy: cold starts
 
     return list_member_matches(current_team_id(router))
 
@@ -36,7 +36,7 @@ def put_member_match(
     member_id: MemberId, request: Annotated[MemberMatchRequest, Body()]
 ) -> MemberMatchResponse:
     require_json_body(router)
-    from jira_onboarding.logic.member_matches import set_member_match  # lazy: cold starts
+    from jira_onboarding.logic.people.member_matches import set_member_match  # lazy: cold starts
 
     return set_member_match(current_team_id(router), member_id, request)
 
@@ -45,6 +45,6 @@ def put_member_match(
     "/jira/members/<member_id>/match", summary="Clear a member's match: the next matching decides afresh"
 )
 def delete_member_match(member_id: MemberId) -> MemberMatchView:
-    from jira_onboarding.logic.member_matches import clear_member_match  # lazy: cold starts
+    from jira_onboarding.logic.people.member_matches import clear_member_match  # lazy: cold starts
 
     return clear_member_match(current_team_id(router), member_id)

@@ -32,7 +32,7 @@ def _api_base_url() -> str:
 @router.post("/jira/connection", summary="Register the team's Jira site and credentials", responses={201: {}})
 def post_connection(request: Annotated[ConnectionRequest, Body()]) -> Response[ConnectionResponse]:
     require_json_body(router)
-    from jira_onboarding.logic.connections import connect_jira  # lazy: httpx only here
+    from jira_onboarding.logic.connection.register import connect_jira  # lazy: httpx only here
 
     result = connect_jira(current_team_id(router), request, api_base_url=_api_base_url())
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=result)
@@ -50,6 +50,6 @@ def post_connection(request: Annotated[ConnectionRequest, Body()]) -> Response[C
     },
 )
 def delete_connection() -> DisconnectResponse:
-    from jira_onboarding.logic.disconnect import disconnect_jira  # lazy: httpx only here
+    from jira_onboarding.logic.connection.disconnect import disconnect_jira  # lazy: httpx only here
 
     return disconnect_jira(current_team_id(router))

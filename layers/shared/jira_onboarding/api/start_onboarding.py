@@ -17,7 +17,7 @@ router = Router()
 @router.post("/jira/onboarding", summary="Select Jira projects and start syncing them", responses={202: {}})
 def post_onboarding(request: Annotated[StartOnboardingRequest, Body()]) -> Response[StartOnboardingResponse]:
     require_json_body(router)
-    from jira_onboarding.logic.start_onboarding import start_onboarding  # lazy: cold starts
+    from jira_onboarding.logic.run.start import start_onboarding  # lazy: cold starts
 
     result: StartOnboardingResponse = start_onboarding(
         current_team_id(router), request, lambda_context=router.lambda_context

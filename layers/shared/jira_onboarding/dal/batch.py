@@ -43,7 +43,7 @@ class SerializedItem(NamedTuple):
 def serialize_values(model: type[Model], values: dict[str, Any]) -> SerializedItem:
     """What `model(**values).serialize()` gives, without building the model: its descriptors cost
     more than the write itself when a batch stores 1,000 issues. Same defaults, same null checks;
-    for models without map attributes (tests/unit/test_tables.py compares the two)."""
+    for models without map attributes (tests/unit/dal/test_tables.py compares the two)."""
     attributes = _plain_attributes(model)
     unknown = values.keys() - attributes.keys()
     if unknown:

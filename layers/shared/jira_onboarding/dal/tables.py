@@ -95,7 +95,7 @@ class TeamMemberItem(_TeamModel):
     match_method = UnicodeAttribute(null=True)
     match_confidence = NumberAttribute(null=True)
     matched_at = UTCDateTimeAttribute(null=True)
-    match_evidence = JSONAttribute(null=True)  # what their PRs say (logic/match_evidence.py)
+    match_evidence = JSONAttribute(null=True)  # what their PRs say (logic/people/evidence.py)
 
 
 class JiraUserItem(_TeamModel):
@@ -192,7 +192,7 @@ class JiraConnectionItem(_TeamModel):
     site_url = UnicodeAttribute()
     auth_kind = UnicodeAttribute()
     # The credentials, envelope-encrypted (jira_onboarding/credentials.py); `secret_name` only for a
-    # connection registered before that, until logic/migrate_connections.py moves it here.
+    # connection registered before that, until logic/connection/migrate.py moves it here.
     credentials_envelope = UnicodeAttribute(null=True)
     secret_name = UnicodeAttribute(null=True)
     field_map = JSONAttribute(null=True)

@@ -1,5 +1,5 @@
 """Sprint commitment recorded at start: where a sprint's start was seen live, the metrics use the
-scope recorded then (logic/live_sprints.py) instead of reconstructing it from history."""
+scope recorded then (logic/live/sprints.py) instead of reconstructing it from history."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from jira_onboarding.sprint_metrics.sprints import Count, SprintMetricsReport
 def apply_recorded_scopes(
     report: SprintMetricsReport, scopes: dict[int, dict[str, Any]]
 ) -> SprintMetricsReport:
-    """Sprints whose start was seen live (logic/live_sprints.py): their commitment is the scope
+    """Sprints whose start was seen live (logic/live/sprints.py): their commitment is the scope
     recorded then, exact, instead of the one reconstructed from the Sprint field's history."""
     for board in report.boards:
         for sprint in board.sprints:

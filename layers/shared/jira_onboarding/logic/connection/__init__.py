@@ -1,0 +1,1 @@
+"""A team's Jira connection: register, disconnect, migrate, and the site's projects."""

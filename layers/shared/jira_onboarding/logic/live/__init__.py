@@ -1,0 +1,1 @@
+"""Live updates: receive and authenticate webhooks, queue, apply events, sprints, metrics, registration."""

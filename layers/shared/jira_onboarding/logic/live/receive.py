@@ -1,0 +1,123 @@
+"""Receive one Jira webhook delivery: authenticate it, check size and shape, queue it, answer at once.
+
+No Jira call and no sync work here: Jira waits for the answer and retries on 408/409/425/429/5xx and
+timeouts. A delivery whose connection is unknown, or whose signature is missing or wrong, gets the
+same 401 whether the connection exists or not, and nothing is queued or written. The receiver
+writes nothing at all: a delivery seen before (`X-Atlassian-Webhook-Identifier`, the same on every
+retry) is queued again and the consumer's idempotency, keyed by that identifier, applies it once
+(a marker written here too would be the same dedupe twice, and a third of the receiver's latency).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import secrets
+import time
+from typing import Any
+
+from jira_onboarding import aws
+from jira_onboarding.credentials import stored_credentials
+from jira_onboarding.dal.live import WebhookEndpoint, get_endpoint
+from jira_onboarding.dal.team import TeamStores
+from jira_onboarding.logic.live.auth import verify_bearer_jwt, verify_hub_signature
+from jira_onboarding.logic.live.events import LiveMessage, queue_body, shape_problem
+from jira_onboarding.observability import MetricUnit, logger, metrics
+from jira_onboarding.settings import get_settings
+
+# Jira's deliveries are a few KiB to a few hundred; anything over this is not one of them.
+MAX_WEBHOOK_BYTES = 1024 * 1024
+CONNECTION_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+# Unknown connections are checked against this secret, so they cost what a known one does.
+_DECOY_SECRET = secrets.token_urlsafe(32)
+
+
+def _answer(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+UNAUTHORIZED = {"message": "The delivery's signature was not accepted."}
+
+
+def _raw_body(event: dict[str, Any]) -> bytes | None:
+    """The body's bytes as Jira sent them: API Gateway base64-encodes bodies it does not treat as
+    text, and the signature is over the raw bytes."""
+    body = event.get("body")
+    if body is None:
+        return b""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except (ValueError, binascii.Error):
+            return None
+    return str(body).encode("utf-8")
+
+
+def _signing_secret(endpoint: WebhookEndpoint) -> str | None:
+    """The admin webhook's secret, or the OAuth app's client secret, from the connection's
+    sealed credentials."""
+    connection = TeamStores(endpoint.team_id).connection.get()
+    secret = stored_credentials(endpoint.team_id, connection) if connection else None
+    if secret is None:
+        return None
+    name = "client_secret" if endpoint.auth_kind == "oauth" else "webhook_secret"
+    value = secret.get(name)
+    return value if isinstance(value, str) and value else None
+
+
+def _refusal(endpoint: WebhookEndpoint | None, raw: bytes, headers: dict[str, str]) -> str | None:
+    """None if the delivery is authentic for the endpoint; else why not (for the log only)."""
+    if endpoint is None:
+        verify_hub_signature(_DECOY_SECRET, raw, headers.get("x-hub-signature"))
+        return "unknown connection"
+    secret = _signing_secret(endpoint)
+    if secret is None:
+        verify_hub_signature(_DECOY_SECRET, raw, headers.get("x-hub-signature"))
+        return "no signing secret stored"
+    if endpoint.auth_kind == "oauth":
+        return verify_bearer_jwt(secret, headers.get("authorization"))
+    if not verify_hub_signature(secret, raw, headers.get("x-hub-signature")):
+        return "bad or missing X-Hub-Signature"
+    return None
+
+
+def receive_webhook(event: dict[str, Any]) -> dict[str, Any]:
+    """The API Gateway (HTTP API, payload 2.0) answer to one delivery."""
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    raw = _raw_body(event)
+    if raw is not None and len(raw) > MAX_WEBHOOK_BYTES:
+        return _answer(413, {"message": f"A webhook delivery is at most {MAX_WEBHOOK_BYTES} bytes."})
+    connection_id = str((event.get("pathParameters") or {}).get("connection_id") or "")
+    endpoint = get_endpoint(connection_id) if CONNECTION_ID.match(connection_id) else None
+    reason = _refusal(endpoint, raw or b"", headers) if raw is not None else "unreadable body"
+    if reason is not None or endpoint is None:
+        logger.warning("Webhook delivery refused", extra={"reason": reason})
+        metrics.add_metric(name="WebhookDeliveriesRefused", unit=MetricUnit.Count, value=1)
+        return _answer(401, UNAUTHORIZED)
+    logger.append_keys(team_id=endpoint.team_id)
+    try:
+        parsed = json.loads(raw or b"")
+    except ValueError:
+        parsed = None
+    problem = shape_problem(parsed)
+    if problem is not None:
+        return _answer(400, {"message": problem})
+    delivery_id = headers.get("x-atlassian-webhook-identifier") or hashlib.sha256(raw or b"").hexdigest()
+    message = LiveMessage(
+        team_id=endpoint.team_id, delivery_id=delivery_id, received_at=time.time(), event=parsed
+    )
+    settings = get_settings()
+    # Not queued: the error is a 500, and Jira retries it.
+    aws.client("sqs", settings.region).send_message(
+        QueueUrl=settings.live_updates_queue_url, MessageBody=queue_body(message)
+    )
+    metrics.add_metric(name="WebhookDeliveriesQueued", unit=MetricUnit.Count, value=1)
+    return _answer(202, {"accepted": True})

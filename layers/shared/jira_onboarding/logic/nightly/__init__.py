@@ -1,0 +1,1 @@
+"""The nightly fan-out: the team's schedule and the nightly run."""

@@ -1,0 +1,1 @@
+"""Jira users and the team's members: the users step, matching, PR evidence, manual matches."""

@@ -1,0 +1,1 @@
+"""An onboarding run: start, plan, segments, lifecycle, reconcile, finish, status."""

@@ -1,0 +1,178 @@
+"""Record a team's project selection and start the sync execution.
+
+Posting the same selection twice (a double click, a client retry) returns the same run and starts
+one execution: Powertools idempotency keyed on (team, selection), and an execution named after the
+run, which Step Functions will not start twice. A different selection while a run is in progress
+starts a new run for the new selection: projects in both are taken over by the new run (the old
+run's steps see they no longer own them and stop), projects left out of it stop being tracked and
+keep the data already synced.
+"""
+
+from __future__ import annotations
+
+import json
+from contextvars import ContextVar
+from functools import lru_cache
+from typing import Any
+
+from jira_onboarding import aws
+from jira_onboarding.contracts import StartOnboardingRequest, StartOnboardingResponse
+from jira_onboarding.dal.team import TeamStores
+from jira_onboarding.logic.run.ids import new_run_id
+from jira_onboarding.observability import logger
+from jira_onboarding.records import RunStatus
+from jira_onboarding.settings import get_settings
+
+# A repeated selection within this window is the same request (double clicks, client retries).
+IDEMPOTENCY_WINDOW_S = 600
+# The key of a selection: its team and its projects in any order (JMESPath's sort). The hashed
+# value is the one the start hashed before it used idempotent_function: records written then
+# still answer a repeat.
+SELECTION_KEY = "{team_id: team_id, project_keys: sort(project_keys)}"
+
+# The team whose request is being started: the idempotency table's partition key, as every table's.
+_requesting_team: ContextVar[str] = ContextVar("requesting_team")
+
+
+def status_url(run_id: str) -> str:
+    return f"/jira/onboarding/{run_id}"
+
+
+def execution_arn(state_machine_arn: str, run_id: str) -> str:
+    """The ARN Step Functions gives the execution named `run_id` of a standard state machine:
+    arn:<partition>:states:<region>:<account>:execution:<state machine name>:<execution name>.
+    Known before the start, so the run item is written once, with it."""
+    return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{run_id}"
+
+
+def launch_run(
+    team_id: str,
+    project_keys: list[str],
+    *,
+    trigger: str,
+    start: bool = True,
+    untrack_others: bool = False,
+    require_connection: bool = False,
+    run_id: str | None = None,
+) -> tuple[str, str]:
+    """Record a run over `project_keys` (PENDING) and start its execution; returns (run id, status).
+
+    With `untrack_others` (a new selection), the team's projects left out stop being tracked; with
+    `require_connection`, nothing is recorded for a team without a Jira connection. If the
+    execution cannot be started (or `start` is False), the run is QUEUED, the projects stay PENDING
+    and the nightly retry runs them: the caller never sees an error for a pipeline problem.
+    `run_id` names the run instead of a new one (the nightly run's is deterministic).
+    """
+    settings = get_settings()
+    repo = TeamStores(team_id)
+    run_id = run_id or new_run_id(team_id, project_keys)
+    logger.append_keys(run_id=run_id)
+    machine_arn = settings.state_machine_arn
+    expected_arn = execution_arn(machine_arn, run_id) if machine_arn and start else None
+    repo.runs.record(
+        run_id,
+        project_keys,
+        trigger=trigger,
+        status=RunStatus.RUNNING if start else RunStatus.QUEUED,
+        reason=None if start else "Queued for the nightly sync.",
+        execution_arn=expected_arn,
+        untrack_others=untrack_others,
+        require_connection=require_connection,
+    )
+    if not start:
+        return run_id, "PENDING"
+    try:
+        if not machine_arn:
+            raise RuntimeError("STATE_MACHINE_ARN is not set")
+        execution = aws.client("stepfunctions", settings.region).start_execution(
+            stateMachineArn=machine_arn,
+            name=run_id,
+            input=json.dumps({"team_id": team_id, "run_id": run_id, "project_keys": project_keys}),
+        )
+    except Exception as exc:
+        if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+            # Step Functions refuses a second execution of one name: this run was started already.
+            logger.info("The sync execution of this run exists already; not started twice")
+            return run_id, RunStatus.RUNNING.value
+        logger.exception("Could not start the sync execution; the nightly retry will run it")
+        repo.runs.mark_queued(run_id, "The sync could not be started; it will run in the nightly batch.")
+        return run_id, "PENDING"
+    if execution["executionArn"] != expected_arn:
+        # Not for this stack's standard state machine; an alias or express one is named otherwise.
+        repo.runs.set_execution_arn(run_id, execution["executionArn"])
+    return run_id, RunStatus.RUNNING.value
+
+
+def _start(selection: dict[str, Any]) -> dict[str, Any]:
+    # lazy: Powertools' feature flags import boto3 (AppConfig), which the nightly function does not need
+    from jira_onboarding.feature_flags import pipeline_enabled
+
+    team_id: str = selection["team_id"]
+    keys: list[str] = selection["project_keys"]
+    enabled = pipeline_enabled(team_id)
+    run_id, status = launch_run(
+        team_id, keys, trigger="selection", start=enabled, untrack_others=True, require_connection=True
+    )
+    from jira_onboarding.logic.live.registration import request_registration_sync  # lazy: cold starts
+
+    request_registration_sync(team_id)  # the dynamic webhook follows the selection
+    logger.info(
+        "Jira project selection recorded", extra={"project_keys": keys, "status": status, "pipeline": enabled}
+    )
+    return StartOnboardingResponse(
+        run_id=run_id, status_url=status_url(run_id), project_keys=keys, status=status
+    ).model_dump()
+
+
+@lru_cache(maxsize=4)
+def _idempotent_start(table_name: str, client: Any) -> tuple[Any, Any]:
+    """`_start` behind Powertools idempotency, and its config; built once per execution environment
+    and table client. One persistence layer for every team: each one built registers a User-Agent
+    hook on the client, so one per request (or per team) piled up hooks that every later DynamoDB
+    call ran (a warm container slowed down for life)."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    class TeamPartitionedPersistenceLayer(DynamoDBPersistenceLayer):
+        """Powertools' DynamoDB layer with the requesting team as the partition key value
+        (`static_pk_value`, read when a record's key is built), the selection's hash as the sort key."""
+
+        @property  # type: ignore[override]
+        def static_pk_value(self) -> str:
+            return _requesting_team.get()
+
+        @static_pk_value.setter
+        def static_pk_value(self, value: str) -> None:
+            pass  # the constructor's value: the team of each request is used instead
+
+    store = TeamPartitionedPersistenceLayer(
+        table_name=table_name,
+        key_attr="team_id",
+        sort_key_attr="idempotency_key",
+        boto3_client=client,
+    )
+    config = IdempotencyConfig(event_key_jmespath=SELECTION_KEY, expires_after_seconds=IDEMPOTENCY_WINDOW_S)
+    start = idempotent_function(
+        _start, data_keyword_argument="selection", persistence_store=store, config=config
+    )
+    return start, config
+
+
+def start_onboarding(
+    team_id: str, request: StartOnboardingRequest, *, lambda_context: Any = None
+) -> StartOnboardingResponse:
+    """Track the selected projects as PENDING and start the execution named after the run."""
+    settings = get_settings()
+    start, config = _idempotent_start(settings.tables.idempotency, aws.client("dynamodb", settings.region))
+    if lambda_context is not None:
+        # An invocation that dies mid-start frees its in-progress record when its time runs out.
+        config.register_lambda_context(lambda_context)
+    token = _requesting_team.set(team_id)
+    try:
+        result = start(selection={"team_id": team_id, "project_keys": request.project_keys})
+    finally:
+        _requesting_team.reset(token)
+    return StartOnboardingResponse.model_validate(result)
