@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import OnboardingRequestError
-from jira_onboarding.logic.connection.register import open_jira
+from jira_onboarding.logic.jira_access.gateway import open_jira
 
 from local_harness.stack import LocalStack
 from tests.conftest import SIM_EMAIL, SIM_TOKEN, TEAM

@@ -8,7 +8,8 @@ import boto3
 import pytest
 from jira_onboarding.dal.tables import JiraConnectionItem, bind_tables
 from jira_onboarding.dal.team import TeamStores
-from jira_onboarding.logic.connection.register import load_credentials, secret_name_for
+from jira_onboarding.logic.connection.register import secret_name_for
+from jira_onboarding.logic.jira_access.gateway import load_credentials
 from jira_onboarding.logic.jira_access.tokens import read_stored_credentials
 from jira_onboarding.logic.nightly.schedules import schedule_name_for
 

@@ -19,15 +19,9 @@ from jira_onboarding.dal.tables import JiraConnectionItem, bind_tables
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import OnboardingRequestError
 from jira_onboarding.jira.client import JiraClient
-from jira_onboarding.logic.connection import register as connections
-from jira_onboarding.logic.connection.register import (
-    add_to_credentials,
-    connect_jira,
-    load_credentials,
-    open_jira,
-    register_connection,
-    secret_name_for,
-)
+from jira_onboarding.logic.connection.register import connect_jira, register_connection, secret_name_for
+from jira_onboarding.logic.jira_access import gateway
+from jira_onboarding.logic.jira_access.gateway import add_to_credentials, load_credentials, open_jira
 from jira_onboarding.logic.jira_access.tokens import TokenStore
 
 from jira_simulator import JiraSimulator
@@ -246,8 +240,8 @@ def oauth_team(team_id: str, jira: Callable, monkeypatch: pytest.MonkeyPatch) ->
     )
     http = httpx.Client(transport=httpx.MockTransport(fake.tokens))
     monkeypatch.setattr(
-        connections,
-        "_token_store",
+        gateway,
+        "token_store",
         lambda repo: TokenStore(repo, token_url="https://auth.example/oauth/token", http=http, wait_s=0.0),
     )
     jira(fake.jira)
@@ -273,7 +267,7 @@ def test_open_jira_uses_the_token_another_lambda_rotated_meanwhile_without_rotat
     team_id, fake = oauth_team
     client = open_jira(team_id, TeamStores(team_id))
     # Another Lambda rotates the tokens after this client read them
-    assert connections._token_store(TeamStores(team_id)).refresh(spent="refresh-1") == "access-2"
+    assert gateway.token_store(TeamStores(team_id)).refresh(spent="refresh-1") == "access-2"
 
     me = client.myself()
 

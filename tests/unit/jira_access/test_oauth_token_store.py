@@ -9,7 +9,8 @@ import httpx
 import pytest
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import JiraAuthError, NotConnectedError, OnboardingRequestError
-from jira_onboarding.logic.connection.register import load_credentials, register_connection
+from jira_onboarding.logic.connection.register import register_connection
+from jira_onboarding.logic.jira_access.gateway import load_credentials
 from jira_onboarding.logic.jira_access.tokens import TokenStore, tokens_secret
 
 NOW = 1_800_000_000.0

@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 import pytest
 from jira_onboarding.dal.live import LiveStore
 from jira_onboarding.logic.live import sprints as live_sprints
-from jira_onboarding.logic.live.apply import TeamBatch, apply_jira_events
+from jira_onboarding.logic.live.apply import apply_jira_events
 from jira_onboarding.logic.live.sprints import apply_sprint_event, refresh_changed_boards
+from jira_onboarding.logic.live.team_batch import TeamBatch
 from jira_onboarding.settings import get_settings
 
 from tests.unit.live_support import LiveTeam, onboard

@@ -13,7 +13,8 @@ from jira_onboarding import aws
 from jira_onboarding.dal.tables import JiraConnectionItem, bind_tables
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.connection.migrate import migrate_connections
-from jira_onboarding.logic.connection.register import load_credentials, secret_name_for
+from jira_onboarding.logic.connection.register import secret_name_for
+from jira_onboarding.logic.jira_access.gateway import load_credentials
 from jira_onboarding.logic.nightly.retry import nightly_run_id, start_team_night
 from jira_onboarding.logic.nightly.schedules import ensure_nightly_schedule, schedule_name_for
 from jira_onboarding.settings import get_settings

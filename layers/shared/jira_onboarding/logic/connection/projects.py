@@ -178,7 +178,7 @@ def list_site_projects(
     team_id: str, start_at: int = 0, max_results: int = 50, *, client: JiraClient | None = None
 ) -> JiraProjectsResponse:
     """One page of the connected site's projects, marked tracked or with their first-sync plan."""
-    from jira_onboarding.logic.connection.register import open_jira  # lazy: credentials only here
+    from jira_onboarding.logic.jira_access.gateway import open_jira  # lazy: credentials only here
 
     repo = TeamStores(team_id)
     own = client is None

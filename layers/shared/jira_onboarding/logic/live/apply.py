@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,8 +21,11 @@ from jira_onboarding.dal.live import LiveStore
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import JiraBadRequestError, JiraThrottledError
 from jira_onboarding.jira.models import FieldMap, JiraIssue, parse_issue
-from jira_onboarding.logic.connection.register import open_jira
 from jira_onboarding.logic.jira_access.changelog import attach_changelogs
+from jira_onboarding.logic.jira_access.gateway import open_jira
+from jira_onboarding.logic.live import metrics as live_metrics
+from jira_onboarding.logic.live import registration as live_registration
+from jira_onboarding.logic.live import sprints as live_sprints
 from jira_onboarding.logic.live.events import (
     DELETE_EVENT,
     REFETCH_EVENTS,
@@ -33,26 +34,11 @@ from jira_onboarding.logic.live.events import (
     issue_ref,
     parse_message,
 )
+from jira_onboarding.logic.live.team_batch import TeamBatch
 from jira_onboarding.observability import MetricUnit, logger, metrics
-from jira_onboarding.records import TrackedProject
 
 # Issues per search page: the search's limit when fields are asked for is at least this.
 REFETCH_PAGE_SIZE = 100
-
-
-@dataclass
-class TeamBatch:
-    """One team's share of a batch: its tracked projects and its issues' current state in Jira."""
-
-    team_id: str
-    tracked: dict[str, TrackedProject] = field(default_factory=dict)
-    current: dict[str, JiraIssue] = field(default_factory=dict)  # issue id -> state now in Jira
-    failure: Exception | None = None
-    changed_projects: set[str] = field(default_factory=set)
-    applied_by_project: Counter[str] = field(default_factory=Counter)
-    applied: int = 0
-    dropped: int = 0
-    jira_calls: int = 0
 
 
 def _refetch(team: TeamBatch, repo: TeamStores, issue_ids: list[str], field_map: FieldMap) -> None:
@@ -148,10 +134,6 @@ def _apply_issue_event(message: LiveMessage, team: TeamBatch) -> str:
 
 def apply_message(message: LiveMessage, team: TeamBatch) -> str:
     """Apply one event with what `prepare` fetched; returns what happened (for the log and tests)."""
-    from jira_onboarding.logic.live import metrics as live_metrics
-    from jira_onboarding.logic.live import registration as live_registration
-    from jira_onboarding.logic.live import sprints as live_sprints
-
     if message.kind == "refresh_metrics":
         return live_metrics.run_scheduled(message.team_id)
     if message.kind == "sync_registration":
@@ -189,9 +171,6 @@ def _idempotent_apply(message: LiveMessage, team: TeamBatch, context: Any) -> st
 
 def _finish(teams: dict[str, TeamBatch]) -> None:
     """After the batch: status counters, the rate-bounded sprint refresh, the debounced metrics."""
-    from jira_onboarding.logic.live import metrics as live_metrics
-    from jira_onboarding.logic.live import sprints as live_sprints
-
     now = datetime.now(UTC)
     for team in teams.values():
         if team.failure is not None or not (team.applied or team.dropped):

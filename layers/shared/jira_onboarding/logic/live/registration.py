@@ -19,7 +19,7 @@ from jira_onboarding import aws
 from jira_onboarding.contracts import LiveUpdatesSetup
 from jira_onboarding.dal.live import LiveStore, LiveUpdateItem
 from jira_onboarding.dal.team import TeamStores
-from jira_onboarding.logic.connection.register import add_to_credentials, open_jira
+from jira_onboarding.logic.jira_access.gateway import add_to_credentials, open_jira
 from jira_onboarding.logic.live.auth import new_webhook_secret
 from jira_onboarding.observability import logger
 from jira_onboarding.settings import get_settings

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jira_onboarding.budget import Priority
 from jira_onboarding.dal.live import LiveStore
@@ -20,13 +20,11 @@ from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import JiraNotFoundError
 from jira_onboarding.jira.client import JiraClient
 from jira_onboarding.jira.models import FieldMap, JiraBoard, JiraIssue, JiraSprint, parse_issue
-from jira_onboarding.logic.connection.register import open_jira
 from jira_onboarding.logic.jira_access.changelog import attach_changelogs
+from jira_onboarding.logic.jira_access.gateway import open_jira
+from jira_onboarding.logic.live.team_batch import TeamBatch
 from jira_onboarding.observability import logger
 from jira_onboarding.settings import get_settings
-
-if TYPE_CHECKING:
-    from jira_onboarding.logic.live.apply import TeamBatch
 
 SCOPE_PAGE_SIZE = 100
 

@@ -18,7 +18,7 @@ from typing import Any
 from jira_onboarding.contracts import StepInput, UsersSummary
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import JiraRateLimitExhaustedError, JiraThrottledError
-from jira_onboarding.logic.connection.register import open_jira
+from jira_onboarding.logic.jira_access.gateway import open_jira
 from jira_onboarding.logic.jira_access.waits import (
     MAX_HELD_SECONDS,
     MAX_THROTTLED_SECONDS,

@@ -32,7 +32,7 @@ from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import PROJECT_REFUSED
 from jira_onboarding.jira.client import JiraClient
 from jira_onboarding.jira.models import FieldMap, parse_jira_datetime
-from jira_onboarding.logic.connection.register import open_jira
+from jira_onboarding.logic.jira_access.gateway import open_jira
 from jira_onboarding.logic.run.finish import mark_failed
 from jira_onboarding.observability import logger
 from jira_onboarding.records import ProjectSegment, SyncStatus, TrackedProject

@@ -14,7 +14,7 @@ from typing import Any
 
 from jira_onboarding.contracts import StepInput
 from jira_onboarding.dal.team import TeamStores
-from jira_onboarding.logic.connection.register import open_jira
+from jira_onboarding.logic.jira_access.gateway import open_jira
 from jira_onboarding.logic.run.lifecycle import sweep_deleted
 from jira_onboarding.observability import logger
 from jira_onboarding.records import SyncStatus

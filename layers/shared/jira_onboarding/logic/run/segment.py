@@ -22,8 +22,8 @@ from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import JiraRateLimitExhaustedError, JiraThrottledError
 from jira_onboarding.jira.client import BULK_CHANGELOG_MAX_ISSUES, JiraClient
 from jira_onboarding.jira.models import FieldMap, parse_issue
-from jira_onboarding.logic.connection.register import open_jira
 from jira_onboarding.logic.jira_access.changelog import attach_changelogs
+from jira_onboarding.logic.jira_access.gateway import open_jira
 from jira_onboarding.logic.jira_access.waits import (
     MAX_HELD_SECONDS,
     MAX_THROTTLED_SECONDS,
