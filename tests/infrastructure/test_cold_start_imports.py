@@ -68,7 +68,9 @@ def measured() -> dict[str, dict[str, list[str]]]:
 def test_every_function_imports_at_cold_start_exactly_what_is_pinned() -> None:
     pinned = json.loads(PINNED.read_text(encoding="utf-8"))
     now = measured()
-    assert sorted(now) == sorted(pinned), "a function was added or removed: rewrite the pinned sets (see above)"
+    assert sorted(now) == sorted(pinned), (
+        "a function was added or removed: rewrite the pinned sets (see above)"
+    )
     changed = {
         name: {
             "added": sorted(set(now[name][kind]) - set(pinned[name][kind])),

@@ -115,13 +115,34 @@ def simulated_jira(monkeypatch: pytest.MonkeyPatch, simulator: Any) -> Any:
     return simulator
 
 
+def team_site(team_id: str) -> str:
+    """A simulated site of the team's own: the site budget is per site, so a test on its own site
+    finds no slot, pause or probe another test left (tests that share a site say so)."""
+    return f"https://{team_id}.atlassian.net"
+
+
+def forget_site_budget(site_url: str) -> None:
+    """Remove the site's budget item, if the budget table is on (what a test leaves on its site)."""
+    import boto3
+    from jira_onboarding.budget import site_key
+    from jira_onboarding.settings import get_settings
+
+    table = get_settings().tables.jira_site_budgets
+    if table:
+        boto3.client("dynamodb", region_name=REGION).delete_item(
+            TableName=table, Key={"site_key": {"S": site_key(site_url)}}
+        )
+
+
 @pytest.fixture
-def connected_team(team_id: str, simulated_jira: Any, workspace: Any) -> str:
-    """A team of this test's own with the simulator as its Jira (a secret on moto) and its members."""
+def connected_team(team_id: str, simulated_jira: Any, workspace: Any) -> Iterator[str]:
+    """A team of this test's own, on a site of its own, with the simulator as its Jira and its
+    members; the site's budget item goes at teardown."""
     from tests.conftest import connect_team
 
-    connect_team(team_id, "https://acme-sim.atlassian.net", workspace)
-    return team_id
+    connect_team(team_id, team_site(team_id), workspace)
+    yield team_id
+    forget_site_budget(team_site(team_id))
 
 
 @pytest.fixture

@@ -34,8 +34,8 @@ from jira_simulator.control import Change, Control
 from jira_simulator.live import live_parts
 from jira_simulator.webhooks import WebhookDispatcher
 from tests.conftest import SIM_EMAIL, SIM_TOKEN
+from tests.unit.conftest import team_site
 
-SITE = "https://acme-sim.atlassian.net"
 WEBHOOK_BASE = "https://hooks.example.test"
 OAUTH_TOKEN = "demo-oauth-token"  # the simulator's accepted OAuth access token
 SMALL = WorkspaceSize(
@@ -288,7 +288,7 @@ def make_live_team(
         }
     else:
         credentials = {"email": SIM_EMAIL, "api_token": SIM_TOKEN}
-    register_connection(team_id, SITE, auth_kind, credentials)
+    register_connection(team_id, team_site(team_id), auth_kind, credentials)
     field_map = onboard(team_id, ws) if onboarded else FieldMap()
     return LiveTeam(team_id, simulator, hooks, control, field_map)
 

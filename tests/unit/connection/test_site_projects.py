@@ -29,6 +29,7 @@ from jira_onboarding.records import SyncStatus, TrackedProject
 from jira_simulator import JiraSimulator
 from jira_simulator.spec import undocumented_request_parts
 from tests.conftest import SIM_EMAIL, SIM_TOKEN, connect_team
+from tests.unit.conftest import team_site
 
 SITE = "https://your-domain.atlassian.net"
 
@@ -280,7 +281,7 @@ def test_list_site_projects_answers_502_with_what_jira_said_when_it_fails(team_i
 def test_list_site_projects_opens_the_teams_own_connection_when_given_no_client(
     team_id: str, simulated_jira: JiraSimulator
 ) -> None:
-    connect_team(team_id, "https://acme-sim.atlassian.net")
+    connect_team(team_id, team_site(team_id))
 
     answer = list_site_projects(team_id)
 

@@ -303,9 +303,9 @@ def test_apply_jira_events_lets_onboarding_go_first_on_a_busy_site(live_team: Li
     from jira_onboarding.dal.site_budget import SiteBudgetStore
     from jira_onboarding.settings import get_settings
 
-    from tests.unit.live_support import SITE
+    from tests.unit.conftest import team_site
 
-    store, site = SiteBudgetStore(BUDGETS_TABLE), site_key(SITE)
+    store, site = SiteBudgetStore(BUDGETS_TABLE), site_key(team_site(live_team.team_id))
     clock = [time.time()]
     onboarding = [True]
 
@@ -319,8 +319,7 @@ def test_apply_jira_events_lets_onboarding_go_first_on_a_busy_site(live_team: Li
             super().__init__(*args, **{**kwargs, "clock": lambda: clock[0], "sleep": wait})
 
     # Undone at the end of the test, before live_queue's fixture puts its own setting back: the
-    # budget table stays off for the live tests after this one, and the site's budget item (shared
-    # by every test on this site) goes, so no test after this one finds the site booked ahead
+    # budget table stays off for the live tests after this one, and the site's budget item goes
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JIRA_SITE_BUDGETS_TABLE", BUDGETS_TABLE)
         patch.setattr(pacer, "SitePacer", VirtualTimePacer)
@@ -342,6 +341,6 @@ def test_apply_jira_events_lets_onboarding_go_first_on_a_busy_site(live_team: Li
             assert live_team.item("ALPHA-3")["summary"] == "Edited live"
         finally:
             boto3.client("dynamodb", region_name="us-east-1").delete_item(
-                TableName=BUDGETS_TABLE, Key={"site_key": {"S": site_key(SITE)}}
+                TableName=BUDGETS_TABLE, Key={"site_key": {"S": site}}
             )
     get_settings.cache_clear()

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from jira_onboarding.dal.live import LiveStore
-from jira_onboarding.logic.live.metrics import LIVE_RUN_ID, SQS_MAX_DELAY_S, request_refresh, run_scheduled
+from jira_onboarding.logic.live.metrics import LIVE_RUN_ID, request_refresh, run_scheduled
+from jira_onboarding.logic.live.queue import SQS_MAX_DELAY_S
 from jira_onboarding.logic.metrics import compute as compute_module
 from jira_onboarding.settings import get_settings
 

@@ -27,8 +27,8 @@ from jira_simulator import JiraSimulator
 from jira_simulator.live import live_parts
 from jira_simulator.webhooks import hs256_jwt
 from tests.conftest import SIM_EMAIL, SIM_TOKEN
+from tests.unit.conftest import team_site
 from tests.unit.live_support import (
-    SITE,
     WEBHOOK_BASE,
     LiveTeam,
     Queue,
@@ -69,7 +69,9 @@ def admin(dynamodb_tables: None) -> Admin:
     """A team connected with an API token, live updates on (shared by this module's tests: the
     receiver writes nothing, which the tests check)."""
     team_id = f"team-{uuid.uuid4().hex[:12]}"
-    register_connection(team_id, SITE, "api_token", {"email": SIM_EMAIL, "api_token": SIM_TOKEN})
+    register_connection(
+        team_id, team_site(team_id), "api_token", {"email": SIM_EMAIL, "api_token": SIM_TOKEN}
+    )
     setup = enable_live_updates(team_id, base_url=WEBHOOK_BASE)
     assert setup.secret
     return Admin(team_id, _connection_id(setup), setup.secret)
@@ -171,7 +173,9 @@ def test_receive_webhook_answers_an_unknown_connection_as_a_bad_signature(
 def test_receive_webhook_refuses_a_connection_whose_signing_secret_is_not_stored(
     team_id: str, live_queue: Queue
 ):
-    register_connection(team_id, SITE, "api_token", {"email": SIM_EMAIL, "api_token": SIM_TOKEN})
+    register_connection(
+        team_id, team_site(team_id), "api_token", {"email": SIM_EMAIL, "api_token": SIM_TOKEN}
+    )
     connection_id = uuid.uuid4().hex
     LiveStore(team_id).save_endpoint(
         connection_id, "api_token", f"{WEBHOOK_BASE}/jira/webhooks/{connection_id}"

@@ -9,27 +9,16 @@ change is reflected within about 5 minutes and a team costs at most one recomput
 
 from __future__ import annotations
 
-import math
 import time
 
-from jira_onboarding import aws
 from jira_onboarding.contracts import StepInput
 from jira_onboarding.dal.live import LiveStore
+from jira_onboarding.logic.live import queue
 from jira_onboarding.logic.live.events import LiveMessage
 from jira_onboarding.observability import logger
 from jira_onboarding.settings import get_settings
 
 LIVE_RUN_ID = "live"
-SQS_MAX_DELAY_S = 900
-
-
-def _send(message: LiveMessage, delay_s: float) -> None:
-    settings = get_settings()
-    aws.client("sqs", settings.region).send_message(
-        QueueUrl=settings.live_updates_queue_url,
-        MessageBody=message.model_dump_json(),
-        DelaySeconds=max(0, min(SQS_MAX_DELAY_S, math.ceil(delay_s))),
-    )
 
 
 def request_refresh(team_id: str, now: float) -> float | None:
@@ -40,7 +29,7 @@ def request_refresh(team_id: str, now: float) -> float | None:
         now, settings.live_metrics_interval_s, settings.live_metrics_settle_s
     )
     if due is not None:
-        _send(LiveMessage(kind="refresh_metrics", team_id=team_id), due - now)
+        queue.send(LiveMessage(kind="refresh_metrics", team_id=team_id), delay_s=due - now)
     return due
 
 
@@ -54,7 +43,7 @@ def run_scheduled(team_id: str, *, now: float | None = None) -> str:
     if due is None:
         return "nothing scheduled"
     if due > now:
-        _send(LiveMessage(kind="refresh_metrics", team_id=team_id), due - now)
+        queue.send(LiveMessage(kind="refresh_metrics", team_id=team_id), delay_s=due - now)
         return "not due yet"
     if not live.claim_metrics(now):
         return "taken by another consumer"

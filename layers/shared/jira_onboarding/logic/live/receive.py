@@ -19,14 +19,13 @@ import secrets
 import time
 from typing import Any
 
-from jira_onboarding import aws
 from jira_onboarding.credentials import stored_credentials
 from jira_onboarding.dal.live import WebhookEndpoint, get_endpoint
 from jira_onboarding.dal.team import TeamStores
+from jira_onboarding.logic.live import queue
 from jira_onboarding.logic.live.auth import verify_bearer_jwt, verify_hub_signature
-from jira_onboarding.logic.live.events import LiveMessage, queue_body, shape_problem
+from jira_onboarding.logic.live.events import LiveMessage, shape_problem
 from jira_onboarding.observability import MetricUnit, logger, metrics
-from jira_onboarding.settings import get_settings
 
 # Jira's deliveries are a few KiB to a few hundred; anything over this is not one of them.
 MAX_WEBHOOK_BYTES = 1024 * 1024
@@ -114,10 +113,6 @@ def receive_webhook(event: dict[str, Any]) -> dict[str, Any]:
     message = LiveMessage(
         team_id=endpoint.team_id, delivery_id=delivery_id, received_at=time.time(), event=parsed
     )
-    settings = get_settings()
-    # Not queued: the error is a 500, and Jira retries it.
-    aws.client("sqs", settings.region).send_message(
-        QueueUrl=settings.live_updates_queue_url, MessageBody=queue_body(message)
-    )
+    queue.send(message)  # not queued: the error is a 500, and Jira retries it
     metrics.add_metric(name="WebhookDeliveriesQueued", unit=MetricUnit.Count, value=1)
     return _answer(202, {"accepted": True})

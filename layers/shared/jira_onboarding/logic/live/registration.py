@@ -15,12 +15,13 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 
-from jira_onboarding import aws
 from jira_onboarding.contracts import LiveUpdatesSetup
 from jira_onboarding.dal.live import LiveStore, LiveUpdateItem
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.jira_access.gateway import add_to_credentials, open_jira
+from jira_onboarding.logic.live import queue
 from jira_onboarding.logic.live.auth import new_webhook_secret
+from jira_onboarding.logic.live.events import LiveMessage
 from jira_onboarding.observability import logger
 from jira_onboarding.settings import get_settings
 
@@ -141,16 +142,10 @@ def request_registration_sync(team_id: str) -> None:
     """After a selection: the consumer brings the dynamic webhook in line (it has the Jira
     credentials and retries; the start answers at once). Best effort: the daily refresh and the
     next selection try again."""
-    from jira_onboarding.logic.live.events import LiveMessage
-
-    settings = get_settings()
-    if not settings.live_updates_queue_url:
+    if not get_settings().live_updates_queue_url:
         return
     try:
-        aws.client("sqs", settings.region).send_message(
-            QueueUrl=settings.live_updates_queue_url,
-            MessageBody=LiveMessage(kind="sync_registration", team_id=team_id).model_dump_json(),
-        )
+        queue.send(LiveMessage(kind="sync_registration", team_id=team_id))
     except Exception as exc:
         logger.warning("Could not queue the webhook registration", extra={"error": repr(exc)})
 
