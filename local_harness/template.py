@@ -15,40 +15,28 @@ BUILD_DIR = REPO_ROOT / ".aws-sam" / "build"  # where `make build` puts `sam bui
 
 
 class _CfnLoader(yaml.SafeLoader):
-    """A YAML loader that keeps CloudFormation's short tags as their long JSON forms."""
+    """A safe YAML loader that keeps CloudFormation's short tags as their long JSON forms: `!Ref X`
+    is `{"Ref": "X"}`, `!GetAtt X.Arn` is `{"Fn::GetAtt": ["X", "Arn"]}`, `!Condition C` is
+    `{"Condition": "C"}`, and every other `!Name value` is `{"Fn::Name": value}`. The one loader of
+    the template: the harness, the template checks and the ASL renderer all read it through here."""
 
 
-def _tag(name: str):
-    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
-        if isinstance(node, yaml.ScalarNode):
-            value: Any = loader.construct_scalar(node)
-            if name == "Fn::GetAtt" and isinstance(value, str):
-                value = value.split(".", 1)
-        elif isinstance(node, yaml.SequenceNode):
-            value = loader.construct_sequence(node, deep=True)
-        else:
-            value = loader.construct_mapping(node, deep=True)
-        return {name: value}
+def _construct_intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    if suffix in ("Ref", "Condition"):
+        return {suffix: value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        return {"Fn::GetAtt": value.split(".", 1)}
+    return {f"Fn::{suffix}": value}
 
-    return construct
 
-
-for _short, _long in {
-    "!Ref": "Ref",
-    "!GetAtt": "Fn::GetAtt",
-    "!Sub": "Fn::Sub",
-    "!Join": "Fn::Join",
-    "!If": "Fn::If",
-    "!Equals": "Fn::Equals",
-    "!Not": "Fn::Not",
-    "!Select": "Fn::Select",
-    "!Split": "Fn::Split",
-    "!FindInMap": "Fn::FindInMap",
-    "!ImportValue": "Fn::ImportValue",
-    "!GetAZs": "Fn::GetAZs",
-    "!Condition": "Condition",
-}.items():
-    _CfnLoader.add_constructor(_short, _tag(_long))
+_CfnLoader.add_multi_constructor("!", _construct_intrinsic)
 
 
 def load_template(path: Path | str = TEMPLATE_PATH) -> dict[str, Any]:

@@ -19,10 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-try:
-    from .cfn_yaml import load_template
-except ImportError:  # run as a script
-    from cfn_yaml import load_template  # type: ignore[no-redef]
+from local_harness.template import load_template
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -17,9 +17,8 @@ from typing import Any
 
 import pytest
 
-from local_harness.template import BUILD_DIR, build_is_stale
+from local_harness.template import BUILD_DIR, build_is_stale, load_template
 
-from .cfn_yaml import load_own_template
 from .support import (
     REPO_ROOT,
     SAM,
@@ -59,7 +58,7 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def built_resources(build_dir: Path) -> dict[str, Any]:
-    return load_own_template(build_dir / "template.yaml").get("Resources") or {}
+    return load_template(build_dir / "template.yaml").get("Resources") or {}
 
 
 def _artifact(build_dir: Path, built_resources: dict[str, Any], logical_id: str, uri_key: str) -> Path:

@@ -35,6 +35,7 @@ from jira_onboarding.settings import get_settings
 
 from jira_simulator import Fault, FaultPlan, JiraSimulator, Match, Workspace, build_workspace
 from jira_simulator.faults import SimRequest
+from jira_simulator.ratelimits import BURST
 from jira_simulator.server import REMOVED_SEARCH_MESSAGE
 from local_harness.stack import LocalStack
 from tests.conftest import SIM_EMAIL, SIM_TOKEN, TEAM, connect_team
@@ -655,7 +656,7 @@ def test_client_backoff_is_jittered_exponential_and_retry_after_is_a_minimum(see
             (Match(path="/rest/api/3/field", nth=[1, 2]), Fault.status(503)),
             (
                 Match(path="/rest/api/3/field", nth=1),
-                Fault.status(429, retry_after=4, reason="jira-burst-based"),
+                Fault.status(429, retry_after=4, reason=BURST),
             ),
         ]
     )

@@ -27,22 +27,17 @@ from tests.integration.live_support import (
     stored_live,
 )
 
-# The tests share one world per worker, in file order when they run on one: disconnect, then the
-# 404 of a second disconnect, then reconnecting. `make test`'s workers may split a file, so a test
-# that needs the team disconnected disconnects it first if no earlier test here did. The site the
-# team was connected to:
-disconnected_from: dict[str, str] = {}
+
+def _disconnect(world: LiveWorld) -> str:
+    """Given: the team disconnected; returns the site it was connected to."""
+    code, _, answer = world.stack.http("DELETE", "/jira/connection", team_id=world.team_id)
+    assert code == 200, answer
+    return answer["site_url"]
 
 
-def _ensure_disconnected(world: LiveWorld) -> None:
-    if "site_url" not in disconnected_from:
-        code, _, answer = world.stack.http("DELETE", "/jira/connection", team_id=world.team_id)
-        assert code == 200, answer
-        disconnected_from["site_url"] = answer["site_url"]
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture
 def world() -> Iterator[LiveWorld]:
+    """A world of this test's own: each test disconnects (or not) from a connected team."""
     with live_world(kind="dynamic") as live:
         yield live
 
@@ -95,7 +90,6 @@ def test_disconnect_deletes_the_webhook_credentials_and_schedule_and_keeps_the_d
 
     # Then the answer says what happened and what is kept
     assert code == 200, answer
-    disconnected_from["site_url"] = answer["site_url"]
     assert answer["webhook_deleted"] is True and answer["nightly_schedule_deleted"] is True
     assert answer["data_kept"] is True
     assert "disconnected" in answer["message"] and "kept" in answer["message"]
@@ -125,7 +119,7 @@ def test_disconnect_deletes_the_webhook_credentials_and_schedule_and_keeps_the_d
 
 
 def test_disconnect_answers_404_for_a_team_with_no_connection(world: LiveWorld):
-    _ensure_disconnected(world)
+    _disconnect(world)
     for team in (world.team_id, "team-never-connected"):
         code, _, answer = world.stack.http("DELETE", "/jira/connection", team_id=team)
         assert code == 404
@@ -133,13 +127,13 @@ def test_disconnect_answers_404_for_a_team_with_no_connection(world: LiveWorld):
 
 
 def test_reconnecting_resumes_live_updates_and_the_schedule_from_the_kept_data(world: LiveWorld):
-    # Given the team disconnected (above), its data kept
-    _ensure_disconnected(world)
+    # Given the team disconnected, its data kept
+    site_url = _disconnect(world)
     assert TeamStores(world.team_id).connection.get() is None
     stored_before = stored_live(world, TRACKED)
 
     # When it connects again (OAuth), its projects still selected
-    connect_oauth_team(world.team_id, disconnected_from["site_url"], world.hooks.oauth_client_secret)
+    connect_oauth_team(world.team_id, site_url, world.hooks.oauth_client_secret)
     assert world.stack.drain(timeout_s=30)
 
     # Then its schedule is back and the dynamic webhook is registered again for the same selection

@@ -17,8 +17,9 @@ from jira_simulator.webhooks import DeliveryFaults
 from tests.integration.live_support import TRACKED, LiveWorld, live_world, sprint_states, stored_live, truth
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def world() -> Iterator[LiveWorld]:
+    """A world of this test's own (one test changes the selection and disconnects)."""
     os.environ["LIVE_SPRINT_REFRESH_SECONDS"] = "0"  # every batch refreshes the changed boards' sprints
     try:
         with live_world(

@@ -8,6 +8,7 @@ import pytest
 
 from jira_simulator import Fault, FaultPlan, JiraSimulator, Match, SimulatedTimeout
 from jira_simulator.demo import DEMO_EMAIL
+from jira_simulator.ratelimits import BURST
 
 from .conftest import BEARER, make_call
 
@@ -44,9 +45,7 @@ def test_simulator_scripted_faults_fire_on_the_nth_call(demo_ws):
     body = {"jql": "project = ALPHA"}
     assert call("POST", "/rest/api/3/search/jql", body)[0] == 200
     status, headers, _ = call("POST", "/rest/api/3/search/jql", body)
-    assert (
-        status == 429 and headers["Retry-After"] == "2" and headers["RateLimit-Reason"] == "jira-burst-based"
-    )
+    assert status == 429 and headers["Retry-After"] == "2" and headers["RateLimit-Reason"] == BURST
     assert call("POST", "/rest/api/3/search/jql", body)[0] == 200
     assert [call("GET", "/rest/api/3/field")[0] for _ in range(3)] == [503, 503, 200]
     status, headers, _ = call("GET", "/rest/api/3/serverInfo")
@@ -128,7 +127,7 @@ def test_simulator_burst_limit_and_latency(demo_ws):
     results = [call("GET", "/rest/api/3/serverInfo") for _ in range(12)]
     limited = [h for s, h, _ in results if s == 429]
     assert 5 <= len(limited) <= 7
-    assert limited[0]["Retry-After"] == "1" and limited[0]["RateLimit-Reason"] == "jira-burst-based"
+    assert limited[0]["Retry-After"] == "1" and limited[0]["RateLimit-Reason"] == BURST
     time.sleep(0.5)
     assert call("GET", "/rest/api/3/serverInfo")[0] == 200  # the bucket refills
 

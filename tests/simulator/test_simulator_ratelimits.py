@@ -162,3 +162,17 @@ def test_refused_request_logs_its_tenant_and_spends_nothing(demo_ws):
 )
 def test_points_cost_is_a_base_point_plus_objects_returned(method, path, payload, cost):
     assert points_cost(method, path, json.loads(json.dumps(payload))) == cost
+
+
+def test_simulator_names_each_limit_as_the_client_reads_it() -> None:
+    """Two sides of one protocol, each with its own copy (the simulator plays Jira and imports
+    nothing of ours): the `RateLimit-Reason` values must agree."""
+    from jira_onboarding.jira import responses
+
+    from jira_simulator import ratelimits
+
+    assert (ratelimits.BURST, ratelimits.TENANT_QUOTA, ratelimits.GLOBAL_QUOTA) == (
+        responses.BURST,
+        responses.TENANT_QUOTA,
+        responses.GLOBAL_QUOTA,
+    )

@@ -36,11 +36,17 @@ from jira_onboarding.budget.probe import PROBE_POLL_S, Probe
 from jira_onboarding.budget.site import app_key, endpoint_of, points_cost, site_key
 from jira_onboarding.dal.site_budget import Reservation, SiteBudgetStore, SiteState
 from jira_onboarding.errors import JiraThrottledError
-from jira_onboarding.jira.responses import MIN_RETRY_AFTER_S, header_number, reset_epoch, retry_after_seconds
+from jira_onboarding.jira.responses import (
+    GLOBAL_QUOTA,
+    MIN_RETRY_AFTER_S,
+    RATE_LIMIT_REASON,
+    TENANT_QUOTA,
+    header_number,
+    reset_epoch,
+    retry_after_seconds,
+)
 from jira_onboarding.settings import get_settings
 
-TENANT_QUOTA = "jira-quota-tenant-based"
-GLOBAL_QUOTA = "jira-quota-global-based"
 RESET_MARGIN_S = 1.0  # resume a little after the announced reset: early requests earn a longer wait
 APP_STATE_MAX_AGE_S = 2.0  # how stale the app-wide pause may be (read once per that, not per call)
 TYPICAL_POINTS_PER_CALL = 50.0  # before this client has measured its own (search pages cost ~101)
@@ -290,7 +296,7 @@ class SitePacer:
         """The probe's answer: any but a quota's 429 says the window is open (a 429 records the
         next pause in `_throttled`, which also frees the claim)."""
         key, ended = probed
-        reason = response.headers.get("RateLimit-Reason", "")
+        reason = response.headers.get(RATE_LIMIT_REASON, "")
         if response.status_code == 429 and reason in (TENANT_QUOTA, GLOBAL_QUOTA):
             return
         self._store.end_pause(key, ended)
@@ -299,7 +305,7 @@ class SitePacer:
                 self._set_state(key, replace(state, paused_until=0.0, pause_reason=None), now)
 
     def _throttled(self, endpoint: str, headers: httpx.Headers, now: float) -> None:
-        reason = headers.get("RateLimit-Reason", "")
+        reason = headers.get(RATE_LIMIT_REASON, "")
         # Sanitized as the client reads it (inf, NaN, negative, absurd: clamped to [1 s, 1 h]).
         retry_after = retry_after_seconds(headers.get("Retry-After")) or MIN_RETRY_AFTER_S
         if reason in (TENANT_QUOTA, GLOBAL_QUOTA):

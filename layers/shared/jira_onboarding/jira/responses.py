@@ -30,6 +30,13 @@ MAX_RETRY_AFTER_S = 3600.0
 # Only the start of an error body is read for its message: Jira's own are a few hundred bytes.
 _ERROR_BODY_PREFIX = 64 * 1024
 
+RATE_LIMIT_REASON = "RateLimit-Reason"  # the header
+# Jira's `RateLimit-Reason` values (rate limiting, 2026): which limit a 429 comes from.
+BURST = "jira-burst-based"  # one endpoint's token bucket: slow that endpoint
+TENANT_QUOTA = "jira-quota-tenant-based"  # the site's hourly points: pause the site until the reset
+GLOBAL_QUOTA = "jira-quota-global-based"  # the app's shared pool: pause all of the app's OAuth traffic
+PER_ISSUE_WRITE = "jira-per-issue-on-write"
+
 
 def _messages(body: object) -> list[str]:
     if not isinstance(body, dict):
@@ -112,7 +119,7 @@ def error_for_response(
     if status == 410:
         return JiraGoneError(f"Jira removed this endpoint ({detail or 'gone'}).", status=status)
     if status == 429:
-        reason = scrub(response.headers.get("RateLimit-Reason", "rate limited"), secrets, limit=80)
+        reason = scrub(response.headers.get(RATE_LIMIT_REASON, "rate limited"), secrets, limit=80)
         return JiraThrottledError(
             f"Jira is rate limiting these calls ({reason}).",
             retry_after=retry_after_seconds(response.headers.get("Retry-After")),
