@@ -112,7 +112,7 @@ UNIT_LOGIC_COVERAGE_FLOOR ?= 95
 # The unit suite on every core; the integration suite on twice as many workers as cores, because
 # its tests spend a third of their time waiting (Jira's latency, Wait states, pollers): on 2 workers
 # the machine's two cores were 67% busy. `worksteal` keeps them all busy to the end; pytest-randomly
-# shuffles the order of every run (its seed is printed: `-p randomly -p "randomly_seed=N"` replays it).
+# shuffles the order of every run (its seed is printed: `--randomly-seed=N` replays it).
 PYTEST_WORKERS ?= 2
 INTEGRATION_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 xdist = $(if $(filter-out 0 1,$(1)),-n $(1) --dist worksteal)
@@ -124,8 +124,8 @@ test-integration: venv
 # schemathesis' pytest plugin (only the API fuzz tests use it) costs ~1 s of imports: not loaded here.
 test-unit: venv
 	$(PY) -m pytest tests/unit $(call xdist,$(PYTEST_WORKERS)) -q -p no:schemathesis --cov --cov-report=
-	$(PY) -m coverage report --fail-under=$(COVERAGE_FLOOR) | tail -n 1
-	$(PY) -m coverage report --include='*/jira_onboarding/logic/*' --fail-under=$(UNIT_LOGIC_COVERAGE_FLOOR) | tail -n 1
+	$(PY) -m coverage report --fail-under=$(COVERAGE_FLOOR) | grep TOTAL
+	$(PY) -m coverage report --include='*/jira_onboarding/logic/*' --fail-under=$(UNIT_LOGIC_COVERAGE_FLOOR) | grep TOTAL
 
 coverage: venv
 	$(PY) -m pytest tests/unit $(call xdist,$(PYTEST_WORKERS)) -q -p no:schemathesis --cov --cov-report=
