@@ -11,12 +11,11 @@ keep the data already synced.
 from __future__ import annotations
 
 import json
-from contextvars import ContextVar
-from functools import lru_cache
 from typing import Any
 
 from jira_onboarding import aws
 from jira_onboarding.contracts import StartOnboardingRequest, StartOnboardingResponse
+from jira_onboarding.dal.idempotency import for_team, team_partitioned
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.run.ids import new_run_id
 from jira_onboarding.observability import logger
@@ -31,7 +30,6 @@ IDEMPOTENCY_WINDOW_S = 600
 SELECTION_KEY = "{team_id: team_id, project_keys: sort(project_keys)}"
 
 # The team whose request is being started: the idempotency table's partition key, as every table's.
-_requesting_team: ContextVar[str] = ContextVar("requesting_team")
 
 
 def status_url(run_id: str) -> str:
@@ -124,55 +122,19 @@ def _start(selection: dict[str, Any]) -> dict[str, Any]:
     ).model_dump()
 
 
-@lru_cache(maxsize=4)
-def _idempotent_start(table_name: str, client: Any) -> tuple[Any, Any]:
-    """`_start` behind Powertools idempotency, and its config; built once per execution environment
-    and table client. One persistence layer for every team: each one built registers a User-Agent
-    hook on the client, so one per request (or per team) piled up hooks that every later DynamoDB
-    call ran (a warm container slowed down for life)."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
-
-    class TeamPartitionedPersistenceLayer(DynamoDBPersistenceLayer):
-        """Powertools' DynamoDB layer with the requesting team as the partition key value
-        (`static_pk_value`, read when a record's key is built), the selection's hash as the sort key."""
-
-        @property  # type: ignore[override]
-        def static_pk_value(self) -> str:
-            return _requesting_team.get()
-
-        @static_pk_value.setter
-        def static_pk_value(self, value: str) -> None:
-            pass  # the constructor's value: the team of each request is used instead
-
-    store = TeamPartitionedPersistenceLayer(
-        table_name=table_name,
-        key_attr="team_id",
-        sort_key_attr="idempotency_key",
-        boto3_client=client,
-    )
-    config = IdempotencyConfig(event_key_jmespath=SELECTION_KEY, expires_after_seconds=IDEMPOTENCY_WINDOW_S)
-    start = idempotent_function(
-        _start, data_keyword_argument="selection", persistence_store=store, config=config
-    )
-    return start, config
-
-
 def start_onboarding(
     team_id: str, request: StartOnboardingRequest, *, lambda_context: Any = None
 ) -> StartOnboardingResponse:
     """Track the selected projects as PENDING and start the execution named after the run."""
     settings = get_settings()
-    start, config = _idempotent_start(settings.tables.idempotency, aws.client("dynamodb", settings.region))
-    if lambda_context is not None:
-        # An invocation that dies mid-start frees its in-progress record when its time runs out.
-        config.register_lambda_context(lambda_context)
-    token = _requesting_team.set(team_id)
-    try:
+    start, config = team_partitioned(
+        _start,
+        data_keyword_argument="selection",
+        event_key_jmespath=SELECTION_KEY,
+        expires_after_seconds=IDEMPOTENCY_WINDOW_S,
+        table_name=settings.tables.idempotency,
+        client=aws.client("dynamodb", settings.region),
+    )
+    with for_team(team_id, lambda_context, config):
         result = start(selection={"team_id": team_id, "project_keys": request.project_keys})
-    finally:
-        _requesting_team.reset(token)
     return StartOnboardingResponse.model_validate(result)
