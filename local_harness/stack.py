@@ -441,6 +441,34 @@ class LocalStack:
         self._reset_library_caches()
         sys.setswitchinterval(self._switch_interval)
 
+    def use_atlassian(
+        self,
+        url: str,
+        *,
+        client_id: str = "demo-oauth-client-id",
+        client_secret: str = "demo-oauth-client-secret",  # noqa: S107 - the simulator's fake app
+    ) -> None:
+        """Atlassian's side of the one OAuth app played by the simulator at `url` (its authorization
+        server and its API gateway share the simulator's origin): the app's secret in local Secrets
+        Manager, and the two Atlassian URLs pointed at `url`."""
+        import json
+
+        import boto3
+        from jira_onboarding.settings import get_settings
+
+        name = str(self.resolver.resolve({"Fn::Sub": "jira-onboarding/${Stage}/${OAuthAppSecretName}"}))
+        value = json.dumps({"client_id": client_id, "client_secret": client_secret})
+        client = boto3.client("secretsmanager", region_name=REGION)
+        try:
+            client.create_secret(Name=name, SecretString=value)
+        except client.exceptions.ResourceExistsException:
+            client.put_secret_value(SecretId=name, SecretString=value)
+        self._set_env({"ATLASSIAN_AUTH_URL": url, "ATLASSIAN_API_URL": url})
+        get_settings.cache_clear()
+        from jira_onboarding import aws
+
+        aws.forget_secret(name)
+
     def _set_env(self, values: dict[str, str]) -> None:
         for key, value in values.items():
             self._saved_env.setdefault(key, os.environ.get(key))

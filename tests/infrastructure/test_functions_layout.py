@@ -189,9 +189,15 @@ def test_template_declares_functions() -> None:
 
 # The one table a request without a team reaches: a webhook delivery names only its connection id
 # (random, 192 bits), and this table maps it to the team; every other read then uses the team's key.
-TABLES_KEYED_BY_CONNECTION = {"WebhookEndpointsTable": "connection_id"}
-# Routes Jira calls: authenticated by the delivery's own signature (logic/live/receive.py).
-ROUTES_SIGNED_BY_JIRA = {("ReceiveJiraWebhookFunction", "JiraWebhook")}
+# Keyed by a secret the item is found by, the team inside it (the webhook URL's connection id; the
+# SHA-256 of an OAuth state: an authorization in flight, checked against the team when used).
+TABLES_KEYED_BY_CONNECTION = {"WebhookEndpointsTable": "connection_id", "OAuthStatesTable": "state_hash"}
+# Routes Atlassian calls or sends the browser to: authenticated by the delivery's own signature
+# (logic/live/receive.py), or by the single-use OAuth state (logic/connection/oauth.py).
+ROUTES_SIGNED_BY_JIRA = {
+    ("ReceiveJiraWebhookFunction", "JiraWebhook"),
+    ("RegisterConnectionFunction", "OAuthCallback"),
+}
 # Tables keyed by the Jira site, not the team: one rate budget per site, shared by the teams on it
 # by definition (issue 16). Their items hold counters, pauses and the site's field list, no team data.
 SITE_SHARED_TABLES = {"JiraSiteBudgetsTable": "site_key"}

@@ -40,6 +40,11 @@ class JiraAuthError(JiraError):
     """401: the credentials were refused (wrong email/token, expired OAuth token)."""
 
 
+class GrantRevokedError(JiraAuthError):
+    """Atlassian will not refresh this OAuth grant again (revoked, the user left, 90 days idle):
+    the team must reconnect Jira. Recorded on the connection; no call is made until then."""
+
+
 class JiraPermissionError(JiraError):
     """403: the credentials are valid but cannot see this resource."""
 

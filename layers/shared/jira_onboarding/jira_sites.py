@@ -41,6 +41,8 @@ _CLOUD_HOST = re.compile(rf"{_SITE_LABEL}\.(?:{'|'.join(re.escape(d) for d in CL
 CLOUD_ID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _CLOUD_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _OAUTH_BASE = re.compile(rf"{re.escape(OAUTH_API_ORIGIN)}/ex/jira/({_CLOUD_ID.pattern})")
+# The local harness's stand-in for Atlassian's gateway (the simulator on loopback), ALLOW_LOCAL_JIRA only.
+_LOCAL_OAUTH_BASE = re.compile(rf"(https?://[^/@]+)/ex/jira/({_CLOUD_ID.pattern})")
 
 EXAMPLE = "https://your-site.atlassian.net"
 
@@ -105,4 +107,10 @@ def checked_base_url(base_url: str, *, allow_local: bool | None = None) -> str:
     match = _OAUTH_BASE.fullmatch(base_url)
     if match:
         return oauth_site_origin(match.group(1))
+    allow_local = local_jira_allowed() if allow_local is None else allow_local
+    local = _LOCAL_OAUTH_BASE.fullmatch(base_url)
+    if local and allow_local:
+        origin = jira_site_origin(local.group(1), allow_local=True)
+        if (urlsplit(origin).hostname or "") in LOCAL_HOSTS:
+            return f"{origin}/ex/jira/{local.group(2)}"
     return jira_site_origin(base_url, allow_local=allow_local)

@@ -101,6 +101,12 @@ class JiraConnection(Record):
     team_id: str
     site_url: str
     auth_kind: str
+    cloud_id: str | None = None
+    site_web_url: str | None = None
+    site_name: str | None = None
+    granted_scopes: list[str] | None = None
+    reconnect_reason: str | None = None
+    reconnect_needed_at: datetime | None = None
     secret_name: str | None = None  # a connection from before the envelope (migrated away)
     # ciphertext, but still never in an answer or a log line
     credentials_envelope: str | None = Field(default=None, exclude=True, repr=False)

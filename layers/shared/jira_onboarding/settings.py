@@ -25,6 +25,8 @@ class TableNames(BaseModel):
     live_updates: str = Field(default="", alias="LIVE_UPDATES_TABLE")
     # One item per Jira site (not per team): the site's shared rate budget. Empty: no shared pacing.
     jira_site_budgets: str = Field(default="", alias="JIRA_SITE_BUDGETS_TABLE")
+    # One item per OAuth authorization in flight: its single-use state, then the grant until a site is chosen.
+    oauth_states: str = Field(default="", alias="OAUTH_STATES_TABLE")
 
 
 class Settings(BaseModel):
@@ -65,7 +67,20 @@ class Settings(BaseModel):
     metrics_closed_sprints: int = Field(default=6, alias="METRICS_CLOSED_SPRINTS", ge=1, le=50)
     # PR <-> Jira linkage looks at PRs merged in this many days before the computation.
     metrics_window_days: int = Field(default=30, alias="METRICS_WINDOW_DAYS", ge=1, le=365)
-    oauth_token_url: str = Field(default="https://auth.atlassian.com/oauth/token", alias="OAUTH_TOKEN_URL")
+    # Atlassian's two hosts for the one OAuth 2.0 (3LO) app (logic/jira_access/oauth_app.py): the
+    # authorization server (/authorize, /oauth/token) and the API gateway (accessible-resources,
+    # /ex/jira/{cloudId}). Only the local harness points them elsewhere (the simulator, on loopback).
+    atlassian_auth_url: str = Field(default="https://auth.atlassian.com", alias="ATLASSIAN_AUTH_URL")
+    atlassian_api_url: str = Field(default="https://api.atlassian.com", alias="ATLASSIAN_API_URL")
+    # The app's client id and secret: one Secrets Manager secret {"client_id", "client_secret"},
+    # the deployment's configuration (template parameter OAuthAppSecretName), never a team's input.
+    oauth_app_secret_name: str = Field(default="", alias="OAUTH_APP_SECRET_NAME")
+    # Where the OAuth callback sends the browser back to (the page); empty = this API's own origin.
+    app_url: str = Field(default="", alias="APP_URL")
+    # Connections with an API token (or a raw bearer token) through the API: only a single-company
+    # self-hosted deployment opts in (template parameter AllowApiTokenConnections); a SaaS must not
+    # collect its customers' tokens (Atlassian, since 2026-01-01).
+    api_token_connections: bool = Field(default=False, alias="API_TOKEN_CONNECTIONS")
     # The one KMS key the teams' Jira credentials are envelope-encrypted under (logic/credentials.py).
     credentials_key_id: str | None = Field(default=None, alias="CREDENTIALS_KEY_ID")
     # The nightly fan-out: one EventBridge Scheduler schedule per team (logic/nightly/schedules.py).

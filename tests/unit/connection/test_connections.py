@@ -31,6 +31,18 @@ SITE = "https://acme.atlassian.net"
 JIRA_TEXT = "<html>internal-detail-7f3a</html>"  # what a site says must never reach the answer
 
 
+@pytest.fixture(autouse=True)
+def _self_hosted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These connect with an API token: a self-hosted deployment that opted in (the SaaS default
+    refuses them: test_oauth_connect.py)."""
+    from jira_onboarding.settings import get_settings
+
+    monkeypatch.setenv("API_TOKEN_CONNECTIONS", "true")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
 @pytest.fixture
 def jira(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[httpx.Request], httpx.Response]], None]:
     """Every Jira client opened answers through the handler given (no network, no sleeps)."""

@@ -10,6 +10,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from jira_onboarding.api.guards import current_team_id, require_json_body
 from jira_onboarding.contracts import ConnectionRequest, ConnectionResponse, DisconnectResponse
+from jira_onboarding.oauth_contracts import (
+    ConnectionStatus,
+    OAuthAuthorizeRequest,
+    OAuthAuthorizeResponse,
+    OAuthConnectRequest,
+    OAuthConnectResponse,
+)
 
 router = Router()
 # Every 4xx of the API is `{"message": "<a sentence>"}` (api/resolver.py).
@@ -21,7 +28,8 @@ _MESSAGE_SCHEMA: dict = {
 
 
 def _api_base_url() -> str:
-    """This API's public base URL, from the request (Jira's webhooks are sent to it)."""
+    """This API's public base URL, from the request (Jira's webhooks and Atlassian's OAuth
+    redirect are sent to it; WebhookBaseUrl overrides it)."""
     context = router.current_event.raw_event.get("requestContext") or {}
     stage = context.get("stage")
     return f"https://{context.get('domainName', '')}" + (
@@ -53,3 +61,49 @@ def delete_connection() -> DisconnectResponse:
     from jira_onboarding.logic.connection.disconnect import disconnect_jira  # lazy: httpx only here
 
     return disconnect_jira(current_team_id(router))
+
+
+@router.get(
+    "/jira/connection", summary="The team's Jira connection: connected, to which site, or reconnect needed"
+)
+def get_connection() -> ConnectionStatus:
+    from jira_onboarding.logic.connection.status import connection_status
+
+    return connection_status(current_team_id(router))
+
+
+@router.post(
+    "/jira/oauth/authorize",
+    summary="Start connecting Jira: Atlassian's consent URL for this team (single-use state, 10 minutes)",
+)
+def post_oauth_authorize(request: Annotated[OAuthAuthorizeRequest, Body()]) -> OAuthAuthorizeResponse:
+    require_json_body(router)
+    from jira_onboarding.logic.connection.oauth import start_authorization
+
+    return start_authorization(current_team_id(router), request.browser_nonce, _api_base_url())
+
+
+@router.get(
+    "/jira/oauth/callback",
+    summary="Atlassian's redirect after consent (no JWT: the state authenticates), back to the page",
+    responses={302: {"description": "To the page, with `?jira_oauth=<outcome>`; never a token."}},
+)
+def get_oauth_callback() -> Response[str]:
+    from jira_onboarding.logic.connection.oauth import finish_callback
+
+    params = router.current_event.query_string_parameters or {}
+    location = finish_callback({k: str(v) for k, v in params.items()})
+    return Response(
+        status_code=302, content_type=content_types.TEXT_PLAIN, body="", headers={"Location": location}
+    )
+
+
+@router.post(
+    "/jira/oauth/connect",
+    summary="Connect the site the grant covers (or the one chosen among several) as the team's Jira",
+)
+def post_oauth_connect(request: Annotated[OAuthConnectRequest, Body()]) -> OAuthConnectResponse:
+    require_json_body(router)
+    from jira_onboarding.logic.connection.oauth import connect_site
+
+    return connect_site(current_team_id(router), request, api_base_url=_api_base_url())

@@ -25,12 +25,38 @@ class ConnectionStore:
         except DoesNotExist:
             return None
 
-    def save(self, site_url: str, auth_kind: str, *, credentials_envelope: str) -> JiraConnection:
+    def save(
+        self, site_url: str, auth_kind: str, *, credentials_envelope: str, site: dict[str, Any] | None = None
+    ) -> JiraConnection:
+        """The whole item, replaced (a reconnect clears `reconnect_reason`). `site`: for OAuth, the
+        chosen site's cloud_id, site_web_url, site_name and granted_scopes."""
         item = JiraConnectionItem(
-            self.team_id, site_url=site_url, auth_kind=auth_kind, credentials_envelope=credentials_envelope
+            self.team_id,
+            site_url=site_url,
+            auth_kind=auth_kind,
+            credentials_envelope=credentials_envelope,
+            **(site or {}),
         )
         item.save()
         return JiraConnection.model_validate(as_dict(item))
+
+    def mark_reconnect_needed(self, reason: str) -> bool:
+        """Atlassian refused the grant for good: record why (once; False if already recorded or
+        the connection is gone)."""
+        try:
+            JiraConnectionItem(self.team_id).update(
+                actions=[
+                    JiraConnectionItem.reconnect_reason.set(reason[:300]),
+                    JiraConnectionItem.reconnect_needed_at.set(utcnow()),
+                ],
+                condition=JiraConnectionItem.team_id.exists()
+                & JiraConnectionItem.reconnect_reason.does_not_exist(),
+            )
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
 
     def delete(self) -> bool:
         """Forget the connection: the site, the credentials envelope, the field map, the lease.

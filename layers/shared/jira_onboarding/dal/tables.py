@@ -189,8 +189,17 @@ class JiraConnectionItem(_TeamModel):
     class Meta(_TeamModel.Meta):
         abstract = False
 
-    site_url = UnicodeAttribute()
+    site_url = UnicodeAttribute()  # where the Jira calls go (for OAuth: {api}/ex/jira/{cloudId})
     auth_kind = UnicodeAttribute()
+    # OAuth: the site the grant was chosen for, as accessible-resources named it.
+    cloud_id = UnicodeAttribute(null=True)
+    site_web_url = UnicodeAttribute(null=True)  # the site's own address (https://acme.atlassian.net)
+    site_name = UnicodeAttribute(null=True)
+    granted_scopes = JSONAttribute(null=True)
+    # Set when Atlassian refused a refresh for good (revoked, the user left, 90 days idle): syncs and
+    # live updates stop until the team reconnects (registering again replaces the item).
+    reconnect_reason = UnicodeAttribute(null=True)
+    reconnect_needed_at = UTCDateTimeAttribute(null=True)
     # The credentials, envelope-encrypted (jira_onboarding/credentials.py); `secret_name` only for a
     # connection registered before that, until logic/connection/migrate.py moves it here.
     credentials_envelope = UnicodeAttribute(null=True)

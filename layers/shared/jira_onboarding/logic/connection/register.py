@@ -46,7 +46,14 @@ def _credentials_value(auth_kind: str, credentials: dict[str, Any]) -> dict[str,
     return {"email": credentials["email"], "api_token": credentials["api_token"]}
 
 
-def register_connection(team_id: str, site_url: str, auth_kind: str, credentials: dict[str, Any]) -> None:
+def register_connection(
+    team_id: str,
+    site_url: str,
+    auth_kind: str,
+    credentials: dict[str, Any],
+    *,
+    site: dict[str, Any] | None = None,
+) -> None:
     """Store where the team's Jira is and how to sign in, the credentials envelope-encrypted in the
     connection item (jira_onboarding/credentials.py); they never touch a log or another table.
     Also puts the team's nightly schedule in place."""
@@ -56,7 +63,7 @@ def register_connection(team_id: str, site_url: str, auth_kind: str, credentials
     value = _credentials_value(auth_kind, credentials)
     store = TeamStores(team_id).connection
     previous = store.get()
-    store.save(site_url, auth_kind, credentials_envelope=seal_for(team_id, value))
+    store.save(site_url, auth_kind, credentials_envelope=seal_for(team_id, value), site=site)
     if previous is not None and previous.secret_name:
         delete_legacy_secret(previous.secret_name)  # registered again before its migration
     ensure_nightly_schedule(team_id)
@@ -77,6 +84,31 @@ def _refusal(exc: JiraError, site: str) -> str:
     return f"{site} did not answer as a Jira Cloud site{status}: check the site URL."
 
 
+OAUTH_HOW = (
+    "Connect Jira with the page's Connect Jira button (POST /jira/oauth/authorize): it goes through "
+    "Atlassian's consent page for this product's app."
+)
+
+
+def _refuse_collected_credentials(request: ConnectionRequest) -> None:
+    """Atlassian's rules for apps (since 2026-01-01): no customer's own OAuth app, and API tokens
+    only where a single company runs its own deployment and opted in (AllowApiTokenConnections)."""
+    if request.client_id or request.client_secret:
+        raise OnboardingRequestError(
+            "This product connects through its own OAuth app: do not send a client_id or client_secret. "
+            + OAUTH_HOW
+        )
+    if request.auth_kind == "oauth":
+        raise OnboardingRequestError("OAuth connections are not made with this route. " + OAUTH_HOW)
+    if not get_settings().api_token_connections:
+        raise OnboardingRequestError(
+            "This deployment does not accept API tokens: Atlassian does not allow apps to collect them. "
+            + OAUTH_HOW
+            + " A self-hosted deployment for one company can opt in"
+            " (template parameter AllowApiTokenConnections)."
+        )
+
+
 def connect_jira(
     team_id: str, request: ConnectionRequest, *, api_base_url: str | None = None
 ) -> ConnectionResponse:
@@ -86,6 +118,7 @@ def connect_jira(
     The client follows no redirect (httpx's default): a 3xx is "not a Jira site", never a hop."""
     from pydantic import ValidationError
 
+    _refuse_collected_credentials(request)
     secret = request.secret(time.time())
     site = checked_site(request.base_url())
     credentials = JiraCredentials(

@@ -12,7 +12,7 @@ from typing import Any
 from jira_onboarding.budget import Priority, site_pacer
 from jira_onboarding.credentials import stored_credentials
 from jira_onboarding.dal.team import TeamStores
-from jira_onboarding.errors import NotConnectedError, OnboardingRequestError
+from jira_onboarding.errors import GrantRevokedError, NotConnectedError, OnboardingRequestError
 from jira_onboarding.jira.client import JiraClient, JiraCredentials
 from jira_onboarding.jira.paging import PagingLimits
 from jira_onboarding.jira_sites import JiraSiteError, checked_base_url
@@ -30,8 +30,7 @@ def checked_site(base_url: str) -> str:
 
 
 def token_store(repo: TeamStores) -> TokenStore:
-    settings = get_settings()
-    return TokenStore(repo, token_url=settings.oauth_token_url)
+    return TokenStore(repo)
 
 
 def add_to_credentials(team_id: str, values: dict[str, str]) -> bool:
@@ -54,6 +53,9 @@ def load_credentials(team_id: str, repo: TeamStores) -> tuple[JiraCredentials, T
     connection = repo.connection.get()
     if connection is None:
         raise NotConnectedError(team_id)
+    if connection.reconnect_reason:
+        # No refresh, no call: the grant is gone until the team reconnects (one refusal per run).
+        raise GrantRevokedError(connection.reconnect_reason)
     # Checked again at every use, not only when registered: credentials go where this URL says.
     site_url = checked_site(connection.site_url)
     if connection.auth_kind in {"api_token", "bearer"}:

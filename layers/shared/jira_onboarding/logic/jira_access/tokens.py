@@ -27,7 +27,6 @@ from jira_onboarding.errors import JiraAuthError
 from jira_onboarding.observability import logger, trace_httpx
 from jira_onboarding.settings import get_settings
 
-ATLASSIAN_TOKEN_URL = "https://auth.atlassian.com/oauth/token"  # noqa: S105 - a URL, not a secret
 EXPIRY_MARGIN_S = 60.0
 LEASE_TTL_S = 30.0
 
@@ -35,11 +34,15 @@ trace_httpx()
 
 
 class OAuthTokens(BaseModel):
-    client_id: str
-    client_secret: str
+    """A team's grant of the app. `client_id`/`client_secret` only in a connection made before the
+    one app (a customer's own app, which Atlassian no longer allows): its refreshes keep using it
+    until the team reconnects through ours."""
+
     access_token: str
     refresh_token: str
     expires_at: float = 0.0  # epoch seconds
+    client_id: str | None = None
+    client_secret: str | None = None
 
     def fresh(self, now: float) -> bool:
         return self.expires_at - EXPIRY_MARGIN_S > now
@@ -87,14 +90,14 @@ class TokenStore:
         self,
         repo: TeamStores,
         *,
-        token_url: str = ATLASSIAN_TOKEN_URL,
+        token_url: str | None = None,
         http: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         wait_s: float = 20.0,
     ) -> None:
         self.repo = repo
-        self.token_url = token_url
+        self.token_url = token_url or f"{get_settings().atlassian_auth_url}/oauth/token"
         self._http = http
         self.clock = clock
         self.sleep = sleep
@@ -149,27 +152,25 @@ class TokenStore:
             self.sleep(0.2)
 
     def _exchange(self, tokens: OAuthTokens) -> OAuthTokens:
-        response = self.http.post(
-            self.token_url,
-            json={
-                "grant_type": "refresh_token",
-                "client_id": tokens.client_id,
-                "client_secret": tokens.client_secret,
-                "refresh_token": tokens.refresh_token,
-            },
-        )
-        if response.status_code != 200:
-            raise JiraAuthError(
-                f"Atlassian refused to refresh the OAuth token ({response.status_code}); reconnect Jira."
-            )
-        body = response.json()
+        from jira_onboarding.logic.jira_access import oauth_app
+
+        if tokens.client_id and tokens.client_secret:
+            app = oauth_app.AppCredentials(tokens.client_id, tokens.client_secret)
+        else:
+            app = oauth_app.app_credentials()
+        try:
+            grant = oauth_app.refresh_grant(self.http, app, tokens.refresh_token, token_url=self.token_url)
+        except oauth_app.GrantRevokedError as exc:
+            # The grant is gone: say so on the connection (syncs and live updates stop asking)
+            # instead of letting every caller spend another refresh on it.
+            self.repo.connection.mark_reconnect_needed(str(exc))
+            raise
         return OAuthTokens(
+            access_token=grant.access_token,
+            refresh_token=grant.refresh_token,
+            expires_at=self.clock() + grant.expires_in,
             client_id=tokens.client_id,
             client_secret=tokens.client_secret,
-            access_token=body["access_token"],
-            # Atlassian always rotates; keep the old one only if a server does not.
-            refresh_token=body.get("refresh_token", tokens.refresh_token),
-            expires_at=self.clock() + float(body.get("expires_in", 3600)),
         )
 
 
