@@ -13,8 +13,13 @@ REGION = "us-east-1"
 
 
 def _table_environment(model: Any) -> dict[str, str]:
-    """Each table's environment variable (the template's `Globals`) -> a physical name."""
-    variables = model.raw.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    """Each table's environment variable (the template's `Globals`, and a function's own, such as
+    OAUTH_STATES_TABLE) -> a physical name."""
+    variables = dict(
+        model.raw.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    )
+    for resource in model.of_type("AWS::Serverless::Function").values():
+        variables.update(((resource.get("Properties") or {}).get("Environment") or {}).get("Variables") or {})
     tables = model.of_type("AWS::DynamoDB::Table")
     return {
         name: f"unit-{value['Ref']}"

@@ -13,7 +13,7 @@ from pynamodb.models import Model
 from jira_onboarding.dal.connections import ConnectionStore
 from jira_onboarding.dal.items import as_dict, is_conditional_failure, require_team
 from jira_onboarding.dal.tables import OnboardingRunItem, TrackedProjectItem, bind_tables, put_items, utcnow
-from jira_onboarding.errors import NotConnectedError
+from jira_onboarding.errors import NotConnectedError, ReconnectNeededError
 from jira_onboarding.records import OnboardingRun, RunStatus, SyncStatus
 
 # What a project tracked again keeps from its previous runs (the rest starts afresh), and what the
@@ -56,8 +56,12 @@ class RunStore:
             item.project_key: item
             for item in TrackedProjectItem.query(self.team_id, attributes_to_get=_TRACKING_READ)
         }
-        if require_connection and ConnectionStore(self.team_id).get() is None:
-            raise NotConnectedError(self.team_id)
+        if require_connection:
+            connection = ConnectionStore(self.team_id).get()
+            if connection is None:
+                raise NotConnectedError(self.team_id)
+            if connection.reconnect_reason:
+                raise ReconnectNeededError()
         now = utcnow()
         items: list[Model] = [
             OnboardingRunItem(

@@ -96,9 +96,10 @@ def prepare(messages: list[LiveMessage]) -> dict[str, TeamBatch]:
         try:
             repo = TeamStores(team.team_id)
             connection = repo.connection.get()
-            if connection is None:
-                # Disconnected while these were queued (logic/connection/disconnect.py): counted and dropped,
-                # as for an untracked project, not retried into the dead-letter queue.
+            if connection is None or connection.reconnect_reason:
+                # Disconnected while these were queued (logic/connection/disconnect.py), or the grant
+                # is gone until a reconnect (whose sync catches up): counted and dropped, as for an
+                # untracked project, not retried into the dead-letter queue.
                 continue
             team.tracked = {p.project_key: p for p in repo.projects.list_tracked() if p.selected}
             ids = [i for i, project in named.get(team.team_id, {}).items() if project in team.tracked]

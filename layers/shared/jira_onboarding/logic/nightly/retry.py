@@ -39,6 +39,7 @@ class NightlyResult(BaseModel):
     runs: dict[str, str] = Field(default_factory=dict)  # team -> run id
     skipped_in_progress: int = 0
     refused_repeat: bool = False  # this team's night had been started already
+    skipped_reconnect: bool = False  # the team's OAuth grant is gone: nothing runs until it reconnects
 
 
 def nightly_run_id(team_id: str, scheduled_time: datetime) -> str:
@@ -102,6 +103,11 @@ def start_team_night(team_id: str, scheduled_time: datetime, now: datetime | Non
         logger.info("Nightly Jira sync already started tonight", extra={"run_id": run_id})
         result.refused_repeat = True
         return result
+    connection = repo.connection.get()
+    if connection is not None and connection.reconnect_reason:
+        logger.info("Nightly Jira sync skipped: the team must reconnect Jira")  # no call, no retry
+        result.skipped_reconnect = True
+        return result  # (the claim stays: tonight's repeats stop at it)
     keys, result.skipped_in_progress = plan_team_night(repo, now)
     if not keys:
         repo.runs.release_claim(run_id)
