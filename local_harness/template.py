@@ -76,6 +76,9 @@ class FunctionSpec:
     timeout_s: int
     environment: dict[str, Any]
     http_routes: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (METHOD, /path/{param})
+    # The routes that opt out of the JWT authorizer (Auth.Authorizer: NONE): Jira's webhooks, the
+    # OAuth callback; the local server lets them through without a token, as API Gateway does.
+    public_routes: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     sqs_events: tuple[dict[str, Any], ...] = field(default_factory=tuple)  # Events of Type SQS: Properties
 
 
@@ -116,6 +119,12 @@ class TemplateModel:
                     timeout_s=int(props.get("Timeout", globals_fn.get("Timeout", 3))),
                     environment=env,
                     http_routes=routes,
+                    public_routes=tuple(
+                        (str(event["Properties"]["Method"]).upper(), str(event["Properties"]["Path"]))
+                        for event in props.get("Events", {}).values()
+                        if event["Type"] == "HttpApi"
+                        and str((event["Properties"].get("Auth") or {}).get("Authorizer", "")).upper() == "NONE"
+                    ),
                     sqs_events=sqs_events,
                 )
             )

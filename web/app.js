@@ -9,6 +9,15 @@
 (() => {
   const TOKEN_KEY = "jiraOnboarding.token";
   const RUN_KEY = "jiraOnboarding.run";
+  const OAUTH_KEY = "jiraOnboarding.oauth"; // {state, nonce} of the Connect Jira in flight
+  // What the OAuth callback says when it sends the browser back (?jira_oauth=<outcome>).
+  const OUTCOMES = {
+    denied: "Jira access was not granted. Press Connect Jira to try again.",
+    expired: "That Jira sign-in link expired or was used already. Press Connect Jira to start again.",
+    missing_scope: "Jira granted fewer permissions than the sync needs. Press Connect Jira and accept them all.",
+    no_site: "That Atlassian account has no Jira site this app can read.",
+    failed: "Atlassian did not complete the connection. Press Connect Jira to try again.",
+  };
   const FIRST_POLL_MS = 500;
   const MAX_POLL_MS = 5000;
   const MAX_LIVE_POLL_MS = 3000; // after the run, while live updates are on
@@ -42,6 +51,24 @@
     }
   }
 
+  // A random value this browser keeps while it is away at Atlassian's consent page: the grant the
+  // callback stores is handed only to a request that carries it (and the team's token).
+  function newNonce() {
+    const bytes = crypto.getRandomValues(new Uint8Array(32));
+    return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function takeOutcome() {
+    const query = new URLSearchParams(window.location.search);
+    const outcome = query.get("jira_oauth");
+    if (outcome) {
+      query.delete("jira_oauth");
+      const rest = query.toString();
+      history.replaceState(null, "", window.location.pathname + (rest ? `?${rest}` : "") + window.location.hash);
+    }
+    return outcome;
+  }
+
   // A time of day on the person's clock (the API answers in ISO 8601, UTC).
   function clock(iso) {
     const when = new Date(iso);
@@ -68,16 +95,84 @@
       memberError: "",
       delay: FIRST_POLL_MS,
       timer: null,
+      connection: null, // GET /jira/connection
+      connecting: false,
+      connectError: "",
+      sites: [], // the grant's sites, when the person must choose one
 
       init() {
         this.token = readToken();
         this.run = readRun();
+        const outcome = takeOutcome();
         if (this.run) {
           this.selected = [...this.run.project_keys];
           for (const key of this.run.project_keys) this.progress[key] = { project_key: key, status: "PENDING" };
           this.poll();
         }
-        if (this.token) {
+        if (this.token) this.loadConnection(outcome);
+      },
+
+      get connected() {
+        return Boolean(this.connection && this.connection.state === "connected");
+      },
+
+      get connectLabel() {
+        return this.connection && this.connection.state === "reconnect_needed" ? "Reconnect Jira" : "Connect Jira";
+      },
+
+      // ---- the connection (GET /jira/connection; Connect Jira through the product's OAuth app)
+      async loadConnection(outcome) {
+        const { ok, data } = await this.api("GET", "/jira/connection");
+        if (!ok) return;
+        this.connection = data;
+        const pending = JSON.parse(sessionStorage.getItem(OAUTH_KEY) || "null");
+        if (outcome === "granted" && pending) {
+          await this.connectSite(null);
+        } else if (outcome) {
+          sessionStorage.removeItem(OAUTH_KEY);
+          this.connectError = OUTCOMES[outcome] || OUTCOMES.failed;
+        }
+        if (this.connected) {
+          this.loadProjects();
+          this.loadMembers();
+        }
+      },
+
+      async connectJira() {
+        if (this.connecting) return;
+        this.connecting = true;
+        this.connectError = "";
+        const nonce = newNonce();
+        const { ok, data } = await this.api("POST", "/jira/oauth/authorize", { browser_nonce: nonce });
+        if (!ok) {
+          this.connecting = false;
+          this.connectError = (data && data.message) || "We couldn't start connecting Jira. Please try again.";
+          return;
+        }
+        sessionStorage.setItem(OAUTH_KEY, JSON.stringify({ state: data.state, nonce }));
+        window.location.assign(data.authorize_url); // Atlassian's consent page, then back here
+      },
+
+      async connectSite(cloudId) {
+        const pending = JSON.parse(sessionStorage.getItem(OAUTH_KEY) || "null");
+        if (!pending) return;
+        this.connecting = true;
+        const body = { state: pending.state, browser_nonce: pending.nonce, ...(cloudId ? { cloud_id: cloudId } : {}) };
+        const { ok, data } = await this.api("POST", "/jira/oauth/connect", body);
+        this.connecting = false;
+        if (ok && data.status === "choose_site") {
+          this.sites = data.sites;
+          return;
+        }
+        sessionStorage.removeItem(OAUTH_KEY);
+        this.sites = [];
+        if (!ok) {
+          this.connectError = (data && data.message) || OUTCOMES.failed;
+          return;
+        }
+        const refreshed = await this.api("GET", "/jira/connection");
+        if (refreshed.ok) this.connection = refreshed.data;
+        if (this.connected) {
           this.loadProjects();
           this.loadMembers();
         }
