@@ -322,6 +322,10 @@ def patch_moto_dynamodb() -> None:
     _patch_moto_attribute_value_parse()
 
 
+# The base URL the API's handlers see for themselves here (local_harness/api_events.py's domain).
+LOCAL_API_BASE = "https://localhost"
+
+
 class LocalStack:
     """The whole application on moto: tables, functions and the state machine from the template."""
 
@@ -441,33 +445,34 @@ class LocalStack:
         self._reset_library_caches()
         sys.setswitchinterval(self._switch_interval)
 
-    def use_atlassian(
-        self,
-        url: str,
-        *,
-        client_id: str = "demo-oauth-client-id",
-        client_secret: str = "demo-oauth-client-secret",  # noqa: S107 - the simulator's fake app
-    ) -> None:
-        """Atlassian's side of the one OAuth app played by the simulator at `url` (its authorization
-        server and its API gateway share the simulator's origin): the app's secret in local Secrets
-        Manager, and the two Atlassian URLs pointed at `url`."""
+    def use_atlassian(self, url: str, app: Any, *, public_base_url: str = LOCAL_API_BASE) -> None:
+        """Atlassian's side of the one OAuth app played by the simulator at `url` with its `app`
+        (jira_simulator.AtlassianApp; its authorization server and API gateway share the
+        simulator's origin): the app's client id and secret in local Secrets Manager, as a
+        deployment keeps them, the two Atlassian URLs pointed at `url`, and the API's callback
+        registered with the app, as in Atlassian's developer console."""
         import json
 
         import boto3
+        from jira_onboarding import aws
         from jira_onboarding.settings import get_settings
 
         name = str(self.resolver.resolve({"Fn::Sub": "jira-onboarding/${Stage}/${OAuthAppSecretName}"}))
-        value = json.dumps({"client_id": client_id, "client_secret": client_secret})
+        value = json.dumps({"client_id": app.client_id, "client_secret": app.client_secret})
         client = boto3.client("secretsmanager", region_name=REGION)
         try:
             client.create_secret(Name=name, SecretString=value)
         except client.exceptions.ResourceExistsException:
             client.put_secret_value(SecretId=name, SecretString=value)
-        self._set_env({"ATLASSIAN_AUTH_URL": url, "ATLASSIAN_API_URL": url})
-        get_settings.cache_clear()
-        from jira_onboarding import aws
-
         aws.forget_secret(name)
+        callback = f"{public_base_url.rstrip('/')}/jira/oauth/callback"
+        if callback not in app.redirect_uris:
+            app.redirect_uris.append(callback)
+        env = {"ATLASSIAN_AUTH_URL": url, "ATLASSIAN_API_URL": url}
+        if public_base_url != LOCAL_API_BASE:
+            env["WEBHOOK_BASE_URL"] = public_base_url  # the API's public base: webhooks, the callback
+        self._set_env(env)
+        get_settings.cache_clear()
 
     def _set_env(self, values: dict[str, str]) -> None:
         for key, value in values.items():

@@ -82,6 +82,16 @@ class FunctionSpec:
     sqs_events: tuple[dict[str, Any], ...] = field(default_factory=tuple)  # Events of Type SQS: Properties
 
 
+def _public_routes(props: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The function's HttpApi routes with `Auth: {Authorizer: NONE}`."""
+    return tuple(
+        (str(event["Properties"]["Method"]).upper(), str(event["Properties"]["Path"]))
+        for event in props.get("Events", {}).values()
+        if event["Type"] == "HttpApi"
+        and str((event["Properties"].get("Auth") or {}).get("Authorizer", "")).upper() == "NONE"
+    )
+
+
 @dataclass(frozen=True)
 class TemplateModel:
     raw: dict[str, Any]
@@ -119,12 +129,7 @@ class TemplateModel:
                     timeout_s=int(props.get("Timeout", globals_fn.get("Timeout", 3))),
                     environment=env,
                     http_routes=routes,
-                    public_routes=tuple(
-                        (str(event["Properties"]["Method"]).upper(), str(event["Properties"]["Path"]))
-                        for event in props.get("Events", {}).values()
-                        if event["Type"] == "HttpApi"
-                        and str((event["Properties"].get("Auth") or {}).get("Authorizer", "")).upper() == "NONE"
-                    ),
+                    public_routes=_public_routes(props),
                     sqs_events=sqs_events,
                 )
             )
