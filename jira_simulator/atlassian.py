@@ -98,7 +98,8 @@ class AtlassianApp:
     """One OAuth 2.0 (3LO) app and the authorization server that serves it (see the module docs).
 
     ``redirect_uris`` empty accepts any loopback ``http`` URL; ``scopes`` are those it may grant;
-    ``clock`` (epoch seconds) lets tests move time without sleeping."""
+    ``clock`` (epoch seconds) lets tests move time without sleeping; ``revoke_on_reuse`` revokes a
+    grant whose spent refresh token is used again."""
 
     client_id: str = DEMO_CLIENT_ID
     client_secret: str = DEMO_CLIENT_SECRET
@@ -106,6 +107,9 @@ class AtlassianApp:
     sites: list[SimSite] = field(default_factory=lambda: [DEMO_SITE])
     scopes: tuple[str, ...] = GRANTABLE_SCOPES
     clock: Callable[[], float] = time.time
+    # Atlassian may revoke the whole grant when a spent refresh token comes back (a leak or a race;
+    # ../shared/JIRA_API_NOTES.md, "Auth"): off by default, on to test that a client never races.
+    revoke_on_reuse: bool = False
     grants: list[Grant] = field(default_factory=list, init=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _codes: dict[str, _Code] = field(default_factory=dict, init=False, repr=False)
@@ -268,6 +272,8 @@ class AtlassianApp:
 
     def _refresh_tokens(self, refresh_token: str) -> tuple[int, dict[str, Any]]:
         grant, spent = self._refresh.get(refresh_token, (None, True))
+        if grant is not None and spent and self.revoke_on_reuse:
+            grant.revoked = True
         if grant is None or spent or grant.revoked:
             return 403, _BAD_REFRESH
         self._refresh[refresh_token] = (grant, True)  # rotation: the old one is spent

@@ -215,6 +215,16 @@ def test_refresh_rotates_and_a_spent_refresh_token_is_invalid_grant(world):
     assert third.status_code == 200
 
 
+def test_refresh_token_reuse_revokes_the_grant_when_the_app_says_so(world):
+    world.app.revoke_on_reuse = True
+    first = world.connect()
+    second = world.token(grant_type="refresh_token", refresh_token=first["refresh_token"]).json()
+    assert world.token(grant_type="refresh_token", refresh_token=first["refresh_token"]).status_code == 403
+    latest = world.token(grant_type="refresh_token", refresh_token=second["refresh_token"])
+    assert latest.status_code == 403 and latest.json()["error"] == "invalid_grant"
+    assert world.api(second["access_token"], SITE_A.cloud_id, "/rest/api/3/myself").status_code == 401
+
+
 def test_expired_access_token_is_refused_until_refreshed(world):
     tokens = world.connect()
     assert world.app.expire_access_tokens() >= 1
