@@ -370,12 +370,13 @@ def _with_query(uri: str, extra: dict[str, str]) -> str:
 def _token_form(headers: Mapping[str, str], body: bytes | None) -> dict[str, Any]:
     """The token request's parameters: a JSON body (as Atlassian's examples send) or a form."""
     raw = (body or b"").decode(errors="replace")
+    form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
     if "application/x-www-form-urlencoded" in headers.get("content-type", ""):
-        return {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+        return form
     try:
         parsed = json.loads(raw) if raw else {}
     except ValueError:
-        return {}
+        return form  # a form sent without its content type
     return parsed if isinstance(parsed, dict) else {}
 
 
