@@ -46,6 +46,8 @@ def main(argv: Sequence[str] | None = None, *, stop: threading.Event | None = No
             f"Jira simulator listening on {base_url}",
             f"  Basic auth: {args.email} / {args.api_token}",
             f"  Bearer token: {args.bearer_token}",
+            f"  OAuth app: {sim.app.client_id} / {sim.app.client_secret}, consent at {base_url}/authorize",
+            "  Sites: " + ", ".join(f"{s.name} (cloud id {s.cloud_id})" for s in sim.app.sites),
             "  Projects: " + ", ".join(f"{p.key} ({ws.issue_count(p.key)} issues)" for p in ws.projects),
         ]
         if sim.tls_cert_path:

@@ -23,7 +23,9 @@ _WEBHOOK_KEYS = {"events", "jqlFilter", "fieldIdsFilter", "issuePropertyKeysFilt
 def live_parts(sim: JiraSimulator) -> tuple[WebhookDispatcher, Control]:
     """The simulator's dispatcher and control, made on first use."""
     if not hasattr(sim, "webhooks"):
-        sim.webhooks = WebhookDispatcher(seed=sim.ws.seed)  # type: ignore[attr-defined]
+        app = getattr(sim, "app", None)  # deliveries are signed with the app's client secret
+        secret = {"oauth_client_secret": app.client_secret} if app is not None else {}
+        sim.webhooks = WebhookDispatcher(seed=sim.ws.seed, **secret)  # type: ignore[attr-defined]
         sim.control = Control(sim.ws)  # type: ignore[attr-defined]
     return sim.webhooks, sim.control  # type: ignore[attr-defined]
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
+from .atlassian import AtlassianApp
 from .demo import DEMO_API_TOKEN, DEMO_EMAIL
 from .faults import Fault, FaultPlan, SimRequest, SimulatedTimeout
 from .hostile import DRIP_HEADER, drip_chunks, drip_stream, hostile_answer
@@ -58,11 +59,18 @@ class RequestRecord:
 class ApiError(Exception):
     """An error answer in Jira's ``{"errorMessages": [...], "errors": {}}`` shape."""
 
-    def __init__(self, status: int, *messages: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        *messages: str,
+        headers: dict[str, str] | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(messages[0] if messages else str(status))
         self.status = status
         self.messages = list(messages)
         self.headers = headers or {}
+        self.payload = payload  # a body of another shape (the OAuth gateway's {"code", "message"})
 
 
 @dataclass
@@ -304,8 +312,11 @@ class JiraSimulator:
         latency_s: float = 0.0,
         burst_per_second: float | None = None,
         rate_limits: RateLimits | None = None,
+        app: AtlassianApp | None = None,
     ) -> None:
         self.ws = ws
+        # The OAuth 2.0 (3LO) app and its authorization server (atlassian.py), on the same origin.
+        self.app = app if app is not None else AtlassianApp()
         self.email = email
         self.api_token = api_token
         self.bearer_tokens = set(bearer_tokens if bearer_tokens is not None else {"demo-oauth-token"})
@@ -364,6 +375,19 @@ class JiraSimulator:
         method = method.upper()
         hdrs = {k.lower(): v for k, v in (headers or {}).items()}
         split = urlsplit(path_with_query)
+        if (auth := self.app.answer(method, split.path, split.query, hdrs, body)) is not None:
+            with self._lock:
+                self.request_log.append(
+                    RequestRecord(
+                        method,
+                        split.path,
+                        parse_qs(split.query),
+                        auth[0],
+                        time.time(),
+                        f"{method} {split.path}",
+                    )
+                )
+            return auth
         tenant, path = split_tenant(unquote(split.path))
         oauth = hdrs.get("authorization", "").lower().startswith("bearer ")
         query = parse_qs(split.query, keep_blank_values=True)
@@ -406,6 +430,7 @@ class JiraSimulator:
                 else:
                     with self._lock:
                         self.bearer_tokens.discard(token)
+                    self.app.expire_access_token(token)
             if fault is not None and fault.kind == "hostile" and fault.rewrite_request is not None:
                 parsed_body, query = fault.rewrite_request(sim_req, parsed_body, query)
             if fault is not None and fault.kind not in ("latency", "malformed_json", "hostile"):
@@ -415,7 +440,7 @@ class JiraSimulator:
                 record_status = answer[0]
                 return answer
             try:
-                self._authenticate(hdrs)
+                self._authenticate(hdrs, tenant, endpoint)
                 if route is None:
                     raise ApiError(404, "Null for uri: " + path)  # what Jira's REST layer answers
                 if body_error is not None:
@@ -433,7 +458,7 @@ class JiraSimulator:
                 )
             except ApiError as err:
                 status = err.status
-                data = json.dumps({"errorMessages": err.messages, "errors": {}}).encode()
+                data = json.dumps(err.payload or {"errorMessages": err.messages, "errors": {}}).encode()
                 out_headers = {**self.limits.charge(tenant, method, path, None, oauth=oauth), **err.headers}
             if fault is not None and fault.kind == "malformed_json" and status == 200:
                 data = data[: max(1, len(data) // 2)]
@@ -542,7 +567,7 @@ class JiraSimulator:
         }
         return self._error(code, fault.message or default.get(code, f"Simulated error {code}."), headers)
 
-    def _authenticate(self, headers: dict[str, str]) -> None:
+    def _authenticate(self, headers: dict[str, str], tenant: str, endpoint: str) -> None:
         auth = headers.get("authorization", "")
         ok = False
         if auth.lower().startswith("basic "):
@@ -552,8 +577,15 @@ class JiraSimulator:
                 decoded = ""
             ok = decoded == f"{self.email}:{self.api_token}"
         elif auth.lower().startswith("bearer "):
+            token = auth[7:].strip()
             with self._lock:
-                ok = auth[7:].strip() in self.bearer_tokens
+                ok = token in self.bearer_tokens
+            # The app's tokens work through the gateway only (/ex/jira/{cloudId}), per grant and scope.
+            if not ok and tenant != DEFAULT_TENANT and self.app.issued(token):
+                refusal = self.app.check_call(token, tenant, endpoint)
+                if refusal is not None:
+                    raise ApiError(refusal.status, headers=refusal.headers, payload=refusal.body)
+                ok = True
         if not ok:
             raise ApiError(
                 401,
@@ -611,6 +643,8 @@ class JiraSimulator:
             r("GET", "/rest/api/3/field", self._fields),
             r("GET", "/rest/api/3/users/search", self._users_search),
             r("GET", "/rest/api/3/user/bulk", self._user_bulk),
+            r("GET", "/rest/api/3/user/search", self._user_search),
+            r("GET", "/rest/api/3/project", self._project_list_v2),  # deprecated, still served
             r("GET", "/rest/api/3/project/search", self._project_search),
             r("GET", "/rest/api/3/project/{projectIdOrKey}", self._project_get),
             r("GET", "/rest/api/3/project/{projectIdOrKey}/versions", self._project_versions),
@@ -625,6 +659,7 @@ class JiraSimulator:
             r("GET", "/rest/api/2/field", self._fields),
             r("GET", "/rest/api/2/users/search", self._users_search),
             r("GET", "/rest/api/2/project", self._project_list_v2),
+            r("GET", "/rest/api/2/project/search", self._project_search),
             r("GET", "/rest/api/2/search", self._search_v2),
             r("POST", "/rest/api/2/search", self._search_v2),
             r("GET", "/rest/agile/1.0/board", self._boards),
@@ -676,6 +711,30 @@ class JiraSimulator:
         start = max(0, ctx.q_int("startAt", 0))
         size = min(max(1, ctx.q_int("maxResults", 50)), 1000)
         return self.ws.users[start : start + size]
+
+    def _user_search(self, ctx: _Ctx) -> Any:
+        """`GET /rest/api/3/user/search`: active users whose display name (or a word of it) or
+        e-mail starts with `query`, or the one with `accountId`; a bare array, startAt paged."""
+        text, account_id = (ctx.q("query") or "").strip().lower(), ctx.q("accountId")
+        if not text and not account_id:
+            raise ApiError(400, "The query parameter 'query' or 'accountId' is required.")
+        start = max(0, ctx.q_int("startAt", 0))
+        size = min(max(1, ctx.q_int("maxResults", 50)), 1000)
+
+        def matches(user: dict) -> bool:
+            if account_id and user["accountId"] != account_id:
+                return False
+            name = (user.get("displayName") or "").lower()
+            email = (user.get("emailAddress") or "").lower()
+            return (
+                not text
+                or name.startswith(text)
+                or email.startswith(text)
+                or any(word.startswith(text) for word in name.split())
+            )
+
+        found = [u for u in self.ws.users if u.get("active") and matches(u)]
+        return found[start : start + size]
 
     def _user_bulk(self, ctx: _Ctx) -> Any:
         ids = ctx.query.get("accountId", [])
@@ -736,7 +795,7 @@ class JiraSimulator:
         if "insight" in (ctx.q("expand") or "").split(","):
             for value in values[start : start + size]:
                 value["insight"] = self._project_insight(value["key"])
-        return self._page_bean("/rest/api/3/project/search", ctx, values, start, size)
+        return self._page_bean(ctx.path.rstrip("/"), ctx, values, start, size)
 
     def _project_insight(self, key: str) -> dict:
         """ProjectInsight: the issue count and the last issue update (generates the issues)."""

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .control import Change
+from .demo import DEMO_CLIENT_SECRET
 
 DYNAMIC_EVENTS = frozenset(
     {
@@ -99,7 +100,7 @@ def _jql_projects(jql: str | None) -> set[str] | None:
 class WebhookDispatcher:
     """Registrations and deliveries of one simulated site."""
 
-    oauth_client_secret: str = "demo-oauth-client-secret"  # noqa: S105 - a fake local credential
+    oauth_client_secret: str = DEMO_CLIENT_SECRET  # the app's (atlassian.py), one value
     faults: DeliveryFaults = field(default_factory=DeliveryFaults)
     sender: Sender | None = None
     seed: int = 1
