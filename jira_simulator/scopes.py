@@ -24,6 +24,8 @@ BOARD = "read:board-scope:jira-software"
 BOARD_ADMIN = "read:board-scope.admin:jira-software"
 SPRINT = "read:sprint:jira-software"
 OFFLINE = "offline_access"
+# The personal data reporting API (POST /app/report-accounts/): an app scope, not a route's.
+PERSONAL_DATA = "report:personal-data"
 
 _W, _U, _H = frozenset({WORK}), frozenset({USER}), frozenset({WORK, WEBHOOK})
 
@@ -85,11 +87,11 @@ PRODUCT_ENDPOINTS: tuple[str, ...] = (
 
 # The minimal grant our pipeline needs: its calls' scopes, and offline_access for a refresh token.
 NEEDED_SCOPES: tuple[str, ...] = tuple(
-    sorted({OFFLINE}.union(*(REQUIRED_SCOPES[e] for e in PRODUCT_ENDPOINTS)))
+    sorted({OFFLINE, PERSONAL_DATA}.union(*(REQUIRED_SCOPES[e] for e in PRODUCT_ENDPOINTS)))
 )
 
 # What the simulated app may grant by default: the needed scopes and everything a route asks.
-GRANTABLE_SCOPES: tuple[str, ...] = tuple(sorted({OFFLINE}.union(*REQUIRED_SCOPES.values())))
+GRANTABLE_SCOPES: tuple[str, ...] = tuple(sorted({OFFLINE, PERSONAL_DATA}.union(*REQUIRED_SCOPES.values())))
 
 
 def missing_scopes(endpoint: str, granted: frozenset[str] | set[str]) -> frozenset[str]:

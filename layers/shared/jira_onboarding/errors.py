@@ -148,7 +148,6 @@ def transient_error_names() -> list[str]:
     return [cls.__name__ for cls in found if cls.transient and cls is not JiraError]
 
 
-
 class ReconnectNeededError(OnboardingRequestError):
     """The team's OAuth grant is gone (revoked, the user left, 90 days idle): nothing syncs until
     someone on the team reconnects."""
@@ -159,6 +158,7 @@ class ReconnectNeededError(OnboardingRequestError):
             "press Reconnect Jira, then select the projects again; the synced data is kept.",
             status=409,
         )
+
 
 class StepFailedError(Exception):
     """An unexpected failure whose own message was too long to cross into the state machine."""

@@ -80,6 +80,16 @@ class ConnectionStore:
             return None, None
         return item.credentials_envelope, item.secret_name
 
+    def reconnect_reason(self) -> str | None:
+        """Why the team must reconnect (None: it need not), read consistently."""
+        try:
+            item = JiraConnectionItem.get(
+                self.team_id, consistent_read=True, attributes_to_get=["reconnect_reason"]
+            )
+        except DoesNotExist:
+            return None
+        return item.reconnect_reason
+
     def replace_credentials(self, envelope: str, *, lease_owner: str) -> bool:
         """Store rotated credentials, only while `lease_owner` still holds the refresh lease."""
         return self._set_envelope(envelope, JiraConnectionItem.refresh_lease_owner == lease_owner)

@@ -30,8 +30,9 @@ __all__ = ["GrantRevokedError"]  # raised here, defined with the other Jira erro
 #   read:jira-work          issue search, bulk changelogs, fields, projects (platform API)
 #   read:jira-user          users (matching) and /myself
 #   manage:jira-webhook     the dynamic webhooks live updates register, refresh and delete
-#   read:board-scope:jira-software, read:board-scope.admin:jira-software, read:project:jira
+#   read:board-scope:jira-software, read:board-scope.admin:jira-software
 #                           boards and their configuration (the estimation field): Agile API
+#                           (the spec also names granular read:project:jira, which read:jira-work covers)
 #   read:sprint:jira-software  a board's sprints
 #   report:personal-data    the personal data reporting API (apps that store personal data)
 #   offline_access          a refresh token, so syncs run while nobody is signed in
@@ -41,7 +42,6 @@ SCOPES = (
     "manage:jira-webhook",
     "read:board-scope:jira-software",
     "read:board-scope.admin:jira-software",
-    "read:project:jira",
     "read:sprint:jira-software",
     "report:personal-data",
     "offline_access",

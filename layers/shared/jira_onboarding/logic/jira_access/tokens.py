@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from jira_onboarding import aws
 from jira_onboarding.credentials import CredentialsUnreadableError, seal, unseal
 from jira_onboarding.dal.team import TeamStores
-from jira_onboarding.errors import JiraAuthError
+from jira_onboarding.errors import GrantRevokedError, JiraAuthError
 from jira_onboarding.observability import logger, trace_httpx
 from jira_onboarding.settings import get_settings
 
@@ -136,6 +136,9 @@ class TokenStore:
                     tokens = self.current()  # re-read under the lease
                     if spent is not None and tokens.refresh_token != spent:
                         return tokens.access_token
+                    reason = self.repo.connection.reconnect_reason()
+                    if reason:  # the lease's previous holder was refused for good: not twice
+                        raise GrantRevokedError(reason)
                     new = self._exchange(tokens)
                     envelope = seal_for(self.repo.team_id, new.model_dump())
                     if not self.repo.connection.replace_credentials(envelope, lease_owner=owner):

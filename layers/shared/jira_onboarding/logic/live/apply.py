@@ -19,7 +19,7 @@ from jira_onboarding.budget import Priority
 from jira_onboarding.dal.issues import issue_content_hash
 from jira_onboarding.dal.live import LiveStore
 from jira_onboarding.dal.team import TeamStores
-from jira_onboarding.errors import JiraBadRequestError, JiraThrottledError
+from jira_onboarding.errors import GrantRevokedError, JiraBadRequestError, JiraThrottledError
 from jira_onboarding.jira.models import FieldMap, JiraIssue, parse_issue
 from jira_onboarding.logic.jira_access.changelog import attach_changelogs
 from jira_onboarding.logic.jira_access.gateway import open_jira
@@ -138,7 +138,10 @@ def apply_message(message: LiveMessage, team: TeamBatch) -> str:
     if message.kind == "refresh_metrics":
         return live_metrics.run_scheduled(message.team_id)
     if message.kind == "sync_registration":
-        return live_registration.sync_registration(message.team_id)
+        try:
+            return live_registration.sync_registration(message.team_id)
+        except GrantRevokedError:  # retried, it would fail the same: the reconnect registers again
+            return "dropped: the team must reconnect Jira"
     if team.failure is not None:
         raise team.failure
     name = message.webhook_event

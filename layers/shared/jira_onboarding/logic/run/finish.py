@@ -36,6 +36,7 @@ def describe_failure(error: dict[str, Any]) -> tuple[str, str]:
         "JiraPermissionError": "No access to this project with the connected Jira account.",
         "JiraNotFoundError": "This project does not exist in Jira (or was deleted).",
         "JiraAuthError": "Jira refused the connection's credentials.",
+        "GrantRevokedError": "Jira no longer accepts this team's connection: press Reconnect Jira.",
         "JiraThrottledError": "Jira kept rate limiting the sync.",
         "JiraServerError": "Jira kept failing with server errors.",
         "JiraTimeoutError": "Jira did not answer in time.",
