@@ -18,6 +18,7 @@ from jira_onboarding.jira.client import JiraCredentials
 from jira_onboarding.records import TeamMember
 
 from jira_simulator.demo import DEMO_API_TOKEN, DEMO_EMAIL
+from local_harness.oauth_connect import connect_through_app
 from local_harness.runner import (
     ProgressPrinter,
     RunnerError,
@@ -98,10 +99,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ):
         if not args.json:
             print(f"Jira simulator at {base_url} (seed {args.seed}); local AWS on moto from template.yaml")
+        # As a customer connects: through the product's one OAuth app, Atlassian's consent page
+        # played by the simulator (Accept pressed headlessly), no API token anywhere.
+        stack.use_atlassian(base_url, simulator.app)
+        connected = connect_through_app(stack, DEMO_TEAM)
+        if not args.json:
+            print(
+                f"Connected Jira through the app's OAuth 2.0 consent: {connected.site_name} "
+                f"({connected.site_url}) as {connected.jira_account}"
+            )
             print(f"Selecting projects {', '.join(keys)} through the start handler...\n")
-        credentials = JiraCredentials(
-            base_url=base_url, auth_kind="api_token", email=SIM_EMAIL, api_token=SIM_TOKEN
-        )
+        credentials = None
         members = [TeamMember(team_id=DEMO_TEAM, **m) for m in workspace.team_members]
         summary = run_pipeline(
             stack,
@@ -115,7 +123,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         from local_harness.live_demo import print_live, run_live_change
 
-        live = run_live_change(stack, simulator, DEMO_TEAM, f"{keys[0]}-1")
+        live = run_live_change(stack, simulator, DEMO_TEAM, f"{keys[0]}-1", dynamic=True)
         finished = _finish(
             summary,
             args,
@@ -123,6 +131,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             log_path,
             extra={
                 "simulator": {"base_url": base_url, "seed": args.seed, "calls": len(simulator.request_log)},
+                "connection": {"auth": "oauth_app", "site": connected.site_url},
                 "live": live,
             },
         )

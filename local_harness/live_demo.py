@@ -36,20 +36,25 @@ def _wait(condition: Any, timeout_s: float = LIVE_TIMEOUT_S) -> float | None:
 
 
 def run_live_change(
-    stack: LocalStack, simulator: JiraSimulator, team_id: str, issue_key: str
+    stack: LocalStack, simulator: JiraSimulator, team_id: str, issue_key: str, *, dynamic: bool = False
 ) -> dict[str, Any]:
-    """Enable live updates (an admin webhook with the secret the connection hands over), edit one
-    issue in the simulator, and time the edit -> stored item and edit -> refreshed metrics."""
+    """Live updates on, edit one issue in the simulator, and time the edit -> stored item and
+    edit -> refreshed metrics. `dynamic`: an OAuth connection, whose selection registered a dynamic
+    webhook through Jira's API (JWT-signed deliveries); else an admin webhook with the secret the
+    connection hands over."""
     from jira_onboarding.dal.live import LiveStore
     from jira_onboarding.dal.team import TeamStores
     from jira_onboarding.logic.live.registration import enable_live_updates
 
     from jira_simulator.live import live_parts
 
-    setup = enable_live_updates(team_id)
     hooks, control = live_parts(simulator)
     hooks.sender = send_to_stack(stack)
-    hooks.register(setup.webhook_url, setup.events, setup.jql, kind="admin", secret=setup.secret)
+    if dynamic:
+        stack.drain(timeout_s=LIVE_TIMEOUT_S)  # the selection's registration message
+    else:
+        setup = enable_live_updates(team_id)
+        hooks.register(setup.webhook_url, setup.events, setup.jql, kind="admin", secret=setup.secret)
     stop = hooks.start()
     repo = TeamStores(team_id)
     live = LiveStore(team_id)

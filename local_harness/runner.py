@@ -123,11 +123,17 @@ class ProgressPrinter:
         self._last = text
 
 
-def connect_team(team_id: str, credentials: JiraCredentials, members: Iterable[TeamMember] = ()) -> None:
-    """Register the team's Jira connection (secret included) and seed its GitHub-side members."""
+def connect_team(
+    team_id: str, credentials: JiraCredentials | None, members: Iterable[TeamMember] = ()
+) -> None:
+    """Seed the team's GitHub-side members, and register its Jira connection with `credentials`
+    (a person's own API token or bearer token: never collected from a customer). None: the team
+    is connected already (through the OAuth app: local_harness/oauth_connect.py)."""
     repo = TeamStores(team_id)
     for member in members:
         repo.people.save_member(member)
+    if credentials is None:
+        return
     secret = (
         {"email": credentials.email, "api_token": credentials.api_token}
         if credentials.auth_kind == "api_token"
@@ -140,7 +146,7 @@ def run_pipeline(
     stack: LocalStack,
     *,
     team_id: str,
-    credentials: JiraCredentials,
+    credentials: JiraCredentials | None,
     project_keys: list[str],
     members: Iterable[TeamMember] = (),
     progress: ProgressPrinter | None = None,
