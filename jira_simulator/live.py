@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .control import Change, Control
 from .webhooks import DYNAMIC_EVENTS, WebhookDispatcher
+from .workspace import SITE
 
 if TYPE_CHECKING:
     from .server import JiraSimulator, _Ctx
@@ -23,7 +24,9 @@ _WEBHOOK_KEYS = {"events", "jqlFilter", "fieldIdsFilter", "issuePropertyKeysFilt
 def live_parts(sim: JiraSimulator) -> tuple[WebhookDispatcher, Control]:
     """The simulator's dispatcher and control, made on first use."""
     if not hasattr(sim, "webhooks"):
-        sim.webhooks = WebhookDispatcher(seed=sim.ws.seed)  # type: ignore[attr-defined]
+        sim.webhooks = WebhookDispatcher(  # type: ignore[attr-defined]
+            seed=sim.ws.seed, site_url=getattr(sim, "served_url", SITE)
+        )
         sim.control = Control(sim.ws)  # type: ignore[attr-defined]
     return sim.webhooks, sim.control  # type: ignore[attr-defined]
 
