@@ -226,3 +226,25 @@ def test_receive_webhook_refuses_a_delivery_for_another_connection_and_writes_no
     assert table_snapshot() == before, "no table changed"
     headers, body = taken
     assert _post(world, _admin_path(world), headers, body)[0] == 202, "at A's own URL it is A's delivery"
+
+
+def test_registering_again_keeps_the_secret_and_deliveries_signed_with_it_are_applied(world: LiveWorld):
+    """A second `POST /jira/connection` of the same site (a rotated API token) used to make a new
+    secret: the webhook the Jira admin registered was refused from then on, while the status still
+    said live updates were on."""
+    from tests.conftest import SIM_EMAIL, SIM_TOKEN
+
+    jira_url = world.simulator.served_url  # type: ignore[attr-defined]
+    body = {"site_url": jira_url, "auth_kind": "api_token", "email": SIM_EMAIL, "api_token": SIM_TOKEN}
+
+    status, _, answer = world.stack.http("POST", "/jira/connection", team_id=world.team_id, body=body)
+
+    assert status == 201, answer
+    live = answer["live_updates"]
+    assert urlsplit(live["webhook_url"]).path == _admin_path(world), "the same connection id"
+    assert live["secret"] == world.setup.secret
+    assert live["secret_unchanged"] is True
+    world.hooks.publish(world.control.edit_issue("ALPHA-3", summary="after registering again"))
+    world.deliver()
+    assert {status for _, status in world.hooks.sent} == {202}, "signed with the original secret"
+    assert world.stored()["ALPHA-3"]["summary"] == "after registering again"
