@@ -61,6 +61,7 @@ class Control:
                 "jira:issue_deleted": "issue_deleted",
             }.get(event, "issue_generic"),
             "user": {
+                "self": f"{SITE}/rest/api/2/user?accountId={self.ws.admin_user.get('accountId')}",
                 "accountId": self.ws.admin_user.get("accountId"),
                 "displayName": self.ws.admin_user.get("displayName"),
             },

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .control import Change, Control
 from .webhooks import DYNAMIC_EVENTS, WebhookDispatcher
+from .workspace import SITE
 
 if TYPE_CHECKING:
     from .server import JiraSimulator, _Ctx
@@ -25,7 +26,9 @@ def live_parts(sim: JiraSimulator) -> tuple[WebhookDispatcher, Control]:
     if not hasattr(sim, "webhooks"):
         app = getattr(sim, "app", None)  # deliveries are signed with the app's client secret
         secret = {"oauth_client_secret": app.client_secret} if app is not None else {}
-        sim.webhooks = WebhookDispatcher(seed=sim.ws.seed, **secret)  # type: ignore[attr-defined]
+        sim.webhooks = WebhookDispatcher(  # type: ignore[attr-defined]
+            seed=sim.ws.seed, site_url=getattr(sim, "served_url", SITE), **secret
+        )
         sim.control = Control(sim.ws)  # type: ignore[attr-defined]
     return sim.webhooks, sim.control  # type: ignore[attr-defined]
 

@@ -523,8 +523,13 @@ class JiraSimulator:
         self._stop.clear()
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()
+        url = f"{scheme}://{host}:{server.server_address[1]}"
+        if tenant is None:  # the site's webhook payloads name where it is served (live.live_parts)
+            self.served_url = url
+            if hasattr(self, "webhooks"):
+                self.webhooks.site_url = url
         try:
-            yield f"{scheme}://{host}:{server.server_address[1]}"
+            yield url
         finally:
             self._stop.set()
             server.shutdown()

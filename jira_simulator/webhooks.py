@@ -2,7 +2,9 @@
 `/rest/api/3/webhook` (signed `Authorization: Bearer <JWT>`, HS256 with the app's client secret),
 and admin webhooks registered in Jira's settings (signed `X-Hub-Signature: sha256=<HMAC>` with their
 secret, sprint events included). Deliveries carry `X-Atlassian-Webhook-Identifier` (the same on every
-retry) and `X-Atlassian-Webhook-Retry`.
+retry) and `X-Atlassian-Webhook-Retry`. A dynamic delivery's body names the app's webhooks the
+event matched (`matchedWebhookIds`: one delivery per URL, with the ids of every matching webhook
+registered to it), and every payload's `self` URLs are the site's (`site_url`, where it is served).
 
 Faults, as Jira's delivery really behaves: duplicates, reordering, delay, dropped deliveries, and
 retries after a non-2xx (408, 409, 425, 429, 5xx) or a failed send.
@@ -24,6 +26,7 @@ from typing import Any
 
 from .control import Change
 from .demo import DEMO_CLIENT_SECRET
+from .workspace import SITE
 
 DYNAMIC_EVENTS = frozenset(
     {
@@ -101,6 +104,9 @@ class WebhookDispatcher:
     """Registrations and deliveries of one simulated site."""
 
     oauth_client_secret: str = DEMO_CLIENT_SECRET  # the app's (atlassian.py), one value
+    # The origin the payloads' `self` URLs name: the workspace's canonical SITE, or where the site
+    # is served (JiraSimulator.serve sets it; in-process tests set the site their client uses).
+    site_url: str = SITE
     faults: DeliveryFaults = field(default_factory=DeliveryFaults)
     sender: Sender | None = None
     seed: int = 1
@@ -159,16 +165,32 @@ class WebhookDispatcher:
         projects = _jql_projects(registration.jql_filter)
         return projects is None or change.project_key in projects or change.project_key is None
 
+    def _body(self, payload: dict[str, Any], matched: list[int] | None = None) -> bytes:
+        body = _on_site(payload, self.site_url.rstrip("/"))
+        if matched is not None:
+            body = {**body, "matchedWebhookIds": matched}
+        return json.dumps(body, separators=(",", ":")).encode()
+
     def publish(self, changes: list[Change]) -> int:
-        """Queue the deliveries the changes cause; returns how many were queued."""
+        """Queue the deliveries the changes cause; returns how many were queued. An admin webhook
+        gets one delivery per change; the dynamic webhooks of one URL share one, naming them all."""
         queued = 0
         with self._lock:
             for change in changes:
-                body = json.dumps(change.payload, separators=(",", ":")).encode()
+                dynamic: dict[str, list[Registration]] = {}
                 for registration in self.registrations:
-                    if self._wants(registration, change):
-                        self.pending.append(Delivery(registration, change, str(uuid.uuid4()), body))
-                        queued += 1
+                    if not self._wants(registration, change):
+                        continue
+                    if registration.kind == "dynamic":
+                        dynamic.setdefault(registration.url, []).append(registration)
+                        continue
+                    body = self._body(change.payload)
+                    self.pending.append(Delivery(registration, change, str(uuid.uuid4()), body))
+                    queued += 1
+                for matched in dynamic.values():
+                    body = self._body(change.payload, [r.id for r in matched])
+                    self.pending.append(Delivery(matched[0], change, str(uuid.uuid4()), body))
+                    queued += 1
         return queued
 
     def headers(self, delivery: Delivery, retry: int) -> dict[str, str]:
@@ -243,6 +265,17 @@ class WebhookDispatcher:
 
         threading.Thread(target=run, daemon=True, name="sim-webhooks").start()
         return stop
+
+
+def _on_site(value: Any, site_url: str) -> Any:
+    """`value` with the canonical SITE's URLs moved to `site_url` (the origin the site is served at)."""
+    if isinstance(value, dict):
+        return {k: _on_site(v, site_url) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_on_site(v, site_url) for v in value]
+    if isinstance(value, str) and (value == SITE or value.startswith(SITE + "/")):
+        return site_url + value[len(SITE) :]
+    return value
 
 
 def _http_sender(url: str, headers: dict[str, str], body: bytes) -> int:

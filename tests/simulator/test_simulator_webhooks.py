@@ -135,3 +135,36 @@ def test_simulator_search_by_id_refuses_an_id_that_names_no_issue_as_jira_does(f
     )
     assert status == 400
     assert "does not exist for field 'id'" in data["errorMessages"][0]
+
+
+def test_simulator_dynamic_deliveries_name_the_matched_webhooks_and_the_served_site(fresh_sim: JiraSimulator):
+    import base64
+    import time
+
+    hooks, control = live_parts(fresh_sim)
+    sent: list[tuple[str, dict[str, str], bytes]] = []
+    hooks.sender = lambda url, headers, body: sent.append((url, headers, body)) or 200
+    first = hooks.register("https://app/a", ["jira:issue_updated"], "project = ALPHA", kind="dynamic")
+    second = hooks.register("https://app/a", ["jira:issue_updated"], None, kind="dynamic")
+    other = hooks.register("https://app/b", ["jira:issue_updated"], None, kind="dynamic")
+    with fresh_sim.serve() as site:
+        hooks.publish(control.edit_issue("ALPHA-2", summary="changed"))
+        hooks.flush()
+    by_url = {url: (headers, json.loads(body)) for url, headers, body in sent}
+    assert len(sent) == 2, "one delivery per URL"
+    assert by_url["https://app/a"][1]["matchedWebhookIds"] == [first.id, second.id]
+    assert by_url["https://app/b"][1]["matchedWebhookIds"] == [other.id]
+    headers, body = by_url["https://app/a"]
+    assert body["issue"]["self"].startswith(site + "/rest/api/")
+    assert body["user"]["self"].startswith(site + "/rest/api/")
+    claims = json.loads(base64.urlsafe_b64decode(headers["Authorization"].split(".")[1] + "=="))
+    assert claims["exp"] - claims["iat"] == 180 and abs(claims["iat"] - time.time()) < 60
+
+
+def test_simulator_admin_deliveries_carry_no_matched_webhook_ids(fresh_sim: JiraSimulator):
+    sent = _deliveries(fresh_sim, "adm1n")
+    hooks, control = live_parts(fresh_sim)
+    hooks.publish(control.edit_issue("ALPHA-2", summary="changed"))
+    hooks.flush()
+    ((_, body),) = sent
+    assert "matchedWebhookIds" not in json.loads(body)

@@ -278,6 +278,7 @@ def make_live_team(
     simulator = JiraSimulator(ws, email=SIM_EMAIL, api_token=SIM_TOKEN)
     connect_simulator(monkeypatch, simulator)
     hooks, control = live_parts(simulator)
+    hooks.site_url = team_site(team_id)  # the site the team's client reaches: its payloads name it
     if auth_kind == "oauth":
         credentials: dict[str, Any] = {
             "client_id": "app-client-id",

@@ -133,13 +133,16 @@ class ConnectionRequest(Contract):
 
 class LiveUpdatesSetup(BoundaryModel):
     """Live updates in the connection's answer: for an API-token site, what a Jira admin registers
-    (the secret appears here only, once); for OAuth, the webhook the app registers itself."""
+    (the secret appears in this answer only, never in a log or a trace); for OAuth, the webhook the
+    app registers itself. Registering the same site again keeps the URL and the secret
+    (`secret_unchanged`): the admin webhook already registered in Jira goes on working."""
 
     webhook_url: str
     registered_by: str  # "jira admin" | "app"
     events: list[str]
     jql: str | None = None
     secret: str | None = None
+    secret_unchanged: bool = False
 
 
 class LiveUpdatesStatus(BoundaryModel):

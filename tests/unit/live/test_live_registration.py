@@ -4,6 +4,8 @@ its daily refresh before expiry, and its removal on disconnect."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,7 +15,9 @@ import httpx
 import pytest
 from jira_onboarding.credentials import stored_credentials
 from jira_onboarding.dal.live import LiveStore, LiveUpdateItem, get_endpoint
+from jira_onboarding.logic.connection.register import register_connection
 from jira_onboarding.logic.live import registration as live_registration
+from jira_onboarding.logic.live.receive import receive_webhook
 from jira_onboarding.logic.live.registration import (
     ADMIN_EVENTS,
     DYNAMIC_EVENTS,
@@ -26,7 +30,9 @@ from jira_onboarding.logic.live.registration import (
 )
 from jira_onboarding.settings import get_settings
 
-from tests.unit.live_support import WEBHOOK_BASE, LiveTeam, Queue, connect_simulator
+from tests.conftest import SIM_EMAIL
+from tests.unit.conftest import team_site
+from tests.unit.live_support import WEBHOOK_BASE, LiveTeam, Queue, api_event, connect_simulator
 
 REGISTER = "POST /rest/api/3/webhook"
 
@@ -104,14 +110,68 @@ def test_enable_live_updates_hands_a_jira_admin_the_url_secret_events_and_jql(li
     assert (status.enabled, status.webhook_url) == (True, setup.webhook_url)
 
 
-def test_enable_live_updates_again_keeps_the_url_and_replaces_the_secret(live_team: LiveTeam):
+def test_enable_live_updates_again_keeps_the_url_and_the_secret(live_team: LiveTeam):
     first = enable_live_updates(live_team.team_id, base_url=WEBHOOK_BASE)
     again = enable_live_updates(live_team.team_id, base_url=WEBHOOK_BASE)
 
-    assert again.webhook_url == first.webhook_url
-    assert again.secret != first.secret
+    assert (again.webhook_url, again.secret) == (first.webhook_url, first.secret)
+    assert (first.secret_unchanged, again.secret_unchanged) == (False, True)
     connection = live_team.repo.connection.get()
-    assert stored_credentials(live_team.team_id, connection)["webhook_secret"] == again.secret  # type: ignore[arg-type,index]
+    assert stored_credentials(live_team.team_id, connection)["webhook_secret"] == first.secret  # type: ignore[arg-type,index]
+
+
+def _register_again(team: LiveTeam, site: str, auth_kind: str = "api_token") -> None:
+    credentials = (
+        {"email": SIM_EMAIL, "api_token": "a-rotated-token"}
+        if auth_kind == "api_token"
+        else {
+            "client_id": "c",
+            "client_secret": "s",
+            "access_token": "a",
+            "refresh_token": "r",
+            "expires_at": 4e9,
+        }
+    )
+    register_connection(team.team_id, site, auth_kind, credentials)
+
+
+def test_registering_the_same_site_again_keeps_the_secret_deliveries_are_signed_with(
+    live_team: LiveTeam, live_queue: Queue
+):
+    first = enable_live_updates(live_team.team_id, base_url=WEBHOOK_BASE)
+    _register_again(live_team, team_site(live_team.team_id))  # e.g. a rotated API token
+
+    again = enable_live_updates(live_team.team_id, base_url=WEBHOOK_BASE)
+
+    assert (again.webhook_url, again.secret, again.secret_unchanged) == (
+        first.webhook_url,
+        first.secret,
+        True,
+    )
+    sealed = stored_credentials(live_team.team_id, live_team.repo.connection.get())  # type: ignore[arg-type]
+    assert sealed is not None and sealed["api_token"] == "a-rotated-token", "the new credentials are stored"
+    body = b'{"webhookEvent":"jira:issue_updated","issue":{"id":"10002","key":"ALPHA-3"}}'
+    signature = "sha256=" + hmac.new((first.secret or "").encode(), body, hashlib.sha256).hexdigest()
+    answer = receive_webhook(
+        api_event(_connection_id(first.webhook_url), {"X-Hub-Signature": signature}, body)
+    )
+    assert answer["statusCode"] == 202, "a delivery signed with the original secret is still accepted"
+
+
+@pytest.mark.parametrize(
+    ("site", "auth_kind"), [("https://another-site.atlassian.net", "api_token"), (None, "oauth")]
+)
+def test_registering_another_site_or_as_oauth_does_not_keep_the_secret(
+    live_team: LiveTeam, site: str | None, auth_kind: str
+):
+    first = enable_live_updates(live_team.team_id, base_url=WEBHOOK_BASE)
+    _register_again(live_team, site or team_site(live_team.team_id), auth_kind)
+
+    sealed = stored_credentials(live_team.team_id, live_team.repo.connection.get())  # type: ignore[arg-type]
+    assert sealed is not None and "webhook_secret" not in sealed
+    if auth_kind == "api_token":
+        again = enable_live_updates(live_team.team_id, base_url=WEBHOOK_BASE)
+        assert again.secret != first.secret and not again.secret_unchanged
 
 
 def test_enable_live_updates_refuses_a_team_without_a_connection(team_id: str):

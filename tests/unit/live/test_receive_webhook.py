@@ -185,19 +185,110 @@ def test_receive_webhook_refuses_a_connection_whose_signing_secret_is_not_stored
     assert live_queue.sent == []
 
 
+def _dynamic(team: LiveTeam, webhook_id: int = 10001) -> str:
+    """The team's endpoint, with the dynamic webhook `webhook_id` registered for it (as
+    sync_registration records it); returns the connection id."""
+    connection_id = _connection_id(enable_live_updates(team.team_id, base_url=WEBHOOK_BASE))
+    LiveStore(team.team_id).record_registration([webhook_id], "project in (ALPHA)", None)
+    return connection_id
+
+
+def _bound_body(site: str, ids: list[int] | None = None) -> bytes:
+    """EVENT as Jira delivers it to a dynamic webhook: the ids it matched, the site's `self` URLs."""
+    issue = {**EVENT["issue"], "self": f"{site}/rest/api/3/issue/10002"}
+    return json.dumps({**EVENT, "issue": issue, "matchedWebhookIds": ids or [10001]}).encode()
+
+
+def _bearer(secret: str, **claims: int) -> dict[str, str]:
+    now = int(time.time())
+    return {"Authorization": "Bearer " + hs256_jwt({"iat": now, "exp": now + 180, **claims}, secret)}
+
+
 def test_receive_webhook_checks_an_oauth_delivery_by_its_jwt(oauth_team: LiveTeam, live_queue: Queue):
-    connection_id = _connection_id(enable_live_updates(oauth_team.team_id, base_url=WEBHOOK_BASE))
+    connection_id = _dynamic(oauth_team)
     secret, now = oauth_team.hooks.oauth_client_secret, int(time.time())
+    body = _bound_body(team_site(oauth_team.team_id))
 
     def status(headers: dict[str, str]) -> int:
-        return _answer(api_event(connection_id, headers, BODY))[0]
+        return _answer(api_event(connection_id, headers, body))[0]
 
-    assert status({"Authorization": "Bearer " + hs256_jwt({"exp": now + 60}, secret)}) == 202
-    assert status({"Authorization": "Bearer " + hs256_jwt({"exp": now - 3600}, secret)}) == 401
-    assert status({"Authorization": "Bearer " + hs256_jwt({"exp": now + 60}, "other-app")}) == 401
-    assert status({"Authorization": "Bearer " + hs256_jwt({"exp": now + 60}, "", alg="none")}) == 401
-    assert status({"X-Hub-Signature": _sign(secret)}) == 401, "an HMAC does not sign an OAuth delivery"
+    assert status(_bearer(secret)) == 202
+    assert status(_bearer(secret, iat=now - 3600, exp=now - 3420)) == 401
+    assert status(_bearer("other-app")) == 401
+    assert (
+        status({"Authorization": "Bearer " + hs256_jwt({"iat": now, "exp": now + 60}, "", alg="none")}) == 401
+    )
+    assert status({"X-Hub-Signature": _sign(secret, body)}) == 401, "an HMAC does not sign an OAuth delivery"
     assert [parse_message(m["MessageBody"]).team_id for m in live_queue.sent] == [oauth_team.team_id]
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [{"exp": 32_503_680_000}, {"iat": int(time.time()), "exp": 32_503_680_000}],
+    ids=["no iat, exp in year 3000", "exp in year 3000"],
+)
+def test_receive_webhook_refuses_a_jwt_made_to_last(oauth_team: LiveTeam, live_queue: Queue, claims: dict):
+    connection_id = _dynamic(oauth_team)
+    token = hs256_jwt(claims, oauth_team.hooks.oauth_client_secret)
+    body = _bound_body(team_site(oauth_team.team_id))
+
+    assert _answer(api_event(connection_id, {"Authorization": f"Bearer {token}"}, body)) == (
+        401,
+        UNAUTHORIZED,
+    )
+    assert live_queue.sent == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        BODY,
+        _bound_body("https://acme.atlassian.net", [10001]),
+        json.dumps({**EVENT, "matchedWebhookIds": [10001]}).encode(),
+        b"{not json",
+    ],
+    ids=["no matchedWebhookIds", "another site", "no self", "not json"],
+)
+def test_receive_webhook_refuses_an_oauth_delivery_not_bound_to_the_connection(
+    oauth_team: LiveTeam, live_queue: Queue, body: bytes
+):
+    connection_id = _dynamic(oauth_team)
+    headers = _bearer(oauth_team.hooks.oauth_client_secret)
+
+    assert _answer(api_event(connection_id, headers, body)) == (401, UNAUTHORIZED)
+    assert live_queue.sent == []
+
+
+def test_receive_webhook_refuses_a_webhook_id_registered_for_another_connection(
+    oauth_team: LiveTeam, live_queue: Queue
+):
+    connection_id = _dynamic(oauth_team, webhook_id=10001)
+    headers = _bearer(oauth_team.hooks.oauth_client_secret)
+    site = team_site(oauth_team.team_id)
+
+    assert _answer(api_event(connection_id, headers, _bound_body(site, [20001])))[0] == 401
+    assert _answer(api_event(connection_id, headers, _bound_body(site, [10001, 20001])))[0] == 401
+    assert live_queue.sent == []
+    assert _answer(api_event(connection_id, headers, _bound_body(site, [10001])))[0] == 202
+
+
+def test_receive_webhook_accepts_dynamic_deliveries_as_jira_sends_them(
+    oauth_team: LiveTeam, live_queue: Queue
+):
+    hooks, control = oauth_team.hooks, oauth_team.control
+    connection_id = _connection_id(enable_live_updates(oauth_team.team_id, base_url=WEBHOOK_BASE))
+    url = f"{WEBHOOK_BASE}/jira/webhooks/{connection_id}"
+    registration = hooks.register(url, ["jira:issue_updated"], "project = ALPHA", kind="dynamic")
+    LiveStore(oauth_team.team_id).record_registration([registration.id], "project = ALPHA", None)
+    hooks.sender = receiver_sender()
+    hooks.publish(control.edit_issue("ALPHA-3", summary="signed by Jira"))
+
+    hooks.flush()
+
+    assert [status for _, status in hooks.sent] == [202]
+    event = parse_message(live_queue.sent[0]["MessageBody"]).event
+    assert event["matchedWebhookIds"] == [registration.id]
+    assert event["issue"]["self"].startswith(team_site(oauth_team.team_id) + "/")
 
 
 def test_receive_webhook_reads_the_raw_bytes_when_api_gateway_base64_encodes_them(

@@ -9,7 +9,13 @@ import hashlib
 import hmac
 
 import pytest
-from jira_onboarding.logic.live.auth import verify_bearer_jwt, verify_hub_signature
+from jira_onboarding.logic.live.auth import (
+    JWT_LEEWAY_S,
+    MAX_JWT_AGE_S,
+    MAX_JWT_LIFETIME_S,
+    verify_bearer_jwt,
+    verify_hub_signature,
+)
 
 from jira_simulator.webhooks import hs256_jwt
 
@@ -43,9 +49,20 @@ def test_verify_hub_signature_refuses_when_missing_forged_or_for_other_bytes(hea
     assert not verify_hub_signature(SECRET, BODY, header)
 
 
+NOW = 1_999_999_000
+
+
 def test_verify_bearer_jwt_accepts_hs256_token_within_its_expiry():
-    token = hs256_jwt({"iss": "jira", "exp": 2_000_000_000}, SECRET)
-    assert verify_bearer_jwt(SECRET, f"Bearer {token}", now=1_999_999_000) is None
+    token = hs256_jwt({"iss": "jira", "iat": NOW - 10, "exp": NOW + 170}, SECRET)
+    assert verify_bearer_jwt(SECRET, f"Bearer {token}", now=NOW) is None
+
+
+def test_verify_bearer_jwt_accepts_a_token_as_jira_issues_it_through_its_lifetime():
+    token = hs256_jwt({"iss": "jira", "iat": NOW, "exp": NOW + 180}, SECRET)  # the simulator's, Connect's
+    for now in (NOW - JWT_LEEWAY_S, NOW, NOW + 180, NOW + 180 + JWT_LEEWAY_S):
+        assert verify_bearer_jwt(SECRET, f"Bearer {token}", now=now) is None, now
+    longest = hs256_jwt({"iat": NOW, "exp": NOW + MAX_JWT_LIFETIME_S}, SECRET)
+    assert verify_bearer_jwt(SECRET, f"Bearer {longest}", now=NOW + MAX_JWT_AGE_S) is None
 
 
 @pytest.mark.parametrize(
@@ -58,13 +75,46 @@ def test_verify_bearer_jwt_accepts_hs256_token_within_its_expiry():
         ("Bearer " + hs256_jwt({"exp": 2_000_000_000}, SECRET, alg="none"), "unexpected algorithm"),
         ("Bearer " + hs256_jwt({"exp": 2_000_000_000}, SECRET, alg="HS512"), "unexpected algorithm"),
         ("Bearer " + hs256_jwt({"exp": 2_000_000_000}, "other-app-secret"), "bad signature"),
-        ("Bearer " + hs256_jwt({"iss": "jira"}, SECRET), "no expiry"),
-        ("Bearer " + hs256_jwt({"exp": 1_999_999_000 - 31}, SECRET), "expired"),
-        ("Bearer " + hs256_jwt({"exp": 2_000_000_000, "nbf": 1_999_999_100}, SECRET), "not yet valid"),
+        ("Bearer " + hs256_jwt({"iss": "jira", "iat": NOW}, SECRET), "no expiry"),
+        ("Bearer " + hs256_jwt({"iat": NOW - 211, "exp": NOW - 31}, SECRET), "expired"),
+        ("Bearer " + hs256_jwt({"iat": NOW, "exp": NOW + 60, "nbf": NOW + 100}, SECRET), "not yet valid"),
     ],
 )
 def test_verify_bearer_jwt_refuses_when_forged_expired_or_unexpected(authorization, reason):
-    assert verify_bearer_jwt(SECRET, authorization, now=1_999_999_000) == reason
+    assert verify_bearer_jwt(SECRET, authorization, now=NOW) == reason
+
+
+YEAR_3000 = 32_503_680_000
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"exp": YEAR_3000}, "no issued-at"),
+        ({"exp": NOW + 60}, "no issued-at"),
+        ({"iat": NOW, "exp": YEAR_3000}, "lifetime too long"),
+        ({"iat": NOW, "exp": NOW + MAX_JWT_LIFETIME_S + 1}, "lifetime too long"),
+        ({"iat": NOW + 60, "exp": NOW + 30}, "issued in the future"),
+        ({"iat": NOW + JWT_LEEWAY_S + 1, "exp": NOW + 180}, "issued in the future"),
+        ({"iat": NOW, "exp": NOW - 1}, "lifetime too long"),
+        ({"iat": NOW - MAX_JWT_AGE_S - 1, "exp": NOW + 10}, "lifetime too long"),
+        ({"iat": "1999999000", "exp": NOW + 60}, "no issued-at"),
+        ({"iat": True, "exp": NOW + 60}, "no issued-at"),
+        ({"iat": NOW, "exp": float("inf")}, "no expiry"),
+        ({"iat": float("nan"), "exp": NOW + 60}, "no issued-at"),
+        ({"iat": NOW, "exp": float("nan")}, "no expiry"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_verify_bearer_jwt_refuses_a_token_made_to_last(claims, reason):
+    """The client secret signs every customer's deliveries: a token that lives long (or that says
+    nothing of when it was issued) would replay anywhere, for ever."""
+    assert verify_bearer_jwt(SECRET, "Bearer " + hs256_jwt(claims, SECRET), now=NOW) == reason
+
+
+def test_verify_bearer_jwt_refuses_a_token_older_than_the_longest_age():
+    token = hs256_jwt({"iat": NOW, "exp": NOW + MAX_JWT_LIFETIME_S}, SECRET)
+    assert verify_bearer_jwt(SECRET, f"Bearer {token}", now=NOW + MAX_JWT_AGE_S + 1) == "too old"
 
 
 def test_verify_bearer_jwt_refuses_a_tampered_payload():

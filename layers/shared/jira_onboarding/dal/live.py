@@ -150,6 +150,17 @@ class LiveStore:
             events_dropped=int(item.events_dropped or 0),
         )
 
+    def registered_webhook_ids(self) -> list[int]:
+        """The ids of the dynamic webhooks registered for the team's connection, read consistently
+        (a delivery of a webhook registered a moment ago is bound by them)."""
+        try:
+            item = LiveUpdateItem.get(
+                self.team_id, "endpoint", consistent_read=True, attributes_to_get=["webhook_ids"]
+            )
+        except DoesNotExist:
+            return []
+        return [int(i) for i in cast(list[float], item.webhook_ids or [])]
+
     def record_registration(
         self, webhook_ids: list[int], jql: str | None, expires_at: datetime | None
     ) -> None:

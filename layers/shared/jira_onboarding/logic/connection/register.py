@@ -63,6 +63,9 @@ def register_connection(
     value = _credentials_value(auth_kind, credentials)
     store = TeamStores(team_id).connection
     previous = store.get()
+    from jira_onboarding.logic.live.registration import kept_webhook_secret  # lazy: cold starts
+
+    value = {**value, **kept_webhook_secret(team_id, previous, site_url, auth_kind)}
     store.save(site_url, auth_kind, credentials_envelope=seal_for(team_id, value), site=site)
     if previous is not None and previous.secret_name:
         delete_legacy_secret(previous.secret_name)  # registered again before its migration

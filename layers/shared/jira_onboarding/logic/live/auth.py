@@ -3,8 +3,12 @@
 Admin webhooks (API-token sites) carry `X-Hub-Signature: sha256=<hex HMAC-SHA256 of the raw body>`
 with the secret we generated for the connection. Dynamic webhooks (OAuth 2.0 apps) carry
 `Authorization: Bearer <JWT>` signed HS256 with the app's client secret; Atlassian does not document
-the claims, so the signature, the algorithm and the expiry are what is checked. Every comparison is
-constant time on bytes; nothing here says why a check failed beyond a fixed reason for the log.
+the claims, so the signature, the algorithm and a bounded lifetime (`iat` and `exp`) are what is
+checked. Every comparison is constant time on bytes; nothing here says why a check failed beyond a
+fixed reason for the log.
+
+That client secret is the same for every customer of the app, so a valid JWT proves only that the
+delivery comes from Jira, not for which connection: logic/live/binding.py ties the body to it.
 """
 
 from __future__ import annotations
@@ -14,12 +18,19 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import secrets
 import time
 
 SIGNATURE_PREFIX = "sha256="
-# Clock skew tolerated on `exp`/`nbf`: Jira's clock and Lambda's are both NTP-synced.
+# Clock skew tolerated on `iat`/`exp`/`nbf`: Jira's clock and Lambda's are both NTP-synced.
 JWT_LEEWAY_S = 30
+# The longest lifetime (`exp - iat`) and age (`now - iat`) of a delivery's JWT. Jira signs each
+# attempt when it sends it, with a short lifetime (Connect's JWTs, and the simulator's, live 180 s);
+# a quarter of an hour leaves room for that and refuses a token minted to last (exp in year 3000),
+# which, the secret being shared by every tenant, would otherwise replay for ever.
+MAX_JWT_LIFETIME_S = 15 * 60
+MAX_JWT_AGE_S = MAX_JWT_LIFETIME_S
 # A JWT longer than this is not Jira's (its are a few hundred bytes): refused before decoding.
 MAX_JWT_CHARS = 4096
 
@@ -49,8 +60,8 @@ def _b64url_decode(part: str) -> bytes:
 
 
 def verify_bearer_jwt(secret: str, authorization: str | None, *, now: float | None = None) -> str | None:
-    """None if `authorization` is `Bearer <JWT>` signed HS256 with `secret` and not expired;
-    otherwise a short fixed reason (for the log, never for the caller)."""
+    """None if `authorization` is `Bearer <JWT>` signed HS256 with `secret`, issued recently, for a
+    short lifetime, and not expired; otherwise a short fixed reason (for the log, never the caller)."""
     scheme, _, token = (authorization or "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > MAX_JWT_CHARS:
@@ -73,13 +84,33 @@ def verify_bearer_jwt(secret: str, authorization: str | None, *, now: float | No
     expected = hmac.new(secret.encode(), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
     if not hmac.compare_digest(expected, signature):
         return "bad signature"
-    now = time.time() if now is None else now
-    exp = claims.get("exp")
-    if not isinstance(exp, int | float) or isinstance(exp, bool):
+    return _lifetime_problem(claims, time.time() if now is None else now)
+
+
+def _number(value: object) -> float | None:
+    """A claim's time, or None: JSON numbers only, finite (Python's json reads NaN and Infinity,
+    and NaN compares false with everything, so it would pass every bound)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _lifetime_problem(claims: dict[str, object], now: float) -> str | None:
+    """Why the claims' times are not those of a fresh, short-lived delivery token (None if they are)."""
+    exp, iat = _number(claims.get("exp")), _number(claims.get("iat"))
+    if exp is None:
         return "no expiry"
     if exp + JWT_LEEWAY_S < now:
         return "expired"
-    nbf = claims.get("nbf")
-    if isinstance(nbf, int | float) and not isinstance(nbf, bool) and nbf - JWT_LEEWAY_S > now:
+    if iat is None:
+        return "no issued-at"
+    if iat - JWT_LEEWAY_S > now:
+        return "issued in the future"
+    if exp < iat or exp - iat > MAX_JWT_LIFETIME_S:
+        return "lifetime too long"
+    if now - iat > MAX_JWT_AGE_S:
+        return "too old"
+    nbf = _number(claims.get("nbf"))
+    if nbf is not None and nbf - JWT_LEEWAY_S > now:
         return "not yet valid"
     return None

@@ -1,8 +1,9 @@
 """Receive one Jira webhook delivery: authenticate it, check size and shape, queue it, answer at once.
 
 No Jira call and no sync work here: Jira waits for the answer and retries on 408/409/425/429/5xx and
-timeouts. A delivery whose connection is unknown, or whose signature is missing or wrong, gets the
-same 401 whether the connection exists or not, and nothing is queued or written. The receiver
+timeouts. A delivery whose connection is unknown, whose signature is missing or wrong, or (for a
+dynamic webhook, whose JWT any customer's delivery carries) whose body is not bound to this
+connection (logic/live/binding.py) gets the same 401, and nothing is queued or written. The receiver
 writes nothing at all: a delivery seen before (`X-Atlassian-Webhook-Identifier`, the same on every
 retry) is queued again and the consumer's idempotency, keyed by that identifier, applies it once
 (a marker written here too would be the same dedupe twice, and a third of the receiver's latency).
@@ -20,12 +21,14 @@ import time
 from typing import Any
 
 from jira_onboarding.credentials import stored_credentials
-from jira_onboarding.dal.live import WebhookEndpoint, get_endpoint
+from jira_onboarding.dal.live import LiveStore, WebhookEndpoint, get_endpoint
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.live import queue
 from jira_onboarding.logic.live.auth import verify_bearer_jwt, verify_hub_signature
+from jira_onboarding.logic.live.binding import binding_problem, connection_origins
 from jira_onboarding.logic.live.events import LiveMessage, shape_problem
 from jira_onboarding.observability import MetricUnit, logger, metrics
+from jira_onboarding.records import JiraConnection
 
 # Jira's deliveries are a few KiB to a few hundred; anything over this is not one of them.
 MAX_WEBHOOK_BYTES = 1024 * 1024
@@ -60,10 +63,9 @@ def _raw_body(event: dict[str, Any]) -> bytes | None:
     return str(body).encode("utf-8")
 
 
-def _signing_secret(endpoint: WebhookEndpoint) -> str | None:
+def _signing_secret(endpoint: WebhookEndpoint, connection: JiraConnection | None) -> str | None:
     """The admin webhook's secret, or the OAuth app's client secret, from the connection's
     sealed credentials."""
-    connection = TeamStores(endpoint.team_id).connection.get()
     secret = stored_credentials(endpoint.team_id, connection) if connection else None
     if secret is None:
         return None
@@ -72,17 +74,37 @@ def _signing_secret(endpoint: WebhookEndpoint) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _parsed(raw: bytes | None) -> object:
+    """The body as JSON, or None. Read only once the signature holds: before, anyone's megabyte
+    would be parsed (and a deeply nested one raises RecursionError, not ValueError)."""
+    try:
+        return json.loads(raw or b"")
+    except (ValueError, RecursionError):
+        return None
+
+
+def _unbound(endpoint: WebhookEndpoint, connection: JiraConnection, raw: bytes) -> str | None:
+    """Why a JWT-signed delivery is not this connection's (None if it is): the JWT's secret is the
+    app's, shared by every customer, so the body must name our webhook ids and the team's site."""
+    parsed = _parsed(raw)
+    registered = LiveStore(endpoint.team_id).registered_webhook_ids()
+    # The connection stores its site URL only: when it stores the site's cloud id too, pass it here
+    # and the API gateway's `self` URLs for that cloud id are accepted as well.
+    return binding_problem(parsed, registered, connection_origins(connection.site_url, cloud_id=None))
+
+
 def _refusal(endpoint: WebhookEndpoint | None, raw: bytes, headers: dict[str, str]) -> str | None:
     """None if the delivery is authentic for the endpoint; else why not (for the log only)."""
     if endpoint is None:
         verify_hub_signature(_DECOY_SECRET, raw, headers.get("x-hub-signature"))
         return "unknown connection"
-    secret = _signing_secret(endpoint)
-    if secret is None:
+    connection = TeamStores(endpoint.team_id).connection.get()
+    secret = _signing_secret(endpoint, connection)
+    if secret is None or connection is None:
         verify_hub_signature(_DECOY_SECRET, raw, headers.get("x-hub-signature"))
         return "no signing secret stored"
     if endpoint.auth_kind == "oauth":
-        return verify_bearer_jwt(secret, headers.get("authorization"))
+        return verify_bearer_jwt(secret, headers.get("authorization")) or _unbound(endpoint, connection, raw)
     if not verify_hub_signature(secret, raw, headers.get("x-hub-signature")):
         return "bad or missing X-Hub-Signature"
     return None
@@ -102,10 +124,7 @@ def receive_webhook(event: dict[str, Any]) -> dict[str, Any]:
         metrics.add_metric(name="WebhookDeliveriesRefused", unit=MetricUnit.Count, value=1)
         return _answer(401, UNAUTHORIZED)
     logger.append_keys(team_id=endpoint.team_id)
-    try:
-        parsed = json.loads(raw or b"")
-    except ValueError:
-        parsed = None
+    parsed = _parsed(raw)
     problem = shape_problem(parsed)
     if problem is not None:
         return _answer(400, {"message": problem})

@@ -16,6 +16,7 @@ from typing import Any, cast
 from pydantic import BaseModel
 
 from jira_onboarding.contracts import LiveUpdatesSetup
+from jira_onboarding.credentials import stored_credentials
 from jira_onboarding.dal.live import LiveStore, LiveUpdateItem
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.jira_access.gateway import add_to_credentials, open_jira
@@ -23,6 +24,7 @@ from jira_onboarding.logic.live import queue
 from jira_onboarding.logic.live.auth import new_webhook_secret
 from jira_onboarding.logic.live.events import LiveMessage
 from jira_onboarding.observability import logger
+from jira_onboarding.records import JiraConnection
 from jira_onboarding.settings import get_settings
 
 DYNAMIC_EVENTS = ["jira:issue_created", "jira:issue_updated", "jira:issue_deleted"]
@@ -58,7 +60,8 @@ def selection_jql(project_keys: list[str]) -> str | None:
 
 def enable_live_updates(team_id: str, *, base_url: str | None = None) -> LiveUpdatesSetup:
     """Create (or keep) the team's webhook endpoint for its connection; for an API-token site,
-    generate a new signing secret and return it with what a Jira admin needs."""
+    return the signing secret (the stored one, or a new one the first time) with what a Jira admin
+    needs."""
     connection = TeamStores(team_id).connection.get()
     if connection is None:
         raise ValueError("live updates need a connection")
@@ -76,16 +79,39 @@ def enable_live_updates(team_id: str, *, base_url: str | None = None) -> LiveUpd
         return LiveUpdatesSetup(
             webhook_url=url, registered_by="app", events=DYNAMIC_EVENTS, jql=selection_jql(keys)
         )
-    signing_secret = new_webhook_secret()
-    if not add_to_credentials(team_id, {"webhook_secret": signing_secret}):
-        raise ValueError("the connection's credentials changed while live updates were enabled")
+    signing_secret = _stored_webhook_secret(team_id, connection)
+    unchanged = signing_secret is not None
+    if signing_secret is None:
+        signing_secret = new_webhook_secret()
+        if not add_to_credentials(team_id, {"webhook_secret": signing_secret}):
+            raise ValueError("the connection's credentials changed while live updates were enabled")
     return LiveUpdatesSetup(
         webhook_url=url,
         registered_by="jira admin",
         events=ADMIN_EVENTS,
         jql=selection_jql(keys),
         secret=signing_secret,
+        secret_unchanged=unchanged,
     )
+
+
+def _stored_webhook_secret(team_id: str, connection: JiraConnection | None) -> str | None:
+    secret = (stored_credentials(team_id, connection) or {}).get("webhook_secret") if connection else None
+    return secret if isinstance(secret, str) and secret else None
+
+
+def kept_webhook_secret(
+    team_id: str, previous: JiraConnection | None, site_url: str, auth_kind: str
+) -> dict[str, str]:
+    """What a connection registered again keeps of the previous one's credentials: the admin
+    webhook's signing secret, when the site is the same and both sign in without OAuth (an OAuth
+    connection's deliveries are the app's JWT). The webhook a Jira admin registered with it goes on
+    being accepted (a new secret would refuse every delivery while the status still said live
+    updates are on); another site gets a new secret."""
+    if previous is None or previous.site_url != site_url or "oauth" in (auth_kind, previous.auth_kind):
+        return {}
+    secret = _stored_webhook_secret(team_id, previous)
+    return {"webhook_secret": secret} if secret else {}
 
 
 def _expiry(client: Any, webhook_ids: list[int]) -> datetime:
