@@ -75,12 +75,14 @@ def live_routes(sim: JiraSimulator) -> list[tuple[str, str, Callable[[_Ctx], Any
             if errors:
                 results.append({"errors": errors})
                 continue
+            site = sim.app.site(ctx.tenant) if getattr(sim, "app", None) is not None else None
             registration = hooks.register(
                 body["url"],
                 item["events"],
                 item["jqlFilter"],
                 kind="dynamic",
                 field_ids_filter=item.get("fieldIdsFilter"),
+                site_url=site.url if site is not None else None,
             )
             results.append({"createdWebhookId": registration.id})
         return {"webhookRegistrationResult": results}

@@ -81,6 +81,7 @@ class _Ctx:
     body: Any
     params: dict[str, str]
     headers: dict[str, str] | None = None  # lower-cased request headers
+    tenant: str = DEFAULT_TENANT  # the cloud id of a request under /ex/jira/{cloudId}
 
     def q(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -445,7 +446,7 @@ class JiraSimulator:
                     raise ApiError(404, "Null for uri: " + path)  # what Jira's REST layer answers
                 if body_error is not None:
                     raise body_error
-                ctx = _Ctx(method, path, query, parsed_body, params, hdrs)
+                ctx = _Ctx(method, path, query, parsed_body, params, hdrs, tenant)
                 result = route.handler(ctx)
                 status, payload = result if isinstance(result, tuple) else (200, result)
                 out_headers = self.limits.charge(tenant, method, path, payload, oauth=oauth)

@@ -55,6 +55,9 @@ class Registration:
     secret: str | None = None  # admin webhooks
     expiration_ms: int | None = None  # dynamic webhooks
     field_ids_filter: list[str] | None = None
+    # A dynamic webhook an app registered through /ex/jira/{cloudId}: the payloads name that site's
+    # URL (the app's SimSite), as Jira's do; None: where the site is served (`site_url`).
+    site_url: str | None = None
 
     def as_webhook(self) -> dict[str, Any]:
         """The spec's `Webhook` object."""
@@ -130,12 +133,21 @@ class WebhookDispatcher:
         kind: str,
         secret: str | None = None,
         field_ids_filter: list[str] | None = None,
+        site_url: str | None = None,
     ) -> Registration:
         with self._lock:
             self._next_id += 1
             expiration = int(time.time() * 1000) + DYNAMIC_LIFETIME_MS if kind == "dynamic" else None
             registration = Registration(
-                self._next_id, url, list(events), jql_filter, kind, secret, expiration, field_ids_filter
+                self._next_id,
+                url,
+                list(events),
+                jql_filter,
+                kind,
+                secret,
+                expiration,
+                field_ids_filter,
+                site_url,
             )
             self.registrations.append(registration)
             return registration
@@ -165,8 +177,10 @@ class WebhookDispatcher:
         projects = _jql_projects(registration.jql_filter)
         return projects is None or change.project_key in projects or change.project_key is None
 
-    def _body(self, payload: dict[str, Any], matched: list[int] | None = None) -> bytes:
-        body = _on_site(payload, self.site_url.rstrip("/"))
+    def _body(
+        self, payload: dict[str, Any], matched: list[int] | None = None, site_url: str | None = None
+    ) -> bytes:
+        body = _on_site(payload, (site_url or self.site_url).rstrip("/"))
         if matched is not None:
             body = {**body, "matchedWebhookIds": matched}
         return json.dumps(body, separators=(",", ":")).encode()
@@ -188,7 +202,7 @@ class WebhookDispatcher:
                     self.pending.append(Delivery(registration, change, str(uuid.uuid4()), body))
                     queued += 1
                 for matched in dynamic.values():
-                    body = self._body(change.payload, [r.id for r in matched])
+                    body = self._body(change.payload, [r.id for r in matched], matched[0].site_url)
                     self.pending.append(Delivery(matched[0], change, str(uuid.uuid4()), body))
                     queued += 1
         return queued

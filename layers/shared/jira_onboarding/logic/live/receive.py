@@ -23,6 +23,7 @@ from typing import Any
 from jira_onboarding.credentials import stored_credentials
 from jira_onboarding.dal.live import LiveStore, WebhookEndpoint, get_endpoint
 from jira_onboarding.dal.team import TeamStores
+from jira_onboarding.errors import JiraAuthError
 from jira_onboarding.logic.live import queue
 from jira_onboarding.logic.live.auth import verify_bearer_jwt, verify_hub_signature
 from jira_onboarding.logic.live.binding import binding_problem, connection_origins
@@ -71,6 +72,15 @@ def _signing_secret(endpoint: WebhookEndpoint, connection: JiraConnection | None
         return None
     name = "client_secret" if endpoint.auth_kind == "oauth" else "webhook_secret"
     value = secret.get(name)
+    if endpoint.auth_kind == "oauth" and not value:
+        # The one app's: every connection made through it (a connection from before the one
+        # app keeps its own app's secret in its credentials until it reconnects).
+        from jira_onboarding.logic.jira_access.oauth_app import app_credentials
+
+        try:
+            value = app_credentials().client_secret
+        except JiraAuthError:
+            return None
     return value if isinstance(value, str) and value else None
 
 
@@ -88,9 +98,10 @@ def _unbound(endpoint: WebhookEndpoint, connection: JiraConnection, raw: bytes) 
     app's, shared by every customer, so the body must name our webhook ids and the team's site."""
     parsed = _parsed(raw)
     registered = LiveStore(endpoint.team_id).registered_webhook_ids()
-    # The connection stores its site URL only: when it stores the site's cloud id too, pass it here
-    # and the API gateway's `self` URLs for that cloud id are accepted as well.
-    return binding_problem(parsed, registered, connection_origins(connection.site_url, cloud_id=None))
+    # An OAuth connection's own site URL (as accessible-resources named it), and the API gateway's
+    # base for its cloud id.
+    origins = connection_origins(connection.site_web_url or connection.site_url, cloud_id=connection.cloud_id)
+    return binding_problem(parsed, registered, origins)
 
 
 def _refusal(endpoint: WebhookEndpoint | None, raw: bytes, headers: dict[str, str]) -> str | None:
