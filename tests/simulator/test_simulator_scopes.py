@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from jira_simulator import JiraSimulator, spec
-from jira_simulator.scopes import NEEDED_SCOPES, OFFLINE, PRODUCT_ENDPOINTS, REQUIRED_SCOPES
+from jira_simulator.scopes import NEEDED_SCOPES, OFFLINE, PERSONAL_DATA, PRODUCT_ENDPOINTS, REQUIRED_SCOPES
 
 LIBRARY = Path(__file__).resolve().parents[2] / "layers" / "shared" / "jira_onboarding"
 
@@ -88,9 +88,12 @@ def test_scopes_product_endpoints_are_the_routes_the_library_calls(sim):
 
 
 def test_scopes_needed_are_the_product_calls_scopes_and_offline_access():
-    assert set(NEEDED_SCOPES) == {OFFLINE}.union(*(REQUIRED_SCOPES[e] for e in PRODUCT_ENDPOINTS))
+    assert set(NEEDED_SCOPES) == {OFFLINE, PERSONAL_DATA}.union(
+        *(REQUIRED_SCOPES[e] for e in PRODUCT_ENDPOINTS)
+    )
     assert set(NEEDED_SCOPES) == {
         "offline_access",
+        "report:personal-data",
         "read:jira-work",
         "read:jira-user",
         "manage:jira-webhook",

@@ -22,6 +22,15 @@ _KEPT_WHEN_TRACKED_AGAIN = ("last_synced_at", "last_swept_at", "estimation_field
 _TRACKING_READ = ["project_key", "selected", *_KEPT_WHEN_TRACKED_AGAIN]
 
 
+def _require_connection(team_id: str) -> None:
+    """NotConnectedError without a connection; ReconnectNeededError while its grant is gone."""
+    connection = ConnectionStore(team_id).get()
+    if connection is None:
+        raise NotConnectedError(team_id)
+    if connection.reconnect_reason:
+        raise ReconnectNeededError()
+
+
 class RunStore:
     """One team's runs. A run and the PENDING tracking of its projects are written together."""
 
@@ -57,11 +66,7 @@ class RunStore:
             for item in TrackedProjectItem.query(self.team_id, attributes_to_get=_TRACKING_READ)
         }
         if require_connection:
-            connection = ConnectionStore(self.team_id).get()
-            if connection is None:
-                raise NotConnectedError(self.team_id)
-            if connection.reconnect_reason:
-                raise ReconnectNeededError()
+            _require_connection(self.team_id)
         now = utcnow()
         items: list[Model] = [
             OnboardingRunItem(
