@@ -109,12 +109,20 @@ def live_routes(sim: JiraSimulator) -> list[tuple[str, str, Callable[[_Ctx], Any
         _require_app(ctx)
         return {"expirationDate": hooks.refresh(_ids(ctx))}
 
+    def revoke(ctx: _Ctx) -> Any:
+        """Atlassian's side: the person removed the app (or left). Every live grant of the app, or
+        with {"latest": true} the newest only (one team's, in a server other tests share)."""
+        live = [g for g in sim.app.grants if not g.revoked]
+        chosen = live[-1:] if isinstance(ctx.body, dict) and ctx.body.get("latest") else live
+        return {"revoked": [sim.app.revoke(g.id).id for g in chosen]}
+
     return [
         ("POST", "/rest/api/3/webhook", register),
         ("GET", "/rest/api/3/webhook", list_webhooks),
         ("DELETE", "/rest/api/3/webhook", delete),
         ("PUT", "/rest/api/3/webhook/refresh", refresh),
         *control_routes(hooks, control),
+        ("POST", "/_sim/control/oauth/revoke", revoke),
     ]
 
 

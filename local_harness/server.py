@@ -40,6 +40,7 @@ from jira_onboarding.records import TeamMember
 
 from jira_simulator.demo import DEMO_API_TOKEN, DEMO_EMAIL
 from local_harness.api_events import match_route
+from local_harness.oauth_connect import connect_through_app
 from local_harness.runner import RunnerError, check_credentials, connect_team
 from local_harness.stack import LocalStack
 from local_harness.template import REPO_ROOT
@@ -158,6 +159,9 @@ class Authorizer:
         return issue_token(
             self.secret, issuer=self.issuer, audience=self.audience, claims=claims, ttl_s=ttl_s
         )
+
+
+SECOND_SITE_ID = "7c2e9a41-3b5d-4f60-8e1a-2d4c6b8a0f13"  # serve --second-site
 
 
 class DevServer:
@@ -344,6 +348,17 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--page-size", type=int, help="issues per Jira search page (JIRA_PAGE_SIZE)")
     parser.add_argument("--token-ttl", type=int, default=TOKEN_TTL_S, help="dev token lifetime, seconds")
+    parser.add_argument(
+        "--connected",
+        action="store_true",
+        help="connect every team ahead through the OAuth app (the simulator's consent, Accept pressed "
+        "headlessly); without it the page's Connect Jira button does it",
+    )
+    parser.add_argument(
+        "--second-site",
+        action="store_true",
+        help="the simulated Atlassian account reaches a second Jira site (the page asks which one)",
+    )
     parser.add_argument("--jira-url", help="use this Jira Cloud site instead of the simulator")
     parser.add_argument("--email", help="Atlassian account email (with --jira-url)")
     parser.add_argument("--api-token", help="Atlassian API token (with --jira-url)")
@@ -351,8 +366,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @contextmanager
-def _jira(args: argparse.Namespace) -> Iterator[tuple[JiraCredentials, list[dict], str, Any]]:
-    """(credentials, members, description, the simulator or None) of the simulator or a real Jira."""
+def _jira(
+    args: argparse.Namespace,
+) -> Iterator[tuple[JiraCredentials | None, list[dict], str, str, Any]]:
+    """(credentials, members, description, Jira's URL, the simulator or None) of the simulator (no
+    credentials: teams connect through the OAuth app) or a real Jira (a person's own API token)."""
     if args.jira_url:
         if not (args.email and args.api_token):
             raise RunnerError("give --email and --api-token with --jira-url")
@@ -360,7 +378,7 @@ def _jira(args: argparse.Namespace) -> Iterator[tuple[JiraCredentials, list[dict
             base_url=args.jira_url, auth_kind="api_token", email=args.email, api_token=args.api_token
         )
         who = check_credentials(credentials)
-        yield credentials, [], f"{args.jira_url} as {who}", None
+        yield credentials, [], f"{args.jira_url} as {who}", args.jira_url, None
         return
     from jira_simulator import Fault, FaultPlan, JiraSimulator, Match, build_workspace
 
@@ -375,10 +393,15 @@ def _jira(args: argparse.Namespace) -> Iterator[tuple[JiraCredentials, list[dict
     simulator = JiraSimulator(
         workspace, email=SIM_EMAIL, api_token=SIM_TOKEN, faults=faults, latency_s=args.latency_ms / 1000
     )
-    with simulator.serve() as base_url:
-        credentials = JiraCredentials(
-            base_url=base_url, auth_kind="api_token", email=SIM_EMAIL, api_token=SIM_TOKEN
+    if args.second_site:
+        from jira_simulator import SimSite
+
+        simulator.app.sites.append(
+            SimSite(SECOND_SITE_ID, "acme-labs-sim", "https://acme-labs-sim.atlassian.net")
         )
+    with simulator.serve() as base_url:
+        # A customer connects through the product's OAuth app (the page's Connect Jira): no token.
+        credentials = None
         extra = f", latency {args.latency_ms:g} ms" if args.latency_ms else ""
         if args.fail_project:
             extra += f", refusing {', '.join(k.upper() for k in args.fail_project)}"
@@ -386,16 +409,15 @@ def _jira(args: argparse.Namespace) -> Iterator[tuple[JiraCredentials, list[dict
             credentials,
             workspace.team_members,
             f"simulator at {base_url} (seed {args.seed}{extra})",
+            base_url,
             simulator,
         )
 
 
 def _start_live_updates(server: DevServer, simulator: Any, teams: list[str]) -> threading.Event:
-    """Live updates for every team over the simulator: the admin webhook each connection hands
-    over is registered in the simulator, whose deliveries go to the stack's receiver. Returns the
-    event that stops the simulator's delivery thread."""
-    from jira_onboarding.logic.live.registration import enable_live_updates
-
+    """Live updates for every team over the simulator: each connection is the OAuth app's, whose
+    selection registers a dynamic webhook through Jira's API; the simulator's deliveries go to the
+    stack's receiver. Returns the event that stops the simulator's delivery thread."""
     from jira_simulator.live import live_parts
     from local_harness.live_demo import send_to_stack
 
@@ -406,10 +428,7 @@ def _start_live_updates(server: DevServer, simulator: Any, teams: list[str]) -> 
         with server.api_lock:  # the page's requests and the deliveries take turns, as for the API
             return int(to_stack(url, headers, body))
 
-    hooks.sender = sender
-    for team in teams:
-        setup = enable_live_updates(team)
-        hooks.register(setup.webhook_url, setup.events, setup.jql, kind="admin", secret=setup.secret)
+    hooks.sender = sender  # the selections register the dynamic webhooks (OAuth connections)
     return hooks.start()
 
 
@@ -430,7 +449,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _terminate)
     with (
-        _jira(args) as (credentials, sim_members, jira_text, simulator),
+        _jira(args) as (credentials, sim_members, jira_text, jira_url, simulator),
         log_path.open("a", encoding="utf-8") as logs,
         LocalStack(log_stream=logs) as stack,
     ):
@@ -448,13 +467,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         token = tokens[teams[0]]
         server = DevServer(stack, authorizer=authorizer)
         base_url = server.start(args.host, args.port)
+        if simulator is not None:
+            # Atlassian's side is the simulator's; the callback comes back to this server.
+            stack.use_atlassian(jira_url, simulator.app, public_base_url=base_url)
+            if args.connected:
+                for team in teams:
+                    connect_through_app(stack, team, site_name="acme-sim")
         stop_live = _start_live_updates(server, simulator, teams) if simulator is not None else None
-        jira_url = credentials.base_url.rstrip("/")
         live_text = (
-            f"on: change an issue with PUT {jira_url}/_sim/control/issues/<KEY> "
+            f"on: change an issue with PUT {jira_url.rstrip('/')}/_sim/control/issues/<KEY> "
             '{"summary": "..."} (basic auth as the simulator\'s user) and watch the page'
             if stop_live is not None
             else "off (a real Jira: register the webhook the connection hands over)"
+        )
+        connect_text = (
+            "connected ahead through the OAuth app"
+            if args.connected or simulator is None
+            else "press Connect Jira on the page (the simulator's consent page, then back)"
         )
         if not ALPINE_JS.is_file():
             print("  warning: node_modules/alpinejs is missing; run `npm ci`", file=sys.stderr)
@@ -469,6 +498,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     f"                (HS256, iss {authorizer.issuer}, aud {authorizer.audience}, "
                     f"{args.token_ttl // 60} min; send it as Authorization: Bearer ...)",
                     f"  Jira          {jira_text}",
+                    f"  connect       {connect_text}",
                     f"  function logs {log_path}",
                     f"  live updates  {live_text}",
                     *(f"  page for {team}  {base_url}/#token={tokens[team]}" for team in teams[1:]),

@@ -37,7 +37,7 @@ LAUNCH_ARGS = [
 FAILING_PROJECT = "OPS"
 # A team per test: a team's second sync of a project is incremental (too quick to watch), and a
 # repeated selection within ten minutes is the same (idempotent) start.
-TEAMS = ["team-a", "team-b", "team-c", "team-d", "team-e", "team-f", "team-g", "team-h"]
+TEAMS = ["team-a", "team-b", "team-c", "team-d", "team-e", "team-f", "team-g", "team-h", "team-i", "team-j"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -77,6 +77,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "20",
         "--fail-project",
         FAILING_PROJECT,
+        "--connected",  # every team through the OAuth app ahead (test_connect_jira.py disconnects its own)
+        "--second-site",
     ]
     errors = tmp_path_factory.mktemp("serve") / "stderr.txt"
     with errors.open("w", encoding="utf-8") as stderr:
