@@ -63,7 +63,12 @@ def live_world(
     hooks, control = live_parts(simulator)
     if faults is not None:
         hooks.faults = faults
-    with simulator.serve() as jira_url, LocalStack(parameters={"WebhookBaseUrl": WEBHOOK_BASE}) as stack:
+    # An admin webhook belongs to an API-token connection: a self-hosted deployment that opted in.
+    parameters = {
+        "WebhookBaseUrl": WEBHOOK_BASE,
+        "AllowApiTokenConnections": "true" if kind == "admin" else "false",
+    }
+    with simulator.serve() as jira_url, LocalStack(parameters=parameters) as stack:
         hooks.sender = send_to_stack(stack)
         if kind == "dynamic":
             setup = connect_oauth_team(TEAM, jira_url, hooks.oauth_client_secret)

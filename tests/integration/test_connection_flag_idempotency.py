@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import boto3
@@ -16,6 +17,14 @@ from pynamodb.connection import Connection
 
 from local_harness.stack import LocalStack
 from tests.conftest import SIM_EMAIL, SIM_TOKEN, TEAM, set_project_fields
+
+
+@pytest.fixture
+def stack() -> Iterator[LocalStack]:
+    """A self-hosted deployment (AllowApiTokenConnections=true): these connect with API tokens,
+    which the SaaS default refuses (tests/integration/test_oauth_connect_flow.py)."""
+    with LocalStack(parameters={"AllowApiTokenConnections": "true"}) as local:
+        yield local
 
 
 def _connect(stack: LocalStack, team: str, **body) -> tuple[int, dict]:

@@ -49,6 +49,14 @@ class Listener:
 
 
 @pytest.fixture
+def stack() -> Iterator[LocalStack]:
+    """A self-hosted deployment (AllowApiTokenConnections=true): these connect with API tokens,
+    which the SaaS default refuses (tests/integration/test_oauth_connect_flow.py)."""
+    with LocalStack(parameters={"AllowApiTokenConnections": "true"}) as local:
+        yield local
+
+
+@pytest.fixture
 def listener() -> Iterator[Listener]:
     listening = Listener()
     yield listening

@@ -509,7 +509,7 @@ def test_an_access_token_expiring_between_pages_is_refreshed_and_nothing_is_lost
     simulator.faults = FaultPlan.script([(_on_pages(nth=2), Fault.expired_token())])
     log = CallLog(simulator)
     auth = AuthServer(simulator)
-    with simulator.serve() as jira_url, auth.serve() as token_url, _env({"OAUTH_TOKEN_URL": token_url}):
+    with simulator.serve() as jira_url, auth.serve() as token_url, _env({"ATLASSIAN_AUTH_URL": token_url}):
         _oauth_connection(jira_url, expires_at=time.time() + 3600)
         run, _ = _run(stack, [FAULTED, OTHER])
 

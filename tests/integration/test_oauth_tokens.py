@@ -147,7 +147,7 @@ def test_an_expired_token_mid_sync_is_refreshed_once_and_the_sync_completes(
     )
     auth = AuthServer(simulator)
     with simulator.serve() as jira_url, auth.serve() as token_url:
-        monkeypatch.setenv("OAUTH_TOKEN_URL", token_url)
+        monkeypatch.setenv("ATLASSIAN_AUTH_URL", token_url)  # (its server answers on any path)
         get_settings.cache_clear()
         _oauth_connection(jira_url, expires_at=time.time() + 3600)
 
