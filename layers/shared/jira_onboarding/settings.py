@@ -86,6 +86,11 @@ class Settings(BaseModel):
     # Dynamic webhooks carry no sprint events: the sprints of a project whose issues changed are
     # refreshed from Jira at most once per this many seconds.
     live_sprint_refresh_s: int = Field(default=60, alias="LIVE_SPRINT_REFRESH_SECONDS", ge=0, le=3600)
+    # Atlassian's platform API (not a site): the personal data reporting API lives there. The OAuth
+    # work reads the same setting for accessible-resources; one name, one default.
+    atlassian_api_url: str = Field(default="https://api.atlassian.com", alias="ATLASSIAN_API_URL")
+    # The personal data reports (logic/privacy/): the queue the dispatcher fills and the reporter drains.
+    privacy_reports_queue_url: str = Field(default="", alias="PRIVACY_REPORTS_QUEUE_URL")
     tables: TableNames
 
     @classmethod
