@@ -58,14 +58,16 @@ def privacy_queue(dynamodb_tables: None, monkeypatch: pytest.MonkeyPatch) -> Ite
 
 
 def queued(url: str) -> list[dict]:
-    """The messages on the queue (delayed ones included: their count in `delayed`)."""
+    """Every visible message on the queue (delayed ones: their count in `delayed`)."""
     import json
 
     import boto3
 
     sqs = boto3.client("sqs", region_name="us-east-1")
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-    return [json.loads(m["Body"]) for m in messages]
+    bodies: list[dict] = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        bodies.extend(json.loads(m["Body"]) for m in messages)  # received: invisible from now on
+    return bodies
 
 
 def delayed(url: str) -> int:

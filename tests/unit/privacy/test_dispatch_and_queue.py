@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from jira_onboarding.dal.privacy import PrivacyStore
+from jira_onboarding.logic.connection.register import register_connection
 from jira_onboarding.logic.privacy.consume import handle_message, report_personal_data
 from jira_onboarding.logic.privacy.dispatch import dispatch_reports
 from jira_onboarding.logic.privacy.queue import PrivacyMessage, parse_message
 
+from tests.unit.conftest import team_site
 from tests.unit.privacy.conftest import delayed, queued, store_users
 
 
@@ -36,6 +38,9 @@ def test_dispatch_continues_through_the_queue_when_time_runs_short(
 ):
     from jira_onboarding.logic.privacy import dispatch
 
+    # Given at least two connections, scanned one a page
+    second = f"{oauth_team}-second"
+    register_connection(second, team_site(second), "api_token", {"email": "a@x.test", "api_token": "t"})
     monkeypatch.setattr(dispatch, "SCAN_PAGE", 1)
 
     summary = dispatch_reports(time_left_s=lambda: 0.0)

@@ -106,3 +106,23 @@ def test_report_team_skips_an_api_token_connection(team_id: str, simulated_jira)
 
 def test_report_team_without_a_connection_does_nothing(team_id: str):
     assert report_team(team_id, time_left_s=always, now=NOW).outcome == "not connected"
+
+
+def test_report_team_with_a_refused_grant_ends_quietly_and_stays_due(
+    oauth_team: str, simulated_jira, monkeypatch: pytest.MonkeyPatch
+):
+    from jira_onboarding.errors import JiraAuthError
+    from jira_onboarding.logic.jira_access.tokens import TokenStore
+
+    def refused(self: TokenStore, tokens: object) -> None:
+        raise JiraAuthError("Atlassian refused to refresh the OAuth token (403); reconnect Jira.")
+
+    store_users(oauth_team, 5)
+    simulated_jira.bearer_tokens.clear()  # the grant was revoked: the token and its refresh are refused
+    monkeypatch.setattr(TokenStore, "_exchange", refused)
+
+    result = report_team(oauth_team, time_left_s=always, now=NOW)
+
+    assert result.outcome == "credentials refused"
+    state = PrivacyStore(oauth_team).state()
+    assert state is not None and is_due(state, NOW + timedelta(days=1))

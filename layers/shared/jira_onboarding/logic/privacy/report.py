@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from jira_onboarding.budget import Priority
 from jira_onboarding.dal.privacy import PrivacyStore, ReportState
 from jira_onboarding.dal.team import TeamStores
-from jira_onboarding.errors import JiraError, JiraThrottledError
+from jira_onboarding.errors import JiraAuthError, JiraError, JiraThrottledError
 from jira_onboarding.jira.client import JiraClient
 from jira_onboarding.logic.jira_access.accounts import (
     MAX_ACCOUNTS_PER_REPORT,
@@ -44,7 +44,9 @@ TIME_RESERVE_S = 15.0  # a call, its answer's erasures and the cursor's write fi
 
 @dataclass
 class TeamReport:
-    outcome: str  # reported | continued | throttled | not due | not an OAuth connection | not connected
+    # reported | continued | throttled | credentials refused | not due | not an OAuth connection
+    # | not connected
+    outcome: str
     reported: int = 0
     erased: int = 0
     refreshed: int = 0
@@ -124,9 +126,14 @@ def report_team(team_id: str, *, time_left_s: Callable[[], float], now: datetime
     if state.cycle_started_at is None:
         store.begin_cycle(now)
     result = TeamReport("continued")
-    client = open_jira(team_id, TeamStores(team_id), time_left_s=time_left_s, priority=Priority.REFRESH)
     try:
-        _report_cycle(client, store, state, result, time_left_s, now)
-    finally:
-        client.close()
+        client = open_jira(team_id, TeamStores(team_id), time_left_s=time_left_s, priority=Priority.REFRESH)
+        try:
+            _report_cycle(client, store, state, result, time_left_s, now)
+        finally:
+            client.close()
+    except JiraAuthError as exc:
+        # A revoked grant (reconnect): retried daily while the cycle stays open, never dead-lettered.
+        logger.warning("Personal data report refused: the team's OAuth grant", extra={"why": str(exc)})
+        result.outcome = "credentials refused"
     return result
