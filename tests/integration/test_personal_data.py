@@ -164,3 +164,22 @@ def test_an_api_token_connection_is_not_reported(stack: LocalStack, jira_url: st
     # Then nothing was queued
     assert error is None
     assert result["queued"] == 0 and result["not_oauth"] == 1
+
+
+def test_a_disconnect_that_asks_for_it_deletes_the_jira_accounts_personal_data(monkeypatch):
+    with privacy_world(monkeypatch) as world:
+        # Given an onboarded team holding its site's accounts
+        account = unmatched_account(world)
+        assert account["displayName"] in everything_stored()
+
+        # When it disconnects with erase_personal_data=true
+        status, _, body = world.stack.http(
+            "DELETE", "/jira/connection", team_id=TEAM, query={"erase_personal_data": "true"}
+        )
+
+        # Then no stored account's name or email is left
+        assert status == 200, body
+        assert body["jira_accounts_deleted"] >= 1
+        stored = everything_stored()
+        assert TeamStores(TEAM).people.list_jira_users() == []
+        assert account["displayName"] not in stored and account["emailAddress"] not in stored

@@ -165,6 +165,26 @@ class PrivacyStore:
             self._scrub_run_summaries(name)
         return True
 
+    def forget_accounts(self) -> int:
+        """Delete every Jira account the team holds and the runs' lists of their names (a
+        disconnect that asks for it): unlike an erasure, a new connection fetches them again."""
+        keys = [
+            item.account_id for item in JiraUserItem.query(self.team_id, attributes_to_get=["account_id"])
+        ]
+        with JiraUserItem.batch_write() as batch:
+            for account_id in keys:
+                batch.delete(JiraUserItem(self.team_id, account_id))
+        for run in OnboardingRunItem.query(self.team_id, attributes_to_get=["run_id", "users_summary"]):
+            if (run.users_summary or {}).get("unmatched_jira_user_names"):
+                OnboardingRunItem(self.team_id, run.run_id).update(
+                    actions=[
+                        OnboardingRunItem.users_summary.set(
+                            {**run.users_summary, "unmatched_jira_user_names": []}
+                        )
+                    ]
+                )
+        return len(keys)
+
     def _scrub_run_summaries(self, name: str) -> None:
         """The runs' lists of unmatched users' names lose one occurrence of `name` each."""
         for run in OnboardingRunItem.query(self.team_id, attributes_to_get=["run_id", "users_summary"]):
