@@ -161,9 +161,11 @@ def test_an_api_token_connection_is_not_reported(stack: LocalStack, jira_url: st
         "DispatchPersonalDataReportsFunction", load_event("dispatch_personal_data_reports")
     )
 
-    # Then nothing was queued
+    # Then nothing was queued, and the reporter skips the team if a message names it anyway
     assert error is None
     assert result["queued"] == 0 and result["not_oauth"] == 1
+    answer, error = stack.invoke("ReportPersonalDataFunction", load_event("report_personal_data"))
+    assert error is None and answer == {"batchItemFailures": []}
 
 
 def test_a_disconnect_that_asks_for_it_deletes_the_jira_accounts_personal_data(monkeypatch):
