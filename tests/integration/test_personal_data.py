@@ -98,7 +98,9 @@ def test_a_closed_account_is_erased_from_every_table_of_every_team_and_stays_era
         select_and_wait(world.stack, ["ALPHA", "BETA"])
         stored = everything_stored()
         assert name not in stored and email not in stored
-        assert world.simulator.privacy.reported_ids().count(account["accountId"]) == 2  # once per team
+        # (reported by one team or both: the first answer erases it everywhere, and an erased
+        # account holds nothing left to report)
+        assert 1 <= world.simulator.privacy.reported_ids().count(account["accountId"]) <= 2
 
 
 def test_an_updated_account_is_refetched_and_stored(monkeypatch):
