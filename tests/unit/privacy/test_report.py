@@ -126,3 +126,13 @@ def test_report_team_with_a_refused_grant_ends_quietly_and_stays_due(
     assert result.outcome == "credentials refused"
     state = PrivacyStore(oauth_team).state()
     assert state is not None and is_due(state, NOW + timedelta(days=1))
+
+
+def test_report_team_keeps_an_updated_account_the_site_no_longer_shows(oauth_team: str, simulated_jira):
+    users = store_users(oauth_team, 1, prefix="gone")
+    simulated_jira.privacy.update_account(users[0].account_id)  # not in the site's user list: a 404
+
+    result = report_team(oauth_team, time_left_s=always, now=NOW)
+
+    assert (result.outcome, result.refreshed) == ("reported", 0)
+    assert TeamStores(oauth_team).people.list_jira_users()[0].display_name == "Person 0"
