@@ -31,6 +31,7 @@ from .atlassian import AtlassianApp
 from .demo import DEMO_API_TOKEN, DEMO_EMAIL
 from .faults import Fault, FaultPlan, SimRequest, SimulatedTimeout
 from .hostile import DRIP_HEADER, drip_chunks, drip_stream, hostile_answer
+from .privacy import PrivacyReports
 from .ratelimits import DEFAULT_TENANT, RateLimits, SiteLimits, split_tenant
 from .workspace import BASE_DATE, SITE, Workspace, jira_datetime, parse_jira_datetime
 
@@ -334,6 +335,7 @@ class JiraSimulator:
         self._search_cache: dict[tuple[str, int], tuple[list[dict], list[tuple]]] = {}
         self._date_columns: dict[tuple[str, str, int], list[float]] = {}
         self._stop = threading.Event()
+        self.privacy = PrivacyReports(self)  # the personal data reporting API (privacy.py)
         self._routes = self._build_routes()
 
     # ----------------------------------------------------------------- public API
@@ -675,6 +677,7 @@ class JiraSimulator:
             r("GET", "/rest/agile/1.0/sprint/{sprintId}", self._sprint_get),
             # Dynamic webhooks and the control API (jira_simulator/webhooks.py, control.py).
             *(r(method, path, handler) for method, path, handler in self.extra_routes()),
+            *(r(method, path, handler) for method, path, handler in self.privacy.routes()),
         ]
 
     def extra_routes(self) -> list[tuple[str, str, Callable[[_Ctx], Any]]]:

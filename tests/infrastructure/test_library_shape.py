@@ -148,6 +148,7 @@ FEATURE_ORDER = [
     "logic/live",  # webhooks, events, live sprints and metrics
     "logic/run",  # an onboarding run's steps and status (a selection re-registers the webhook)
     "logic/nightly",  # the nightly fan-out starts runs
+    "logic/privacy",  # personal data: reported to Atlassian, erased (closed) or refetched (updated)
     "logic/connection",  # register, disconnect, migrate, the site's projects
 ]
 

@@ -168,6 +168,8 @@ class DisconnectResponse(BoundaryModel):
     webhook_deleted: bool | None = None  # None: no dynamic webhook was registered
     nightly_schedule_deleted: bool = False
     data_kept: bool = True
+    # With `erase_personal_data=true`: how many Jira accounts' names and emails were deleted.
+    jira_accounts_deleted: int | None = None
 
 
 class StartOnboardingResponse(BoundaryModel):

@@ -101,6 +101,8 @@ class Settings(BaseModel):
     # Dynamic webhooks carry no sprint events: the sprints of a project whose issues changed are
     # refreshed from Jira at most once per this many seconds.
     live_sprint_refresh_s: int = Field(default=60, alias="LIVE_SPRINT_REFRESH_SECONDS", ge=0, le=3600)
+    # The personal data reports (logic/privacy/): the queue the dispatcher fills and the reporter drains.
+    privacy_reports_queue_url: str = Field(default="", alias="PRIVACY_REPORTS_QUEUE_URL")
     tables: TableNames
 
     @classmethod

@@ -71,3 +71,22 @@ def test_apply_events_drops_queued_events_of_a_disconnected_team_without_calling
 
 def test_delete_nightly_schedule_is_false_when_no_schedule_group_is_configured(team_id: str):
     assert delete_nightly_schedule(team_id) is False
+
+
+def test_disconnect_jira_erases_the_jira_accounts_personal_data_when_asked(team_id: str):
+    # Given a connected team holding Jira accounts, one of them named in a run's summary
+    from jira_onboarding.jira.models import JiraUser
+
+    repo = _connected(team_id)
+    repo.people.save_jira_users(
+        [JiraUser.model_validate({"accountId": "acc-1", "displayName": "Ada", "emailAddress": "ada@x.test"})]
+    )
+    repo.runs.record_users("run-1", {"unmatched_jira_user_names": ["Ada"], "matched": 0})
+
+    # When it disconnects asking for its personal data to go
+    answer = disconnect_jira(team_id, erase_personal_data=True)
+
+    # Then the accounts and the names are gone, and the answer says how many
+    assert answer.jira_accounts_deleted == 1
+    assert repo.people.list_jira_users() == []
+    assert repo.runs.get("run-1").users_summary == {"unmatched_jira_user_names": [], "matched": 0}  # type: ignore[union-attr]

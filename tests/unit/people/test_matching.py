@@ -233,6 +233,9 @@ class _FakeRepo:
         self.saved = list(users)
         return len(self.saved)
 
+    def erased_account_ids(self) -> set[str]:
+        return set()  # no closed account erased (logic/privacy/)
+
     def list_members(self) -> list[TeamMember]:
         return self.members
 

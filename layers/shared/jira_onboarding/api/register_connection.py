@@ -6,7 +6,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from jira_onboarding.api.guards import current_team_id, require_json_body
 from jira_onboarding.contracts import ConnectionRequest, ConnectionResponse, DisconnectResponse
@@ -57,10 +57,15 @@ def post_connection(request: Annotated[ConnectionRequest, Body()]) -> Response[C
         },
     },
 )
-def delete_connection() -> DisconnectResponse:
+def delete_connection(
+    erase_personal_data: Annotated[
+        bool,
+        Query(description="Also delete the stored Jira accounts' names and emails (README: Personal data)."),
+    ] = False,
+) -> DisconnectResponse:
     from jira_onboarding.logic.connection.disconnect import disconnect_jira  # lazy: httpx only here
 
-    return disconnect_jira(current_team_id(router))
+    return disconnect_jira(current_team_id(router), erase_personal_data=erase_personal_data)
 
 
 @router.get(

@@ -116,9 +116,12 @@ class PeopleStore:
         return True
 
     def save_jira_users(self, users: Iterable[JiraUser]) -> int:
-        """Store the site's users; unchanged ones are not rewritten. Returns items written."""
-        stored = {
-            item.account_id: (item.account_type, item.display_name, item.email_address, item.active)
+        """Store the site's users; unchanged ones are not rewritten, and erased ones (a closed
+        account: logic/privacy/) never again. Returns items written."""
+        stored: dict[str, tuple | None] = {
+            item.account_id: None
+            if item.erased_at is not None
+            else (item.account_type, item.display_name, item.email_address, item.active)
             for item in JiraUserItem.query(self.team_id)
         }
         count = 0
@@ -126,7 +129,7 @@ class PeopleStore:
         with JiraUserItem.batch_write() as batch:
             for user in users:
                 values = (user.account_type, user.display_name, user.email_address, user.active)
-                if stored.get(user.account_id) == values:
+                if user.account_id in stored and stored[user.account_id] in (None, values):
                     continue
                 batch.save(
                     JiraUserItem(
@@ -141,6 +144,17 @@ class PeopleStore:
                 )
                 count += 1
         return count
+
+    def erased_account_ids(self) -> set[str]:
+        """The accounts whose personal data was erased (closed accounts): never stored again."""
+        return {
+            item.account_id
+            for item in JiraUserItem.query(
+                self.team_id,
+                filter_condition=JiraUserItem.erased_at.exists(),
+                attributes_to_get=["account_id", "erased_at"],
+            )
+        }
 
     def list_jira_users(self) -> list[JiraUser]:
         return [

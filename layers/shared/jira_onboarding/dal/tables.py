@@ -22,7 +22,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import base as _pynamodb_connection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from jira_onboarding.aws import thread_session
@@ -98,6 +98,17 @@ class TeamMemberItem(_TeamModel):
     match_evidence = JSONAttribute(null=True)  # what their PRs say (logic/people/evidence.py)
 
 
+class JiraUsersByAccountId(GlobalSecondaryIndex["JiraUserItem"]):
+    """The teams that hold one Jira account: a closed account is erased from each of them."""
+
+    class Meta:
+        index_name = "ByAccountId"
+        projection = KeysOnlyProjection()
+
+    account_id = UnicodeAttribute(hash_key=True)
+    team_id = UnicodeAttribute(range_key=True)
+
+
 class JiraUserItem(_TeamModel):
     class Meta(_TeamModel.Meta):
         abstract = False
@@ -108,6 +119,10 @@ class JiraUserItem(_TeamModel):
     email_address = UnicodeAttribute(null=True)
     active = BooleanAttribute(default=True)
     synced_at = UTCDateTimeAttribute(default=utcnow)
+    # Atlassian reported the account closed: its personal data is gone and never stored again
+    # (logic/privacy/erase.py); the account id stays as an opaque key.
+    erased_at = UTCDateTimeAttribute(null=True)
+    by_account = JiraUsersByAccountId()
 
 
 # An attribute per field of the `JiraIssue` model, derived (dal/issue_items.py): typed as Any for
@@ -212,6 +227,11 @@ class JiraConnectionItem(_TeamModel):
     # When the site's users were last fetched, for which members (a digest): again weekly, or on a change.
     users_synced_at = UTCDateTimeAttribute(null=True)
     users_members_digest = UnicodeAttribute(null=True)
+    # The personal data report (logic/privacy/report.py): when the team's accounts were last all
+    # reported, and the cycle under way (the last account reported, so a crash resumes after it).
+    privacy_reported_at = UTCDateTimeAttribute(null=True)
+    privacy_cycle_started_at = UTCDateTimeAttribute(null=True)
+    privacy_cursor = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=utcnow)
 
 

@@ -212,6 +212,10 @@ class JiraClient(AgileEndpoints, ProjectEndpoints):
         with self._calls_lock:
             self.calls += 1
         response, content = self._send_once(request, what)
+        if response.status_code == 204:  # No Content (the personal data report: nothing to do)
+            if self._pacer is not None:
+                self._pacer.after(response)
+            return None
         if response.is_success:
             try:
                 # pydantic's JSON parser: a bulk changelog of 1,000 issues is megabytes (every

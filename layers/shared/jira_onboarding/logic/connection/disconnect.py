@@ -10,8 +10,10 @@ queued find no connection and are dropped (logic/live/apply.py); a run already u
 its next Jira call (no credentials are left to make it with).
 
 Kept: the tracked projects and their selection, issues, sprints, people, matches, metrics and
-insights. Registering the connection again (POST /jira/connection) brings back the schedule and
-the webhook endpoint; the next selection or nightly run resumes incrementally from what is stored.
+insights; the Jira accounts too, unless the request asks to erase their personal data
+(`?erase_personal_data=true`: deleted, so a new connection fetches them again). Registering the
+connection again (POST /jira/connection) brings back the schedule and the webhook endpoint; the
+next selection or nightly run resumes incrementally from what is stored.
 """
 
 from __future__ import annotations
@@ -40,8 +42,10 @@ def _sentence(site_url: str, auth_kind: str, webhook_url: str | None, webhook_de
     return " ".join(parts)
 
 
-def disconnect_jira(team_id: str) -> DisconnectResponse:
-    """Remove the team's Jira connection (404 if there is none); the synced data stays."""
+def disconnect_jira(team_id: str, *, erase_personal_data: bool = False) -> DisconnectResponse:
+    """Remove the team's Jira connection (404 if there is none); the synced data stays, except,
+    with `erase_personal_data`, the Jira accounts' personal data (their names and emails: the
+    JiraUsers items and the runs' lists of unmatched names; issues and matches keep the ids)."""
     repo = TeamStores(team_id)
     connection = repo.connection.get()
     if connection is None:
@@ -52,15 +56,25 @@ def disconnect_jira(team_id: str) -> DisconnectResponse:
     webhook_deleted = disconnect_live_updates(team_id)
     schedule_deleted = delete_nightly_schedule(team_id)
     repo.connection.delete()
+    deleted = None
+    if erase_personal_data:
+        from jira_onboarding.dal.privacy import PrivacyStore  # lazy: cold starts of the POST route
+
+        deleted = PrivacyStore(team_id).forget_accounts()
     if connection.secret_name:
         delete_legacy_secret(connection.secret_name)  # a connection never migrated to the envelope
     logger.info(
         "Jira disconnected",
-        extra={"webhook_deleted": webhook_deleted, "schedule_deleted": schedule_deleted},
+        extra={
+            "webhook_deleted": webhook_deleted,
+            "schedule_deleted": schedule_deleted,
+            "jira_accounts_deleted": deleted,
+        },
     )
     return DisconnectResponse(
         message=_sentence(connection.site_url, connection.auth_kind, webhook_url, webhook_deleted),
         site_url=connection.site_url,
         webhook_deleted=webhook_deleted,
         nightly_schedule_deleted=schedule_deleted,
+        jira_accounts_deleted=deleted,
     )

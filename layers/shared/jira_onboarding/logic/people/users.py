@@ -18,6 +18,7 @@ from typing import Any
 from jira_onboarding.contracts import StepInput, UsersSummary
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import JiraRateLimitExhaustedError, JiraThrottledError
+from jira_onboarding.jira.models import JiraUser
 from jira_onboarding.logic.jira_access.gateway import open_jira
 from jira_onboarding.logic.jira_access.waits import (
     MAX_HELD_SECONDS,
@@ -54,6 +55,19 @@ def _refresh_skipped(repo: TeamStores, step: StepInput, digest: str) -> str | No
         f"Jira users were fetched at {connection.users_synced_at.isoformat(timespec='minutes')} and the "
         "team's members have not changed since; they are fetched again weekly."
     )
+
+
+def without_erased_data(users: list[JiraUser], erased: set[str]) -> list[JiraUser]:
+    """`users` with the personal data of erased accounts stripped (a closed account Jira still
+    lists, as "Former user" or under its old name): matched as nobody, stored as nothing."""
+    if not erased:
+        return users
+    return [
+        JiraUser.model_validate({"accountId": u.account_id, "accountType": u.account_type, "active": False})
+        if u.account_id in erased
+        else u
+        for u in users
+    ]
 
 
 def matching_summary(report: MatchReport) -> dict[str, Any]:
@@ -107,6 +121,7 @@ def sync_users(step: StepInput) -> UsersSummary:
         return _throttled(repo, step, exc, members=len(members))
     finally:
         client.close()
+    users = without_erased_data(users, repo.people.erased_account_ids())
     written = repo.people.save_jira_users(users)
     matching_error = None
     try:

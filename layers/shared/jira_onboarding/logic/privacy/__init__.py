@@ -1,0 +1,1 @@
+"""Personal data of Jira accounts: reported to Atlassian, erased or refreshed on its answer."""
