@@ -401,12 +401,11 @@ def _jira(
         )
     with simulator.serve() as base_url:
         # A customer connects through the product's OAuth app (the page's Connect Jira): no token.
-        credentials = None
         extra = f", latency {args.latency_ms:g} ms" if args.latency_ms else ""
         if args.fail_project:
             extra += f", refusing {', '.join(k.upper() for k in args.fail_project)}"
         yield (
-            credentials,
+            None,
             workspace.team_members,
             f"simulator at {base_url} (seed {args.seed}{extra})",
             base_url,
