@@ -36,6 +36,9 @@ REQUIRED_SCOPES: dict[str, frozenset[str]] = {
     "GET /rest/api/3/users/search": _U,
     "GET /rest/api/3/user/bulk": _U,
     "GET /rest/api/3/user/search": _U,
+    "GET /rest/api/3/user": _U,
+    # Atlassian's personal data reporting API (privacy.py; not in Jira's specs): an app scope.
+    "POST /app/report-accounts": frozenset({PERSONAL_DATA}),
     "GET /rest/api/3/project": _W,
     "GET /rest/api/3/project/search": _W,
     "GET /rest/api/3/project/{projectIdOrKey}": _W,
@@ -69,6 +72,7 @@ REQUIRED_SCOPES: dict[str, frozenset[str]] = {
 PRODUCT_ENDPOINTS: tuple[str, ...] = (
     "GET /rest/api/3/myself",
     "GET /rest/api/3/users/search",
+    "GET /rest/api/3/user",
     "GET /rest/api/3/field",
     "GET /rest/api/3/project/search",
     "GET /rest/api/3/project/{projectIdOrKey}/versions",

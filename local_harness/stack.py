@@ -416,6 +416,7 @@ class LocalStack:
         self._create_functions()
         self._create_state_machine()
         self._export_environment()
+        self._create_oauth_app_secret()
         self._reset_library_caches()
         self._start_event_sources()
         if self._log_stream is not None:
@@ -445,26 +446,36 @@ class LocalStack:
         self._reset_library_caches()
         sys.setswitchinterval(self._switch_interval)
 
-    def use_atlassian(self, url: str, app: Any, *, public_base_url: str = LOCAL_API_BASE) -> None:
-        """Atlassian's side of the one OAuth app played by the simulator at `url` with its `app`
-        (jira_simulator.AtlassianApp; its authorization server and API gateway share the
-        simulator's origin): the app's client id and secret in local Secrets Manager, as a
-        deployment keeps them, the two Atlassian URLs pointed at `url`, and the API's callback
-        registered with the app, as in Atlassian's developer console."""
+    def _create_oauth_app_secret(self, client_id: str = "", client_secret: str = "") -> None:
+        """The deployment's OAuth app secret (template parameter OAuthAppSecretName), as a
+        deployment always has one: by default the simulator's demo app."""
         import json
 
         import boto3
         from jira_onboarding import aws
-        from jira_onboarding.settings import get_settings
+
+        from jira_simulator.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
         name = str(self.resolver.resolve({"Fn::Sub": "jira-onboarding/${Stage}/${OAuthAppSecretName}"}))
-        value = json.dumps({"client_id": app.client_id, "client_secret": app.client_secret})
+        value = json.dumps(
+            {"client_id": client_id or DEMO_CLIENT_ID, "client_secret": client_secret or DEMO_CLIENT_SECRET}
+        )
         client = boto3.client("secretsmanager", region_name=REGION)
         try:
             client.create_secret(Name=name, SecretString=value)
         except client.exceptions.ResourceExistsException:
             client.put_secret_value(SecretId=name, SecretString=value)
         aws.forget_secret(name)
+
+    def use_atlassian(self, url: str, app: Any, *, public_base_url: str = LOCAL_API_BASE) -> None:
+        """Atlassian's side of the one OAuth app played by the simulator at `url` with its `app`
+        (jira_simulator.AtlassianApp; its authorization server and API gateway share the
+        simulator's origin): the app's client id and secret in local Secrets Manager, as a
+        deployment keeps them, the two Atlassian URLs pointed at `url`, and the API's callback
+        registered with the app, as in Atlassian's developer console."""
+        from jira_onboarding.settings import get_settings
+
+        self._create_oauth_app_secret(app.client_id, app.client_secret)
         callback = f"{public_base_url.rstrip('/')}/jira/oauth/callback"
         if callback not in app.redirect_uris:
             app.redirect_uris.append(callback)

@@ -156,11 +156,26 @@ def _b64(raw: bytes) -> str:
 def stored_credentials(team_id: str, connection: JiraConnection) -> dict[str, Any] | None:
     """The connection's credentials as stored (the envelope, or the Secrets Manager secret of a
     connection registered before it and not migrated yet); None if unreadable."""
+    return open_credentials(team_id, connection.credentials_envelope, connection.secret_name)
+
+
+def open_credentials(
+    team_id: str, envelope: str | None, secret_name: str | None, *, cached: bool = True
+) -> dict[str, Any] | None:
+    """The one reader of stored credentials: `envelope` unsealed, else the legacy secret (read
+    through when not `cached`: OAuth tokens another Lambda may have just rotated); None if neither
+    is readable."""
+    region = get_settings().region
     try:
-        if connection.credentials_envelope:
-            secret: Any = unseal(team_id, connection.credentials_envelope, region=get_settings().region)
+        if envelope:
+            secret: Any = unseal(team_id, envelope, region=region)
+        elif secret_name and cached:
+            secret = aws.secret_json(secret_name, region)
+        elif secret_name:
+            raw = aws.client("secretsmanager", region).get_secret_value(SecretId=secret_name)["SecretString"]
+            secret = json.loads(raw)
         else:
-            secret = aws.secret_json(connection.secret_name or "", get_settings().region)
+            return None
     except (ValueError, CredentialsUnreadableError):
         return None
     return secret if isinstance(secret, dict) else None

@@ -52,7 +52,14 @@ def redirect_uri(api_base_url: str) -> str:
 
 
 def start_authorization(team_id: str, browser_nonce: str, api_base_url: str) -> OAuthAuthorizeResponse:
-    app = oauth_app.app_credentials()
+    try:
+        app = oauth_app.app_credentials()
+    except JiraAuthError as exc:  # the deployment's configuration, not the caller's doing
+        logger.error("OAuth app not configured", extra={"error": str(exc)})
+        raise OnboardingRequestError(
+            "Connecting Jira is not set up on this deployment yet (its OAuth app): tell its administrator.",
+            status=503,
+        ) from exc
     state = secrets.token_urlsafe(32)
     uri = redirect_uri(api_base_url)
     OAuthStates().create(state, team_id, browser_nonce, uri, STATE_TTL_S)

@@ -21,7 +21,7 @@ import httpx
 from pydantic import BaseModel
 
 from jira_onboarding import aws
-from jira_onboarding.credentials import CredentialsUnreadableError, seal, unseal
+from jira_onboarding.credentials import open_credentials, seal
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import GrantRevokedError, JiraAuthError
 from jira_onboarding.observability import logger, trace_httpx
@@ -59,19 +59,11 @@ def seal_for(team_id: str, value: dict[str, Any]) -> str:
 def read_stored_credentials(repo: TeamStores) -> dict[str, Any]:
     """The team's credentials as stored, read through (never cached): the envelope, or for a
     connection not migrated yet its Secrets Manager secret."""
-    region = get_settings().region
     envelope, secret_name = repo.connection.read_credentials()
-    try:
-        if envelope:
-            return unseal(repo.team_id, envelope, region=region)
-        if secret_name:
-            value = aws.client("secretsmanager", region).get_secret_value(SecretId=secret_name)[
-                "SecretString"
-            ]
-            return dict(json.loads(value))
-    except (CredentialsUnreadableError, ValueError):
-        pass
-    raise JiraAuthError("The stored Jira credentials are unreadable; reconnect Jira.")
+    value = open_credentials(repo.team_id, envelope, secret_name, cached=False)
+    if value is None:
+        raise JiraAuthError("The stored Jira credentials are unreadable; reconnect Jira.")
+    return value
 
 
 def delete_legacy_secret(secret_name: str) -> None:
