@@ -164,6 +164,23 @@ class Authorizer:
 SECOND_SITE_ID = "7c2e9a41-3b5d-4f60-8e1a-2d4c6b8a0f13"  # serve --second-site
 
 
+def cors_headers(stack: LocalStack, origin: str | None) -> dict[str, str]:
+    """The CORS headers API Gateway adds for `origin` under template.yaml's CorsConfiguration
+    (its AllowOrigins from the AllowedOrigins parameter); none for an origin not allowed."""
+    allowed = [o.strip() for o in str(stack.parameters.get("AllowedOrigins") or "").split(",") if o.strip()]
+    if not origin or not (origin in allowed or "*" in allowed):
+        return {}
+    api = stack.model.resources["OnboardingHttpApi"]["Properties"]
+    config = (api.get("CorsConfiguration") or {}).get("Fn::If", [None, {}])[1]
+    return {
+        "access-control-allow-origin": origin,
+        "access-control-allow-headers": ",".join(config.get("AllowHeaders", [])),
+        "access-control-allow-methods": ",".join(config.get("AllowMethods", [])),
+        "access-control-max-age": str(config.get("MaxAge", 0)),
+        "vary": "Origin",
+    }
+
+
 class DevServer:
     """The API and the page over one LocalStack; `dispatch` needs no socket."""
 
@@ -188,9 +205,17 @@ class DevServer:
 
     # ---- routing -------------------------------------------------------------------------
     def dispatch(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Answer:
+        headers = {k.lower(): v for k, v in headers.items()}
+        cors = cors_headers(self.stack, headers.get("origin"))
+        if method.upper() == "OPTIONS" and headers.get("access-control-request-method"):
+            # A preflight: API Gateway answers it itself, before the authorizer (204, or 404 bare).
+            return (204, cors, b"") if cors else (404, {}, b"")
+        status, out, payload = self._route(method, target, headers, body)
+        return status, {**out, **cors}, payload
+
+    def _route(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Answer:
         url = urlsplit(target)
         path = url.path or "/"
-        headers = {k.lower(): v for k, v in headers.items()}
         spec, route, _ = match_route(self.stack.functions.values(), method, path)
         if spec is not None:
             public = (method.upper(), route) in spec.public_routes
@@ -359,6 +384,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="the simulated Atlassian account reaches a second Jira site (the page asks which one)",
     )
+    parser.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a page on this origin may call the API (the template's AllowedOrigins: CORS); repeat",
+    )
     parser.add_argument("--jira-url", help="use this Jira Cloud site instead of the simulator")
     parser.add_argument("--email", help="Atlassian account email (with --jira-url)")
     parser.add_argument("--api-token", help="Atlassian API token (with --jira-url)")
@@ -431,6 +463,13 @@ def _start_live_updates(server: DevServer, simulator: Any, teams: list[str]) -> 
     return hooks.start()
 
 
+def _serve_parameters(args: argparse.Namespace) -> dict[str, str]:
+    parameters = {"AllowedOrigins": ",".join(args.allowed_origin)} if args.allowed_origin else {}
+    if args.jira_url:  # your own site with your own API token: the self-hosted opt-in
+        parameters["AllowApiTokenConnections"] = "true"
+    return parameters
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C (or SIGTERM); prints the page URL with a development token."""
     from local_harness.cli import _log_file
@@ -450,7 +489,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     with (
         _jira(args) as (credentials, sim_members, jira_text, jira_url, simulator),
         log_path.open("a", encoding="utf-8") as logs,
-        LocalStack(log_stream=logs) as stack,
+        LocalStack(log_stream=logs, parameters=_serve_parameters(args)) as stack,
     ):
         teams = list(dict.fromkeys(args.team or [DEV_TEAM]))
         for team in teams:

@@ -40,6 +40,14 @@ FAILING_PROJECT = "OPS"
 TEAMS = ["team-a", "team-b", "team-c", "team-d", "team-e", "team-f", "team-g", "team-h", "team-i", "team-j"]
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if Path(CHROMIUM).exists() or IN_CI:
         return
@@ -55,6 +63,7 @@ class Served:
     tokens: dict[str, str]
     output: list[str]
     jira_url: str  # the simulator (its control API changes the workspace and sends the webhooks)
+    other_origin: str = ""  # an origin the API allows (CORS) for a page served elsewhere
 
     def page_url(self, team: str) -> str:
         return f"{self.base_url}/#token={self.tokens[team]}"
@@ -63,6 +72,7 @@ class Served:
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """`jira-onboarding serve` on a free port: 250 ms per Jira call, 20 issues a page, OPS refused."""
+    other_origin = f"http://127.0.0.1:{_free_port()}"
     command = [
         sys.executable,
         "-m",
@@ -79,6 +89,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         FAILING_PROJECT,
         "--connected",  # every team through the OAuth app ahead (test_connect_jira.py disconnects its own)
         "--second-site",
+        "--allowed-origin",
+        other_origin,
     ]
     errors = tmp_path_factory.mktemp("serve") / "stderr.txt"
     with errors.open("w", encoding="utf-8") as stderr:
@@ -110,7 +122,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             assert set(tokens) == set(TEAMS), text
             jira = re.search(r"^\s+Jira\s+simulator at (http://\S+) ", text, re.MULTILINE)
             assert jira, text
-            yield Served(base_url=first.group(1), tokens=tokens, output=output, jira_url=jira.group(1))
+            yield Served(
+                base_url=first.group(1),
+                tokens=tokens,
+                output=output,
+                jira_url=jira.group(1),
+                other_origin=other_origin,
+            )
         finally:
             process.send_signal(signal.SIGTERM)
             try:

@@ -90,8 +90,9 @@ class FakeStack:
     """The two things DevServer uses of LocalStack: the template's functions and `http`."""
 
     def __init__(self) -> None:
-        self.parameters = {"TeamClaim": "team_id"}
-        self.functions = {spec.logical_id: spec for spec in template_model().functions()}
+        self.parameters = {"TeamClaim": "team_id", "AllowedOrigins": "https://app.example.test"}
+        self.model = template_model()
+        self.functions = {spec.logical_id: spec for spec in self.model.functions()}
         self.calls: list[dict[str, Any]] = []
 
     def http(self, method: str, path: str, **kwargs: Any) -> tuple[int, dict[str, str], Any]:
@@ -162,3 +163,32 @@ def test_static_files_are_served_from_the_web_folder_only(server):
     assert dev.dispatch("GET", "/../pyproject.toml", {}, b"")[0] == 404
     assert dev.dispatch("GET", "/missing.css", {}, b"")[0] == 404
     assert dev.dispatch("POST", "/", {}, b"")[0] == 404
+
+
+def test_a_preflight_from_an_allowed_origin_is_answered_before_the_authorizer(server):
+    dev, stack = server
+    preflight = {"Origin": "https://app.example.test", "Access-Control-Request-Method": "POST"}
+    status, headers, _ = dev.dispatch("OPTIONS", "/jira/onboarding", preflight, b"")
+    assert status == 204 and headers["access-control-allow-origin"] == "https://app.example.test"
+    assert "authorization" in headers["access-control-allow-headers"]
+    assert "POST" in headers["access-control-allow-methods"] and stack.calls == []
+    status, headers, _ = dev.dispatch(
+        "GET",
+        "/jira/connection",
+        {"Origin": "https://app.example.test", "Authorization": f"Bearer {_token()}"},
+        b"",
+    )
+    assert status == 200 and headers["access-control-allow-origin"] == "https://app.example.test"
+
+
+def test_another_origin_gets_no_cors_headers_and_its_preflight_is_refused(server):
+    dev, _ = server
+    preflight = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    assert dev.dispatch("OPTIONS", "/jira/onboarding", preflight, b"")[0] == 404
+    _, headers, _ = dev.dispatch(
+        "GET",
+        "/jira/connection",
+        {"Origin": "https://evil.example", "Authorization": f"Bearer {_token()}"},
+        b"",
+    )
+    assert "access-control-allow-origin" not in headers
