@@ -238,3 +238,20 @@ def test_status_counts_a_first_sync_s_first_page_as_soon_as_it_is_stored(
     (alpha,) = run["projects"]
     assert alpha["status"] == "COMPLETE"
     assert alpha["issues_stored"] == len(workspace.issues_by_project["ALPHA"]) == 120
+
+
+def test_a_selection_with_a_key_the_site_lacks_is_a_400_naming_it_and_the_earlier_one_stays(
+    stack: LocalStack, connected_team
+):
+    status, _, listed = stack.http("GET", "/jira/projects", team_id=TEAM, query={"max_results": "50"})
+    assert status == 200 and listed["next_start_at"] is None, listed  # the page loaded the whole list
+    status, _, first = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["ALPHA"]})
+    assert status == 202, first
+
+    status, _, refused = stack.http(
+        "POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["BETA", "NOPE"]}
+    )
+
+    assert status == 400 and "NOPE" in refused["message"] and "nothing was changed" in refused["message"]
+    tracked = [p.project_key for p in TeamStores(TEAM).projects.list_tracked() if p.selected]
+    assert tracked == ["ALPHA"]

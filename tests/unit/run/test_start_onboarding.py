@@ -174,3 +174,41 @@ def test_launch_run_stores_the_arn_step_functions_gave_when_it_is_not_the_expect
     run = TeamStores(team_id).runs.get(run_id)
     assert status == "RUNNING" and run is not None
     assert run.execution_arn == f"arn:aws:states:us-east-1:123456789012:express:other:{run_id}:1"
+
+
+def test_a_selection_naming_a_key_the_site_does_not_have_is_a_400_and_changes_nothing(
+    connected: str, state_machine: str
+) -> None:
+    import time
+
+    from jira_onboarding.errors import OnboardingRequestError
+
+    first = _select(connected, ["ALPHA", "BETA"])
+    store = TeamStores(connected).connection
+    store.record_listed_projects(["ALPHA"], first_page=True, last_page=False, now=time.time())
+    store.record_listed_projects(["BETA", "GAMMA"], first_page=False, last_page=True, now=time.time())
+
+    with pytest.raises(OnboardingRequestError) as refused:
+        _select(connected, ["GAMMA", "NOPE"])
+
+    assert (
+        refused.value.status == 400
+        and "NOPE" in refused.value.message
+        and "GAMMA" not in refused.value.message
+    )
+    tracked = {p.project_key: p for p in TeamStores(connected).projects.list_tracked()}
+    assert {k for k, p in tracked.items() if p.selected} == {"ALPHA", "BETA"}, "the earlier selection stands"
+    assert all(p.run_id == first.run_id for p in tracked.values()) and len(_executions(state_machine)) == 1
+    assert _select(connected, ["GAMMA"]).project_keys == ["GAMMA"]  # a listed key goes through
+
+
+def test_without_a_complete_recent_listing_the_keys_are_not_judged(
+    connected: str, state_machine: str
+) -> None:
+    import time
+
+    store = TeamStores(connected).connection
+    store.record_listed_projects(["ALPHA"], first_page=True, last_page=False, now=time.time())  # page 1 only
+    assert _select(connected, ["ZETA"]).status  # not refused: its own sync will say "not in Jira"
+    store.record_listed_projects(["ALPHA"], first_page=True, last_page=True, now=time.time() - 3600)
+    assert _select(connected, ["OMEGA"]).status  # listed an hour ago: too old to vouch

@@ -90,6 +90,40 @@ class ConnectionStore:
             return None
         return item.reconnect_reason
 
+    def record_listed_projects(
+        self, keys: list[str], *, first_page: bool, last_page: bool, now: float
+    ) -> None:
+        """A page of the site's project list: the first starts a new listing, the last completes it."""
+        if first_page:
+            actions: list[Action] = [
+                JiraConnectionItem.listed_projects.set(set(keys) or None),
+                JiraConnectionItem.listed_at.set(now),
+                JiraConnectionItem.listed_complete.set(last_page),
+            ]
+        else:
+            actions = [JiraConnectionItem.listed_complete.set(last_page)]
+            if keys:
+                actions.append(JiraConnectionItem.listed_projects.add(set(keys)))
+        try:
+            JiraConnectionItem(self.team_id).update(
+                actions=actions, condition=JiraConnectionItem.team_id.exists()
+            )
+        except UpdateError as exc:
+            if not is_conditional_failure(exc):
+                raise
+
+    def listed_projects(self, now: float, max_age_s: float) -> set[str] | None:
+        """The site's project keys from a complete listing younger than `max_age_s`; else None."""
+        try:
+            item = JiraConnectionItem.get(
+                self.team_id, attributes_to_get=["listed_projects", "listed_at", "listed_complete"]
+            )
+        except DoesNotExist:
+            return None
+        if not item.listed_complete or item.listed_at is None or now - float(item.listed_at) > max_age_s:
+            return None
+        return set(item.listed_projects or ())
+
     def replace_credentials(self, envelope: str, *, lease_owner: str) -> bool:
         """Store rotated credentials, only while `lease_owner` still holds the refresh lease."""
         return self._set_envelope(envelope, JiraConnectionItem.refresh_lease_owner == lease_owner)

@@ -215,6 +215,11 @@ class JiraConnectionItem(_TeamModel):
     # live updates stop until the team reconnects (registering again replaces the item).
     reconnect_reason = UnicodeAttribute(null=True)
     reconnect_needed_at = UTCDateTimeAttribute(null=True)
+    # The site's project keys as GET /jira/projects last listed them (all pages: `listed_complete`),
+    # so a selection naming a key the site does not have is refused before anything is written.
+    listed_projects = UnicodeSetAttribute(null=True)
+    listed_at = NumberAttribute(null=True)  # epoch seconds of the listing's first page
+    listed_complete = BooleanAttribute(null=True)
     # The credentials, envelope-encrypted (jira_onboarding/credentials.py); `secret_name` only for a
     # connection registered before that, until logic/connection/migrate.py moves it here.
     credentials_envelope = UnicodeAttribute(null=True)

@@ -10,6 +10,7 @@ measured (or an assumed rate until there is one).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -185,6 +186,12 @@ def list_site_projects(
     client = client or open_jira(team_id, repo)
     try:
         values, next_start, total = fetch_projects_page(client, start_at, min(max(1, max_results), MAX_PAGE))
+        repo.connection.record_listed_projects(
+            [v["key"] for v in values],
+            first_page=start_at == 0,
+            last_page=next_start is None,
+            now=time.time(),
+        )
         projects = repo.projects.list_tracked()
         tracked = {p.project_key for p in projects if p.selected}
         recent = _recent_counts(client, [v for v in values if v["key"] not in tracked])

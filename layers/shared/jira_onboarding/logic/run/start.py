@@ -11,12 +11,14 @@ keep the data already synced.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from jira_onboarding import aws
 from jira_onboarding.contracts import StartOnboardingRequest, StartOnboardingResponse
 from jira_onboarding.dal.idempotency import for_team, team_partitioned
 from jira_onboarding.dal.team import TeamStores
+from jira_onboarding.errors import OnboardingRequestError
 from jira_onboarding.logic.run.ids import new_run_id
 from jira_onboarding.observability import logger
 from jira_onboarding.records import RunStatus
@@ -101,12 +103,34 @@ def launch_run(
     return run_id, RunStatus.RUNNING.value
 
 
+# How long the site's project list (GET /jira/projects, the page's list) vouches for its keys.
+LISTING_MAX_AGE_S = 15 * 60
+
+
+def _refuse_unknown_keys(team_id: str, keys: list[str]) -> None:
+    """A 400 naming the keys the site does not have, before anything is written. Checked against
+    the site's list as the page last loaded it (complete, within LISTING_MAX_AGE_S); without one,
+    a key Jira does not know fails its own project's sync, and only that one."""
+    repo = TeamStores(team_id)
+    listed = repo.connection.listed_projects(time.time(), LISTING_MAX_AGE_S)
+    if listed is None:
+        return
+    known = listed | {p.project_key for p in repo.projects.list_tracked()}
+    unknown = [key for key in keys if key not in known]
+    if unknown:
+        raise OnboardingRequestError(
+            f"Your Jira site has no project {', '.join(unknown)}: nothing was changed. "
+            "Choose among the site's projects (GET /jira/projects)."
+        )
+
+
 def _start(selection: dict[str, Any]) -> dict[str, Any]:
     # lazy: Powertools' feature flags import boto3 (AppConfig), which the nightly function does not need
     from jira_onboarding.feature_flags import pipeline_enabled
 
     team_id: str = selection["team_id"]
     keys: list[str] = selection["project_keys"]
+    _refuse_unknown_keys(team_id, keys)
     enabled = pipeline_enabled(team_id)
     run_id, status = launch_run(
         team_id, keys, trigger="selection", start=enabled, untrack_others=True, require_connection=True
