@@ -55,7 +55,12 @@ def test_connection_is_checked_stored_and_its_secret_kept_out_of_tables(stack: L
         "webhook_secret": webhook_secret,
     }
     assert webhook_secret not in dumped
-    assert boto3.client("secretsmanager", region_name="us-east-1").list_secrets()["SecretList"] == []
+    # No secret per team: the only one is the deployment's own, its OAuth app's.
+    names = [
+        x["Name"]
+        for x in boto3.client("secretsmanager", region_name="us-east-1").list_secrets()["SecretList"]
+    ]
+    assert names == ["jira-onboarding/local/oauth-app"]
 
 
 @pytest.mark.parametrize(
