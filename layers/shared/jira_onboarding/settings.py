@@ -81,7 +81,7 @@ class Settings(BaseModel):
     # self-hosted deployment opts in (template parameter AllowApiTokenConnections); a SaaS must not
     # collect its customers' tokens (Atlassian, since 2026-01-01).
     api_token_connections: bool = Field(default=False, alias="API_TOKEN_CONNECTIONS")
-    # The one KMS key the teams' Jira credentials are envelope-encrypted under (logic/credentials.py).
+    # The one KMS key the teams' Jira credentials are envelope-encrypted under (credentials.py).
     credentials_key_id: str | None = Field(default=None, alias="CREDENTIALS_KEY_ID")
     # The nightly fan-out: one EventBridge Scheduler schedule per team (logic/nightly/schedules.py).
     nightly_schedule_group: str | None = Field(default=None, alias="NIGHTLY_SCHEDULE_GROUP")
