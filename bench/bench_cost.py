@@ -55,7 +55,7 @@ PRICES = {
 JIRA_FUNCTIONS = {
     "PlanSyncFunction",
     "SyncUsersFunction",
-    "SyncSegmentFunction",  # (a stale name here once matched no function: tests/infrastructure/test_docs_resolve.py)
+    "SyncSegmentFunction",  # (once a stale name: tests/infrastructure/test_docs_resolve.py)
     "ReconcileRunFunction",
 }
 

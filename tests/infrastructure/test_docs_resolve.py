@@ -5,7 +5,6 @@ figures silently)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from .support import REPO_ROOT, resources
 
