@@ -48,12 +48,14 @@ help:
 # ---------------------------------------------------------------- environments
 venv: $(DEV_STAMP)
 $(DEV_STAMP): pyproject.toml
+	@echo "Setting up the Python environment in $(VENV) (the first time: about a minute)..."
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --disable-pip-version-check -q -e '.[dev]'
 	touch $@
 
 sam-venv: $(SAM_STAMP)
 $(SAM_STAMP): requirements-sam.txt
+	@echo "Setting up the SAM CLI in $(VENV_SAM) (for the template checks and sam build)..."
 	test -x $(VENV_SAM)/bin/python || $(PYTHON) -m venv $(VENV_SAM)
 	$(VENV_SAM)/bin/pip install --disable-pip-version-check -q -r requirements-sam.txt
 	touch $@
@@ -133,7 +135,8 @@ coverage: venv
 		--cov --cov-append --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR) $(PYTEST_ARGS)
 
 # ---------------------------------------------------------------- running things
-demo: setup
+# The demo needs the Python environment only (not the SAM CLI nor the page's node packages).
+demo: venv
 	$(VENV)/bin/jira-onboarding demo
 
 serve: venv node
