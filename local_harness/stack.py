@@ -322,6 +322,8 @@ def patch_moto_dynamodb() -> None:
     _patch_moto_attribute_value_parse()
 
 
+# How long `stop` waits for running handlers before it leaves local AWS up (see `stop`).
+STOP_GRACE_S = 5.0
 # The base URL the API's handlers see for themselves here (local_harness/api_events.py's domain).
 LOCAL_API_BASE = "https://localhost"
 
@@ -432,6 +434,16 @@ class LocalStack:
             environment.shutdown(wait=False)
         self._environments.clear()
         self._idle_environments.clear()
+        running = self._running_handlers(STOP_GRACE_S)
+        if running:
+            # A handler still runs (Ctrl-C mid-sync, a hung Jira call): stopping moto and putting the
+            # person's own AWS environment back now would send its next call to a real account. So
+            # local AWS stays up until it ends or the process exits; calling stop again finishes.
+            print(
+                f"local AWS stays up while {len(running)} function(s) finish: none reaches a real account",
+                file=sys.stderr,
+            )
+            return
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -445,6 +457,16 @@ class LocalStack:
         self._saved_env.clear()
         self._reset_library_caches()
         sys.setswitchinterval(self._switch_interval)
+
+    @staticmethod
+    def _running_handlers(grace_s: float) -> list[threading.Thread]:
+        """The execution environments' threads still running after up to `grace_s` seconds."""
+        deadline = time.monotonic() + grace_s
+        while True:
+            running = [t for t in threading.enumerate() if t.name.startswith("lambda-") and t.is_alive()]
+            if not running or time.monotonic() >= deadline:
+                return running
+            time.sleep(0.05)
 
     def _create_oauth_app_secret(self, client_id: str = "", client_secret: str = "") -> None:
         """The deployment's OAuth app secret (template parameter OAuthAppSecretName), as a
