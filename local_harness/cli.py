@@ -172,7 +172,23 @@ def cmd_sync(args: argparse.Namespace) -> int:
         watchdog.cancel()
 
 
+def site_url_of(given: str) -> str:
+    """`--jira-url` as the site's origin, or a RunnerError saying in one line what is wrong with it
+    (the same rules as the API's, jira_sites.py; a bare host gets https://, and the simulator on
+    loopback is allowed: this runs on the person's own machine)."""
+    from jira_onboarding.jira_sites import JiraSiteError, jira_site_origin
+
+    text = given.strip()
+    if text and "://" not in text:
+        text = f"https://{text}"
+    try:
+        return jira_site_origin(text.rstrip("/"), allow_local=True)
+    except JiraSiteError as exc:
+        raise RunnerError(f"--jira-url {given!r}: the site URL {exc}") from None
+
+
 def _sync(args: argparse.Namespace, started: float, log_path: list[Path]) -> int:
+    args.jira_url = site_url_of(args.jira_url)
     credentials = (
         JiraCredentials(base_url=args.jira_url, auth_kind="bearer", access_token=args.bearer_token)
         if args.bearer_token
