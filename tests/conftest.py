@@ -39,6 +39,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: 0 if item.get_closest_marker("slow") else 1)
 
 
+@pytest.fixture(autouse=True)
+def _settings_read_again_after_each_test() -> Iterator[None]:
+    """The settings are cached per process (get_settings): a test that changed the environment
+    would leave its values to the next test in the worker. Torn down after the test's own
+    monkeypatch has put the environment back, so the next read sees it as it is."""
+    yield
+    from jira_onboarding.settings import get_settings
+
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """`settings_env(NAME="value", OTHER=None)`: set (None: unset) what the settings read, and read
+    them again; undone at teardown. The one way a test changes a setting."""
+    from jira_onboarding.settings import get_settings
+
+    def set_env(**values: str | None) -> None:
+        for name, value in values.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+
+    yield set_env
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
 @pytest.fixture
 def workspace() -> Workspace:
     return build_workspace(seed=1)

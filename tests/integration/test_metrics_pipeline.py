@@ -18,11 +18,10 @@ def _load_prs(workspace: Workspace) -> None:
 
 
 def test_metrics_pipeline_stores_a_snapshot_and_insights_served_by_the_api(
-    stack, connected_team, workspace, monkeypatch
+    stack, connected_team, workspace, settings_env
 ):
     # Given the team's GitHub PRs, and a window wide enough for the simulator's fixed dates
-    monkeypatch.setenv("METRICS_WINDOW_DAYS", "365")
-    __import__("jira_onboarding.settings").settings.get_settings.cache_clear()
+    settings_env(METRICS_WINDOW_DAYS="365")
     _load_prs(workspace)
     assert stack.http("GET", "/jira/metrics", team_id=TEAM)[0] == 404  # nothing computed yet
 

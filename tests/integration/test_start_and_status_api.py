@@ -8,7 +8,6 @@ import boto3
 import pytest
 from jira_onboarding.dal.issues import IssueStore
 from jira_onboarding.dal.team import TeamStores, dump_team
-from jira_onboarding.settings import get_settings
 
 from local_harness.stack import LocalStack
 from tests.conftest import TEAM, load_event, select_and_wait, set_project_fields
@@ -43,11 +42,10 @@ def test_start_answers_202_with_a_running_execution_named_after_the_run(stack: L
 
 
 def test_start_queues_the_run_without_an_execution_when_the_execution_cannot_start(
-    stack: LocalStack, connected_team, monkeypatch
+    stack: LocalStack, connected_team, settings_env
 ):
     # Given a state machine ARN that Step Functions does not know
-    monkeypatch.setenv("STATE_MACHINE_ARN", f"{stack.state_machine_arn}-missing")
-    get_settings.cache_clear()
+    settings_env(STATE_MACHINE_ARN=f"{stack.state_machine_arn}-missing")
 
     # When the team posts its selection
     status, _, body = stack.http("POST", "/jira/onboarding", team_id=TEAM, body={"project_keys": ["OPS"]})

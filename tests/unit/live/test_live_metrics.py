@@ -70,13 +70,12 @@ def test_request_refresh_is_due_no_sooner_than_the_interval_after_the_last_recom
 
 
 def test_request_refresh_delays_the_message_at_most_what_sqs_allows(
-    team_id: str, live_queue: Queue, monkeypatch: pytest.MonkeyPatch
+    team_id: str, live_queue: Queue, settings_env: Any
 ):
     store = LiveStore(team_id)
     store.schedule_metrics(NOW, 0, 0)
     store.claim_metrics(NOW + 5000)  # a recompute far in the "future" of NOW
-    monkeypatch.setenv("LIVE_METRICS_INTERVAL_SECONDS", "300")
-    get_settings.cache_clear()
+    settings_env(LIVE_METRICS_INTERVAL_SECONDS="300")
 
     due = request_refresh(team_id, NOW)
 

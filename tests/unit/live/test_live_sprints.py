@@ -6,6 +6,7 @@ changed projects are refreshed at most once per interval (board 1 is ALPHA's: sp
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from jira_onboarding.dal.live import LiveStore
@@ -13,7 +14,6 @@ from jira_onboarding.logic.live import sprints as live_sprints
 from jira_onboarding.logic.live.apply import apply_jira_events
 from jira_onboarding.logic.live.sprints import apply_sprint_event, refresh_changed_boards
 from jira_onboarding.logic.live.team_batch import TeamBatch
-from jira_onboarding.settings import get_settings
 
 from tests.unit.live_support import LiveTeam, onboard
 
@@ -131,14 +131,12 @@ def test_refresh_changed_boards_records_the_scope_of_a_sprint_it_sees_turning_ac
 
 
 def test_refresh_changed_boards_refreshes_again_once_the_interval_has_passed(
-    live_team: LiveTeam, monkeypatch: pytest.MonkeyPatch
+    live_team: LiveTeam, settings_env: Any
 ):
-    monkeypatch.setenv("LIVE_SPRINT_REFRESH_SECONDS", "0")
-    get_settings.cache_clear()
+    settings_env(LIVE_SPRINT_REFRESH_SECONDS="0")
     team = _batch(live_team, "BETA")
 
     assert [refresh_changed_boards(team) for _ in range(2)] == [1, 1]
-    get_settings.cache_clear()
 
 
 def test_refresh_changed_boards_skips_projects_without_a_scrum_board(live_team: LiveTeam):
