@@ -154,9 +154,9 @@ def test_a_failed_project_reads_as_retry_tonight_not_as_an_error(page, served):
     _continue_is_clickable(page)
 
 
-def test_page_without_a_token_asks_for_the_printed_link_and_the_api_refuses_it(page, served):
+def test_page_without_a_token_asks_to_sign_in_and_the_api_refuses_it(page, served):
     page.goto(served.base_url + "/")
-    _expect()(page.get_by_role("alert")).to_contain_text("jira-onboarding serve")
+    _expect()(page.get_by_role("alert")).to_contain_text("not signed in")
     _continue_is_clickable(page)
 
     missing = page.request.get(f"{served.base_url}/jira/onboarding/run-x")
