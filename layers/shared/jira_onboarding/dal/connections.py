@@ -96,7 +96,10 @@ class ConnectionStore:
         """A page of the site's project list: the first starts a new listing, the last completes it."""
         if first_page:
             actions: list[Action] = [
-                JiraConnectionItem.listed_projects.set(set(keys) or None),
+                # (an empty set is not a DynamoDB value: a site without projects lists none)
+                JiraConnectionItem.listed_projects.set(set(keys))
+                if keys
+                else JiraConnectionItem.listed_projects.remove(),
                 JiraConnectionItem.listed_at.set(now),
                 JiraConnectionItem.listed_complete.set(last_page),
             ]
