@@ -43,6 +43,13 @@ def _start(team_id: str, nonce: str = "n" * 32) -> tuple[str, dict[str, list[str
     return answer.state, query
 
 
+def _connect(team_id: str, atlassian: FakeAtlassian) -> None:
+    """The whole flow for one site: authorize, Atlassian's redirect, connect."""
+    state, _ = _start(team_id)
+    assert _outcome(oauth.finish_callback({"state": state, "code": atlassian.code()})) == "granted"
+    oauth.connect_site(team_id, OAuthConnectRequest(state=state, browser_nonce="n" * 32), api_base_url=API)
+
+
 def _outcome(location: str) -> str:
     assert location.startswith("https://app.example.test/?"), location
     return parse_qs(urlsplit(location).query)["jira_oauth"][0]
@@ -165,9 +172,7 @@ def test_a_grant_for_several_sites_lets_the_person_choose(
 def test_a_revoked_grant_needs_a_reconnect_after_one_refresh_and_no_more_calls(
     team_id: str, atlassian: FakeAtlassian
 ) -> None:
-    state, _ = _start(team_id)
-    oauth.finish_callback({"state": state, "code": atlassian.code()})
-    oauth.connect_site(team_id, OAuthConnectRequest(state=state, browser_nonce="n" * 32), api_base_url=API)
+    _connect(team_id, atlassian)
     atlassian.revoked = True
     repo = TeamStores(team_id)
     from jira_onboarding.logic.jira_access.gateway import token_store
@@ -185,9 +190,7 @@ def test_a_revoked_grant_needs_a_reconnect_after_one_refresh_and_no_more_calls(
     assert atlassian.token_calls.count("refresh_token") == 1
     assert len(atlassian.simulator.request_log) == jira_calls
     # reconnecting replaces the connection: the reason goes, the stored data stays
-    state, _ = _start(team_id)
-    oauth.finish_callback({"state": state, "code": atlassian.code()})
-    oauth.connect_site(team_id, OAuthConnectRequest(state=state, browser_nonce="n" * 32), api_base_url=API)
+    _connect(team_id, atlassian)
     assert connection_status(team_id).state == "connected"
 
 
@@ -231,9 +234,7 @@ def test_a_team_that_must_reconnect_starts_no_sync_and_its_night_is_skipped(
     from jira_onboarding.logic.nightly.retry import start_team_night
     from jira_onboarding.logic.run.start import launch_run
 
-    state, _ = _start(team_id)
-    oauth.finish_callback({"state": state, "code": atlassian.code()})
-    oauth.connect_site(team_id, OAuthConnectRequest(state=state, browser_nonce="n" * 32), api_base_url=API)
+    _connect(team_id, atlassian)
     TeamStores(team_id).connection.mark_reconnect_needed("Atlassian refused the grant (invalid_grant).")
 
     with pytest.raises(OnboardingRequestError) as refused:
