@@ -34,13 +34,6 @@ from tests.infrastructure.support import missing_tool, template
 
 # (function, or the managed policy, action) -> why no local test reaches it.
 ALLOWED_UNUSED: dict[tuple[str, str], str] = {
-    # The daily refresh's handler runs in no integration test over a webhook that is due (the
-    # refresh's tests call logic/live/registration.py themselves): it scans the connections and
-    # reads the tracked projects' keys (the webhook's JQL) in AWS.
-    **{
-        ("RefreshJiraWebhooksFunction", f"dynamodb:{a}"): "no due webhook locally"
-        for a in ("GetItem", "Scan", "Query")
-    },
     # The one OAuth app's client secret verifies a dynamic webhook's JWT when the connection's own
     # credentials hold none; the live tests' OAuth connections still carry one.
     ("ReceiveJiraWebhookFunction", "secretsmanager:GetSecretValue"): "the one app's secret, for JWTs",
