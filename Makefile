@@ -3,6 +3,7 @@
 #   make setup     dev venv (.venv), SAM CLI venv (.venv-sam), node_modules
 #   make test      setup, lint, build, the unit suite, then the rest of pytest (what CI runs via .ci/run)
 #   make test-unit the unit suite alone, with its coverage floors (the library, logic/)
+#   make test-integration test-iam  the rest, recording every function's AWS calls, then those calls against the template's IAM
 #   make lint | format | validate | build | coverage | demo | serve | bench | browser | openapi | clean | distclean
 #
 # Installs are stamped (.venv/.stamp-dev, .venv-sam/.stamp-sam, node_modules/.stamp-npm), so a
@@ -39,7 +40,7 @@ TEST_BROWSER_DEPS := $(if $(filter 1 yes true,$(BROWSER_TESTS)),browser)
 PYTEST_ARGS ?=
 PYTEST_BROWSER_ARGS := $(if $(filter 1 yes true,$(BROWSER_TESTS)),,-m "not browser")
 
-.PHONY: help setup venv sam-venv node lint format mypy validate build test test-unit test-integration coverage \
+.PHONY: help setup venv sam-venv node lint format mypy validate build test test-unit test-integration test-iam coverage \
 	demo serve bench browser openapi clean distclean
 
 help:
@@ -118,10 +119,21 @@ UNIT_LOGIC_COVERAGE_FLOOR ?= 95
 PYTEST_WORKERS ?= 2
 INTEGRATION_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 xdist = $(if $(filter-out 0 1,$(1)),-n $(1) --dist worksteal)
-test: setup $(TEST_BROWSER_DEPS) lint build test-unit test-integration
+test: setup $(TEST_BROWSER_DEPS) lint build test-unit test-integration test-iam
 
+# moto checks no IAM: while the integration suite runs, every AWS call a function makes is recorded
+# (IAM_CALLS_DIR, one file per worker: local_harness/iam_calls.py), and `test-iam` then checks each
+# against the function's policies in template.yaml, and that every grant written there is used
+# (tests/infrastructure/test_iam_grants.py). Only a whole run's recordings are complete: after a run
+# with PYTEST_ARGS selecting tests, test-iam reports grants as unused.
+IAM_CALLS_DIR := artifacts/iam-calls
 test-integration: venv
-	$(PY) -m pytest $(call xdist,$(INTEGRATION_WORKERS)) --ignore=tests/unit $(PYTEST_BROWSER_ARGS) $(PYTEST_ARGS)
+	rm -rf $(IAM_CALLS_DIR)
+	IAM_CALLS_DIR=$(IAM_CALLS_DIR) $(PY) -m pytest $(call xdist,$(INTEGRATION_WORKERS)) --ignore=tests/unit \
+		$(PYTEST_BROWSER_ARGS) $(PYTEST_ARGS)
+
+test-iam: venv sam-venv
+	IAM_CALLS_CHECK=$(IAM_CALLS_DIR) $(PY) -m pytest tests/infrastructure/test_iam_grants.py -q -p no:schemathesis
 
 # schemathesis' pytest plugin (only the API fuzz tests use it) costs ~1 s of imports: not loaded here.
 test-unit: venv

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from local_harness import iam_calls
 from local_harness.dynamodb_process import DynamoDBProcess
 from local_harness.event_sources import SqsPoller, create_queues
 from local_harness.template import REPO_ROOT, FunctionSpec, TemplateModel, template_model
@@ -417,6 +418,7 @@ class LocalStack:
         self._create_queues()
         self._create_functions()
         self._create_state_machine()
+        iam_calls.attach(self.resolver)  # when recording (IAM_CALLS_DIR): calls by logical id
         self._export_environment()
         self._create_oauth_app_secret()
         self._reset_library_caches()
@@ -678,6 +680,8 @@ class LocalStack:
         hook = self.dispatch_hooks.get(spec.logical_id)
 
         def run() -> tuple[Any, str | None]:
+            if iam_calls.recorder() is not None:  # the AWS calls it makes are this function's
+                iam_calls.current_function.set(spec.logical_id)
             try:
                 return (hook(handler, event, context) if hook else handler(event, context)), None
             except Exception as exc:

@@ -33,6 +33,24 @@ def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """With IAM_CALLS_DIR set (make test-integration), record every function's AWS calls for
+    tests/infrastructure/test_iam_grants.py (local_harness/iam_calls.py)."""
+    from local_harness import iam_calls
+
+    path = iam_calls.enabled_path()
+    if path is not None:
+        iam_calls.install(path)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from local_harness import iam_calls
+
+    recorder = iam_calls.recorder()
+    if recorder is not None and recorder.counts:
+        recorder.flush()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The long tests (marked `slow`) first: on several workers (make test) they then run side by
     side from the start instead of leaving one worker finishing them alone at the end."""

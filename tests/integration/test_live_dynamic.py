@@ -14,6 +14,7 @@ from jira_onboarding.dal.live import LiveStore
 from jira_onboarding.logic.live.registration import disconnect_live_updates, refresh_expiring_webhooks
 
 from jira_simulator.webhooks import DeliveryFaults
+from local_harness import iam_calls
 from tests.integration.live_support import TRACKED, LiveWorld, live_world, sprint_states, stored_live, truth
 
 
@@ -80,7 +81,10 @@ def test_live_dynamic_status_shows_live_updates_on_and_the_last_event(world: Liv
 
 def test_live_dynamic_registration_is_refreshed_before_expiry(world: LiveWorld):
     before = LiveStore(world.team_id).status().registration_expires_at
-    summary = refresh_expiring_webhooks(now=datetime.now(UTC) + timedelta(days=25))
+    # RefreshJiraWebhooksFunction's handler is this call on today's clock: run 25 days ahead here,
+    # as the function (its AWS calls are recorded as its own for tests/infrastructure/test_iam_grants.py).
+    with iam_calls.acting_as("RefreshJiraWebhooksFunction"):
+        summary = refresh_expiring_webhooks(now=datetime.now(UTC) + timedelta(days=25))
     assert (summary.refreshed, summary.failed) == (1, 0)
     after = LiveStore(world.team_id).status().registration_expires_at
     assert after is not None and before is not None and after >= before
