@@ -61,10 +61,12 @@ def build_resolver(*routers: Router) -> APIGatewayHttpResolver:
 
 
 def all_routers() -> list[Router]:
-    """Every API function's router, in the order the document lists them."""
+    """Every API function's router, in the order the document lists them (and the webhook's, which
+    only the document reads: api/jira_webhooks.py)."""
     from jira_onboarding.api import (
         get_metrics,
         get_sync_status,
+        jira_webhooks,
         list_jira_projects,
         member_matches,
         register_connection,
@@ -78,13 +80,34 @@ def all_routers() -> list[Router]:
         get_metrics.router,
         list_jira_projects.router,
         member_matches.router,
+        jira_webhooks.router,
     ]
 
 
+# Powertools documents a 422 `{detail}` on every route when validation is on; this API answers a
+# failed validation with a 400 `ErrorResponse` instead (_validation_error), which each route's
+# `answers.contract` documents. Its schemas go with it.
+_UNSENT_RESPONSES = ("422",)
+_UNSENT_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
+
+
+def _without_unsent_answers(document: dict[str, Any]) -> dict[str, Any]:
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            for code in _UNSENT_RESPONSES:
+                operation.get("responses", {}).pop(code, None)
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in _UNSENT_SCHEMAS:
+        schemas.pop(name, None)
+    return document
+
+
 def build_openapi() -> str:
-    """The OpenAPI document of the whole API (every function's routes)."""
+    """The OpenAPI document of the whole API (every function's routes, and Jira's webhook route)."""
     # lazy: the OpenAPI document models cost ~250 ms of import that no request needs
-    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, HTTPBearer
+
+    from jira_onboarding.api.answers import HUB_SIGNATURE, TEAM_JWT, WEBHOOK_JWT
 
     routers = all_routers()
     # include_router points each router at the resolver that includes it: point them back after,
@@ -92,14 +115,35 @@ def build_openapi() -> str:
     owners = [router.api_resolver for router in routers]
     try:
         app = build_resolver(*routers)
-        return app.get_openapi_json_schema(
+        document = app.get_openapi_json_schema(
             title="Jira onboarding API",
             version="1.0.0",
             description="Select Jira projects, follow their sync, read Jira metrics and insights. "
-            "Every route needs a JWT whose verified team claim names the caller's team.",
-            security_schemes={"teamJwt": HTTPBearer(bearerFormat="JWT")},
-            security=[{"teamJwt": []}],
+            "Every route needs a JWT whose verified team claim names the caller's team, except "
+            "GET /jira/oauth/callback (Atlassian's redirect: the single-use state authenticates) "
+            "and POST /jira/webhooks/{connection_id} (Jira's deliveries: each is signed). Every "
+            "error answer is an ErrorResponse.",
+            security_schemes={
+                TEAM_JWT: HTTPBearer(
+                    bearerFormat="JWT",
+                    description="The HTTP API's JWT authorizer; its team claim names the team.",
+                ),
+                HUB_SIGNATURE: APIKey.model_validate(
+                    {
+                        "in": "header",
+                        "name": "X-Hub-Signature",
+                        "description": "An admin webhook's delivery: sha256=<hex HMAC-SHA256 of the raw "
+                        "body>, keyed with the secret the connection handed over.",
+                    }
+                ),
+                WEBHOOK_JWT: HTTPBearer(
+                    bearerFormat="JWT",
+                    description="A dynamic webhook's delivery: Jira's JWT (HS256, the OAuth app's secret).",
+                ),
+            },
+            security=[{TEAM_JWT: []}],
         )
     finally:
         for router, owner in zip(routers, owners, strict=True):
             router.api_resolver = owner
+    return json.dumps(_without_unsent_answers(json.loads(document)))
