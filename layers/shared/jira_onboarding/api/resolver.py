@@ -7,10 +7,13 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from pydantic import ValidationError as PydanticValidationError
 
-from jira_onboarding.api.guards import read_json_body
+from jira_onboarding.api.guards import NOT_JSON, read_json_body
 from jira_onboarding.errors import OnboardingRequestError
 
 # What a 400 quotes of the problems Powertools' validation reports: a field name is the caller's
@@ -39,6 +42,12 @@ def _unreadable_body(exc: ValueError) -> Response[str]:
     )
 
 
+def _unsupported_content_type(exc: RequestUnsupportedContentType) -> Response[str]:
+    # Powertools refuses a body that is neither JSON nor a form before the route's own check
+    # (guards.require_json_body) runs, with its `{statusCode, detail}`: the same answer as that check.
+    return _json(415, {"message": NOT_JSON})
+
+
 def _validation_error(exc: RequestValidationError) -> Response[str]:
     problems = []
     for error in exc.errors()[:MAX_PROBLEMS]:
@@ -55,6 +64,7 @@ def build_resolver(*routers: Router) -> APIGatewayHttpResolver:
     app.exception_handler(OnboardingRequestError)(_request_error)
     app.exception_handler(ValueError)(_unreadable_body)
     app.exception_handler(RequestValidationError)(_validation_error)
+    app.exception_handler(RequestUnsupportedContentType)(_unsupported_content_type)
     for router in routers:
         app.include_router(router)
     return app
