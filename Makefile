@@ -118,8 +118,15 @@ INTEGRATION_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 xdist = $(if $(filter-out 0 1,$(1)),-n $(1) --dist worksteal)
 test: setup $(TEST_BROWSER_DEPS) lint build test-unit test-integration
 
+# Every answer the suite gets through LocalStack.http (the handlers as API Gateway calls them, the
+# fuzz test's too) is recorded, then checked against openapi/openapi.json: documented status, body
+# of its schema (local_harness/openapi_contract.py).
+OPENAPI_ANSWERS := .pytest_cache/openapi-answers
 test-integration: venv
-	$(PY) -m pytest $(call xdist,$(INTEGRATION_WORKERS)) --ignore=tests/unit $(PYTEST_BROWSER_ARGS) $(PYTEST_ARGS)
+	rm -rf $(OPENAPI_ANSWERS) && mkdir -p $(OPENAPI_ANSWERS)
+	OPENAPI_RECORD_DIR=$(CURDIR)/$(OPENAPI_ANSWERS) \
+		$(PY) -m pytest $(call xdist,$(INTEGRATION_WORKERS)) --ignore=tests/unit $(PYTEST_BROWSER_ARGS) $(PYTEST_ARGS)
+	$(PY) -m local_harness.openapi_contract $(OPENAPI_ANSWERS)
 
 # schemathesis' pytest plugin (only the API fuzz tests use it) costs ~1 s of imports: not loaded here.
 test-unit: venv

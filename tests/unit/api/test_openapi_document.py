@@ -17,8 +17,9 @@ def test_committed_openapi_document_matches_the_code():
 
 def test_openapi_document_describes_the_onboarding_routes():
     paths = json.loads(render())["paths"]
-    assert "post" in paths["/jira/onboarding"]
+    assert {"post", "get"} <= set(paths["/jira/onboarding"])
     assert "get" in paths["/jira/onboarding/{run_id}"]
+    assert "post" in paths["/jira/webhooks/{connection_id}"]
 
 
 def test_openapi_document_lists_the_error_answers_the_api_sends() -> None:
