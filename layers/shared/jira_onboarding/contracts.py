@@ -153,7 +153,7 @@ class LiveUpdatesSetup(BoundaryModel):
     (`secret_unchanged`): the admin webhook already registered in Jira goes on working."""
 
     webhook_url: str
-    registered_by: str  # "jira admin" | "app"
+    registered_by: Literal["jira admin", "app"]
     events: list[str]
     jql: str | None = None
     secret: str | None = None
