@@ -305,7 +305,7 @@ class ProjectProgress(BoundaryModel):
     project_key: str
     status: SyncStatusName
     # While a big project syncs: "recent" (its recent issues first), then "backfill" (older ones).
-    phase: str | None = None
+    phase: Literal["recent", "backfill"] | None = None
     # What the page shows: the issues stored for the project (while a full sync runs, those it has
     # fetched and stored so far).
     issues_stored: int

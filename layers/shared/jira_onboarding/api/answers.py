@@ -53,6 +53,7 @@ def contract(
     security: list[dict[str, list[str]]] | None = None,
     meanings: dict[int, str] | None = None,
     success_content: dict[str, Any] | None = None,
+    success_headers: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The `responses=` and `security=` of a route (`@router.get(..., **contract(...))`).
 
@@ -65,6 +66,8 @@ def contract(
     ok: dict[str, Any] = {"description": description}
     if success_content is not None:
         ok["content"] = success_content
+    if success_headers is not None:
+        ok["headers"] = success_headers
     responses: dict[int, Any] = {success: ok}
     for code in sorted(codes):
         responses[code] = _error((meanings or {}).get(code, MEANING[code]))

@@ -101,6 +101,12 @@ def post_oauth_authorize(request: Annotated[OAuthAuthorizeRequest, Body()]) -> O
         "To the page, with `?jira_oauth=<outcome>`; never a token.",
         security=[],
         success_content={"text/plain": {"schema": {"type": "string", "maxLength": 0}}},
+        success_headers={
+            "Location": {
+                "description": "The page (AppUrl) with `?jira_oauth=<outcome>`.",
+                "schema": {"type": "string", "format": "uri"},
+            }
+        },
     ),
 )
 def get_oauth_callback() -> Response[str]:
