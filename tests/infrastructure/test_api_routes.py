@@ -115,3 +115,14 @@ def test_every_function_handler_clears_log_state_per_invocation() -> None:
         assert "clear_state" in keywords and ast.literal_eval(keywords["clear_state"]) is True, (
             f"{logical_id}: inject_lambda_context needs clear_state=True"
         )
+
+
+def test_openapi_document_describes_exactly_the_template_routes() -> None:
+    # The webhook receiver's route too: its router is read by the document only (api/jira_webhooks.py).
+    import json
+
+    from local_harness.openapi import OPENAPI_PATH
+
+    paths = json.loads(OPENAPI_PATH.read_text(encoding="utf-8"))["paths"]
+    documented = {(method.upper(), path) for path, item in paths.items() for method in item}
+    assert documented == set(ALL_ROUTES)
