@@ -126,11 +126,16 @@ test: setup $(TEST_BROWSER_DEPS) lint build test-unit test-integration test-iam
 # against the function's policies in template.yaml, and that every grant written there is used
 # (tests/infrastructure/test_iam_grants.py). Only a whole run's recordings are complete: after a run
 # with PYTEST_ARGS selecting tests, test-iam reports grants as unused.
+# Every answer the suite gets through LocalStack.http (the handlers as API Gateway calls them, the
+# fuzz test's too) is recorded too, then checked against openapi/openapi.json: documented status,
+# body of its schema (local_harness/openapi_contract.py).
 IAM_CALLS_DIR := artifacts/iam-calls
+OPENAPI_ANSWERS := .pytest_cache/openapi-answers
 test-integration: venv
-	rm -rf $(IAM_CALLS_DIR)
-	IAM_CALLS_DIR=$(IAM_CALLS_DIR) $(PY) -m pytest $(call xdist,$(INTEGRATION_WORKERS)) --ignore=tests/unit \
-		$(PYTEST_BROWSER_ARGS) $(PYTEST_ARGS)
+	rm -rf $(IAM_CALLS_DIR) $(OPENAPI_ANSWERS) && mkdir -p $(OPENAPI_ANSWERS)
+	IAM_CALLS_DIR=$(IAM_CALLS_DIR) OPENAPI_RECORD_DIR=$(CURDIR)/$(OPENAPI_ANSWERS) \
+		$(PY) -m pytest $(call xdist,$(INTEGRATION_WORKERS)) --ignore=tests/unit $(PYTEST_BROWSER_ARGS) $(PYTEST_ARGS)
+	$(PY) -m local_harness.openapi_contract $(OPENAPI_ANSWERS)
 
 test-iam: venv sam-venv
 	IAM_CALLS_CHECK=$(IAM_CALLS_DIR) $(PY) -m pytest tests/infrastructure/test_iam_grants.py -q -p no:schemathesis

@@ -793,8 +793,11 @@ class LocalStack:
         )
         name = self.resolver.physical[spec.logical_id]
         result, error = self.invoke(name, event)
+        from local_harness.openapi_contract import record_answer  # (only with OPENAPI_RECORD_DIR set)
+
         if error:
             # API Gateway turns an unhandled function error into a bare 500.
+            record_answer(method, path, 500, {"message": "Internal Server Error"})
             return 500, {}, {"message": "Internal Server Error"}
         response_body = result.get("body")
         if result.get("isBase64Encoded"):
@@ -805,7 +808,9 @@ class LocalStack:
             parsed = json.loads(response_body) if response_body else None
         except ValueError:
             parsed = response_body
-        return int(result.get("statusCode", 200)), dict(result.get("headers") or {}), parsed
+        status = int(result.get("statusCode", 200))
+        record_answer(method, path, status, parsed)
+        return status, dict(result.get("headers") or {}), parsed
 
     # ---- executions ------------------------------------------------------------------------
     def list_executions(self) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@ who in Jira (GET /jira/members, PUT|DELETE /jira/members/{member_id}/match)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -17,7 +17,7 @@ class MemberMatchView(BoundaryModel):
     github_login: str | None = None
     display_name: str | None = None
     # matched (automatic) | manual (set by hand) | not_in_jira (set by hand) | unmatched
-    status: str
+    status: Literal["matched", "manual", "not_in_jira", "unmatched"]
     jira_account_id: str | None = None
     jira_display_name: str | None = None
     method: str | None = None  # email | display_name | login_email_local_part | pr_evidence | manual

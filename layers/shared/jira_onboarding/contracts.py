@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from jira_onboarding.jira_sites import CLOUD_ID_PATTERN, jira_site_origin, oauth_site_origin
 
@@ -36,6 +37,20 @@ class BoundaryModel(BaseModel):
 
 class Contract(BoundaryModel):
     model_config = ConfigDict(extra="forbid")
+
+
+# The values of records.SyncStatus and records.RunStatus as the API answers them (a unit test holds
+# them equal): the document lists them as enums without importing the records into every function.
+SyncStatusName = Literal["PENDING", "SYNCING", "COMPLETE", "FAILED"]
+RunStatusName = Literal["QUEUED", "RUNNING", "COMPLETE", "COMPLETE_WITH_FAILURES", "FAILED"]
+
+
+class ErrorResponse(BoundaryModel):
+    """Every error answer of the API (api/resolver.py): a sentence saying what to fix; a 400 of the
+    request validation also lists each problem (at most 10, each bounded)."""
+
+    message: str
+    problems: list[str] | SkipJsonSchema[None] = None
 
 
 class StartOnboardingRequest(Contract):
@@ -138,7 +153,7 @@ class LiveUpdatesSetup(BoundaryModel):
     (`secret_unchanged`): the admin webhook already registered in Jira goes on working."""
 
     webhook_url: str
-    registered_by: str  # "jira admin" | "app"
+    registered_by: Literal["jira admin", "app"]
     events: list[str]
     jql: str | None = None
     secret: str | None = None
@@ -176,7 +191,26 @@ class StartOnboardingResponse(BoundaryModel):
     run_id: str
     status_url: str
     project_keys: list[str]
-    status: str
+    # RUNNING: the execution started; PENDING: queued for the nightly sync (logic/run/start.py).
+    status: Literal["PENDING", "RUNNING"]
+
+
+class CurrentRunResponse(BoundaryModel):
+    """GET /jira/onboarding: the team's newest run (the one in progress, else the last one)."""
+
+    run_id: str
+    status: RunStatusName
+    status_url: str
+    done: bool
+    project_keys: list[str]
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
+class WebhookAccepted(BoundaryModel):
+    """POST /jira/webhooks/{connection_id}: the delivery is queued (applied within seconds)."""
+
+    accepted: bool
 
 
 class StepInput(BoundaryModel):
@@ -269,9 +303,9 @@ class UsersSummary(BoundaryModel):
 
 class ProjectProgress(BoundaryModel):
     project_key: str
-    status: str
+    status: SyncStatusName
     # While a big project syncs: "recent" (its recent issues first), then "backfill" (older ones).
-    phase: str | None = None
+    phase: Literal["recent", "backfill"] | None = None
     # What the page shows: the issues stored for the project (while a full sync runs, those it has
     # fetched and stored so far).
     issues_stored: int
@@ -287,7 +321,7 @@ class ProjectProgress(BoundaryModel):
 
 class RunStatusResponse(BoundaryModel):
     run_id: str
-    status: str
+    status: RunStatusName
     started_at: str | None
     finished_at: str | None
     elapsed_seconds: float | None
@@ -318,17 +352,6 @@ class MetricsSummary(BoundaryModel):
     members_matched: int | None = None  # after matching again with the stored issues (None: no users yet)
     matched_by_evidence: int | None = None
     released_versions: int = 0
-
-
-class MetricsResponse(BoundaryModel):
-    """GET /jira/metrics: the latest snapshot, every figure with its basis."""
-
-    snapshot_id: str
-    run_id: str | None = None
-    computed_at: str
-    sprint_metrics: dict[str, Any] | None = None
-    linkage: dict[str, Any] | None = None
-    releases: dict[str, Any] | None = None  # issues done per fix version, lead time to release
 
 
 class InsightView(BoundaryModel):

@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 import pytest
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from jira_onboarding.api.guards import MAX_BODY_BYTES, MAX_JSON_DEPTH, TEAM_ID, _nesting_depth, read_json_body
+from jira_onboarding.api.resolver import build_resolver
+from jira_onboarding.contracts import StartOnboardingRequest
 from jira_onboarding.errors import OnboardingRequestError
+
+from local_harness.api_events import http_api_event
+
+# A router of this module's own: a function's router stays with its function's resolver.
+router = Router()
+
+
+@router.post("/jira/onboarding")
+def _post(request: Annotated[StartOnboardingRequest, Body()]) -> dict:
+    return {}
 
 
 @pytest.mark.parametrize(
@@ -58,3 +73,25 @@ def test_read_json_body_refuses_a_body_over_the_bound_in_bytes() -> None:
 )
 def test_team_id_syntax(claim: str, valid: bool) -> None:
     assert bool(TEAM_ID.fullmatch(claim)) is valid
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml"])
+def test_a_body_that_is_not_json_is_a_415_with_the_api_error_shape(
+    content_type: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    event = http_api_event(
+        "POST",
+        "/jira/onboarding",
+        "/jira/onboarding",
+        {},
+        body="x",
+        headers={"content-type": content_type},
+        claims={"team_id": "t"},
+    )
+    answer = build_resolver(router).resolve(event, None)
+
+    assert answer["statusCode"] == 415, answer
+    assert json.loads(answer["body"]) == {
+        "message": "Send the body as JSON (Content-Type: application/json)."
+    }

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from jira_onboarding.contracts import ProjectStepInput, RunOutcome, RunPlan, StepInput
+from jira_onboarding.dal.metrics import MetricsStore
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.logic.metrics.compute import compute_metrics, latest_insights, latest_metrics
 from jira_onboarding.logic.people.users import sync_users
@@ -121,7 +122,16 @@ def test_compute_metrics_stores_a_snapshot_and_insights_the_api_serves(connected
     metrics = latest_metrics(connected_team)
     insights = latest_insights(connected_team)
     assert metrics.snapshot_id == summary.snapshot_id == insights.snapshot_id
-    assert summary.boards == len(metrics.sprint_metrics["boards"])
+    assert metrics.sprint_metrics is not None and summary.boards == len(metrics.sprint_metrics.boards)
+    # Served typed, the figures are the ones stored, unchanged (the models read back what they dumped).
+    stored = MetricsStore(connected_team).latest_snapshot()
+    assert stored is not None and metrics.model_dump(
+        mode="json", include={"sprint_metrics", "linkage", "releases"}
+    ) == {
+        "sprint_metrics": stored.sprint_metrics,
+        "linkage": stored.linkage,
+        "releases": stored.releases,
+    }
     assert summary.insights == len(insights.insights) and summary.generator == insights.generator
 
 

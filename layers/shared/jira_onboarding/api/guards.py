@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 MAX_BODY_BYTES = 16 * 1024
+NOT_JSON = "Send the body as JSON (Content-Type: application/json)."
 # Our bodies are two levels deep. json.loads recurses per level: `[` x 100,000 was a RecursionError
 # (a 500); anything deeper than this is refused before it is parsed.
 MAX_JSON_DEPTH = 32
@@ -48,7 +49,7 @@ def require_json_body(router: BaseRouter) -> None:
     """POST routes take JSON only, and not much of it."""
     content_type = (router.current_event.headers or {}).get("content-type", "application/json")
     if content_type.split(";", 1)[0].strip().lower() != "application/json":
-        raise OnboardingRequestError("Send the body as JSON (Content-Type: application/json).", status=415)
+        raise OnboardingRequestError(NOT_JSON, status=415)
     if _too_big(router.current_event.body or ""):
         raise OnboardingRequestError(f"The request body is over {MAX_BODY_BYTES} bytes.", status=413)
 

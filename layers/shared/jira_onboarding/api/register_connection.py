@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
+from jira_onboarding.api.answers import contract
 from jira_onboarding.api.guards import current_team_id, require_json_body
 from jira_onboarding.contracts import ConnectionRequest, ConnectionResponse, DisconnectResponse
 from jira_onboarding.oauth_contracts import (
@@ -19,12 +20,6 @@ from jira_onboarding.oauth_contracts import (
 )
 
 router = Router()
-# Every 4xx of the API is `{"message": "<a sentence>"}` (api/resolver.py).
-_MESSAGE_SCHEMA: dict = {
-    "type": "object",
-    "properties": {"message": {"type": "string"}},
-    "required": ["message"],
-}
 
 
 def _api_base_url() -> str:
@@ -37,7 +32,11 @@ def _api_base_url() -> str:
     )
 
 
-@router.post("/jira/connection", summary="Register the team's Jira site and credentials", responses={201: {}})
+@router.post(
+    "/jira/connection",
+    summary="Register the team's Jira site and credentials",
+    **contract(201, "Connected; live updates as set up.", body=True),
+)
 def post_connection(request: Annotated[ConnectionRequest, Body()]) -> Response[ConnectionResponse]:
     require_json_body(router)
     from jira_onboarding.logic.connection.register import connect_jira  # lazy: httpx only here
@@ -49,13 +48,13 @@ def post_connection(request: Annotated[ConnectionRequest, Body()]) -> Response[C
 @router.delete(
     "/jira/connection",
     summary="Disconnect the team's Jira: delete its credentials, webhook and schedule, keep the synced data",
-    responses={
-        200: {"description": "Disconnected; the message says what was removed and what is kept."},
-        404: {
-            "description": "The team has no Jira connection.",
-            "content": {"application/json": {"schema": _MESSAGE_SCHEMA}},
-        },
-    },
+    **contract(
+        200,
+        "Disconnected; the message says what was removed and what is kept.",
+        400,
+        404,
+        meanings={404: "The team has no Jira connection."},
+    ),
 )
 def delete_connection(
     erase_personal_data: Annotated[
@@ -69,7 +68,9 @@ def delete_connection(
 
 
 @router.get(
-    "/jira/connection", summary="The team's Jira connection: connected, to which site, or reconnect needed"
+    "/jira/connection",
+    summary="The team's Jira connection: connected, to which site, or reconnect needed",
+    **contract(200, "The connection's state."),
 )
 def get_connection() -> ConnectionStatus:
     from jira_onboarding.logic.connection.status import connection_status
@@ -80,6 +81,7 @@ def get_connection() -> ConnectionStatus:
 @router.post(
     "/jira/oauth/authorize",
     summary="Start connecting Jira: Atlassian's consent URL for this team (single-use state, 10 minutes)",
+    **contract(200, "Send the browser to authorize_url.", 503, body=True),
 )
 def post_oauth_authorize(request: Annotated[OAuthAuthorizeRequest, Body()]) -> OAuthAuthorizeResponse:
     require_json_body(router)
@@ -91,7 +93,21 @@ def post_oauth_authorize(request: Annotated[OAuthAuthorizeRequest, Body()]) -> O
 @router.get(
     "/jira/oauth/callback",
     summary="Atlassian's redirect after consent (no JWT: the state authenticates), back to the page",
-    responses={302: {"description": "To the page, with `?jira_oauth=<outcome>`; never a token."}},
+    description="Served without the JWT authorizer (template.yaml: Authorizer NONE): Atlassian sends the "
+    "browser here, and the single-use `state` it carries authenticates the request. Every outcome is a "
+    "302 to the page with one word, `?jira_oauth=granted|denied|expired|missing_scope|no_site|failed`.",
+    **contract(
+        302,
+        "To the page, with `?jira_oauth=<outcome>`; never a token.",
+        security=[],
+        success_content={"text/plain": {"schema": {"type": "string", "maxLength": 0}}},
+        success_headers={
+            "Location": {
+                "description": "The page (AppUrl) with `?jira_oauth=<outcome>`.",
+                "schema": {"type": "string", "format": "uri"},
+            }
+        },
+    ),
 )
 def get_oauth_callback() -> Response[str]:
     from jira_onboarding.logic.connection.oauth import finish_callback
@@ -106,6 +122,7 @@ def get_oauth_callback() -> Response[str]:
 @router.post(
     "/jira/oauth/connect",
     summary="Connect the site the grant covers (or the one chosen among several) as the team's Jira",
+    **contract(200, "connected, or choose_site with the sites the grant covers.", 409, body=True),
 )
 def post_oauth_connect(request: Annotated[OAuthConnectRequest, Body()]) -> OAuthConnectResponse:
     require_json_body(router)

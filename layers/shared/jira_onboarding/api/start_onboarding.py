@@ -8,13 +8,18 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
+from jira_onboarding.api.answers import contract
 from jira_onboarding.api.guards import current_team_id, require_json_body
 from jira_onboarding.contracts import StartOnboardingRequest, StartOnboardingResponse
 
 router = Router()
 
 
-@router.post("/jira/onboarding", summary="Select Jira projects and start syncing them", responses={202: {}})
+@router.post(
+    "/jira/onboarding",
+    summary="Select Jira projects and start syncing them",
+    **contract(202, "The run is recorded; poll its status_url.", 409, body=True),
+)
 def post_onboarding(request: Annotated[StartOnboardingRequest, Body()]) -> Response[StartOnboardingResponse]:
     require_json_body(router)
     from jira_onboarding.logic.run.start import start_onboarding  # lazy: cold starts

@@ -10,7 +10,6 @@ from typing import Any
 from jira_onboarding.contracts import (
     InsightsResponse,
     InsightView,
-    MetricsResponse,
     MetricsSummary,
     StepInput,
 )
@@ -24,6 +23,7 @@ from jira_onboarding.jira.structure import ProjectVersion
 from jira_onboarding.logic.people.matching import PR_EVIDENCE, MatchReport
 from jira_onboarding.logic.people.rematch import rematch_members
 from jira_onboarding.logic.people.users import matching_summary
+from jira_onboarding.metrics_contracts import MetricsResponse
 from jira_onboarding.observability import MetricUnit, logger, metrics
 from jira_onboarding.records import MetricsSnapshot, StoredInsight
 from jira_onboarding.settings import get_settings
@@ -204,9 +204,12 @@ def latest_metrics(team_id: str) -> MetricsResponse:
         snapshot_id=snapshot.snapshot_id,
         run_id=snapshot.run_id,
         computed_at=snapshot.computed_at.isoformat(),
-        sprint_metrics=snapshot.sprint_metrics,
-        linkage=snapshot.linkage,
-        releases=snapshot.releases,
+        # (stored as the models dumped them: validated back into the same models)
+        sprint_metrics=SprintMetricsReport.model_validate(snapshot.sprint_metrics)
+        if snapshot.sprint_metrics is not None
+        else None,
+        linkage=LinkageReport.model_validate(snapshot.linkage) if snapshot.linkage is not None else None,
+        releases=ReleaseReport.model_validate(snapshot.releases) if snapshot.releases is not None else None,
     )
 
 

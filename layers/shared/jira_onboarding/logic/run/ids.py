@@ -11,6 +11,11 @@ _lock = threading.Lock()
 _last_micros = 0
 
 
+def status_url(run_id: str) -> str:
+    """Where a run's progress is read (GET /jira/onboarding/{run_id})."""
+    return f"/jira/onboarding/{run_id}"
+
+
 def _micros(at: datetime) -> int:
     return (at - _EPOCH) // timedelta(microseconds=1)
 

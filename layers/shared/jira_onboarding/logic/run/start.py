@@ -19,7 +19,7 @@ from jira_onboarding.contracts import StartOnboardingRequest, StartOnboardingRes
 from jira_onboarding.dal.idempotency import for_team, team_partitioned
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import OnboardingRequestError
-from jira_onboarding.logic.run.ids import new_run_id
+from jira_onboarding.logic.run.ids import new_run_id, status_url
 from jira_onboarding.observability import logger
 from jira_onboarding.records import RunStatus
 from jira_onboarding.settings import get_settings
@@ -32,10 +32,6 @@ IDEMPOTENCY_WINDOW_S = 600
 SELECTION_KEY = "{team_id: team_id, project_keys: sort(project_keys)}"
 
 # The team whose request is being started: the idempotency table's partition key, as every table's.
-
-
-def status_url(run_id: str) -> str:
-    return f"/jira/onboarding/{run_id}"
 
 
 def execution_arn(state_machine_arn: str, run_id: str) -> str:

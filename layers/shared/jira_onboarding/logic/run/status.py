@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from jira_onboarding.contracts import LiveUpdatesStatus, ProjectProgress, RunStatusResponse
+from jira_onboarding.contracts import (
+    CurrentRunResponse,
+    LiveUpdatesStatus,
+    ProjectProgress,
+    RunStatusResponse,
+)
 from jira_onboarding.dal.team import TeamStores
 from jira_onboarding.errors import OnboardingRequestError
+from jira_onboarding.logic.run.ids import status_url
 from jira_onboarding.records import RunStatus, SyncStatus, TrackedProject
 
 # What a poll reads of each project: not its plan (`segments`, a JQL query per segment), which the
@@ -93,6 +99,23 @@ def get_run_status(team_id: str, run_id: str) -> RunStatusResponse:
         live_updates=live_status(team_id),
         jira_calls=run.jira_calls,
         jira_points=run.jira_points,
+    )
+
+
+def get_current_run(team_id: str) -> CurrentRunResponse:
+    """The team's newest run: the one in progress if any (a new selection supersedes the one
+    before), else the last one."""
+    run = TeamStores(team_id).runs.latest()
+    if run is None:
+        raise OnboardingRequestError("This team has started no onboarding run yet.", status=404)
+    return CurrentRunResponse(
+        run_id=run.run_id,
+        status=run.status.value,
+        status_url=status_url(run.run_id),
+        done=run.status != RunStatus.RUNNING,
+        project_keys=run.project_keys,
+        started_at=to_iso(run.started_at),
+        finished_at=to_iso(run.finished_at),
     )
 
 
