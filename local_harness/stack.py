@@ -180,6 +180,19 @@ def _patch_moto_atomic_writes() -> None:
                 return copy.deepcopy(result) if __copy else result
 
         setattr(DynamoDBBackend, name, atomic)
+    # moto's UpdateItem response copies the stored item (for ReturnValues) before it calls the
+    # backend, outside the backend's lock: a concurrent update of the same item made the copy fail
+    # ("dictionary changed size during iteration", five Lambdas booking one site's budget). The
+    # whole request holds the lock.
+    from moto.dynamodb.responses import DynamoHandler
+
+    handler_update = DynamoHandler.update_item
+
+    def update_item_request(self: Any) -> Any:
+        with lock:
+            return handler_update(self)
+
+    DynamoHandler.update_item = update_item_request  # type: ignore[method-assign]
     DynamoDBBackend._local_harness_atomic = True  # type: ignore[attr-defined]
 
 
